@@ -1,0 +1,214 @@
+package awsstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+)
+
+// SecretsManager is the part of the Secrets Manager client the vault uses.
+type SecretsManager interface {
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
+var _ SecretsManager = (*secretsmanager.Client)(nil)
+
+// ErrNoSecret is returned when a connection has no such token stored.
+var ErrNoSecret = errors.New("no token stored for this connection")
+
+// TokenVault keeps each connection's tokens in two secrets, so that IAM can
+// let a function read access tokens without ever reaching refresh tokens:
+// {prefix}access/{id} and {prefix}refresh/{id}.
+type TokenVault struct {
+	SM     SecretsManager
+	Prefix string
+}
+
+// AccessSecretName is the secret holding a connection's access token.
+func (v *TokenVault) AccessSecretName(id string) string { return v.Prefix + "access/" + id }
+
+// RefreshSecretName is the secret holding a connection's refresh token.
+func (v *TokenVault) RefreshSecretName(id string) string { return v.Prefix + "refresh/" + id }
+
+type refreshSecret struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// PutAccessToken stores a new access token as the secret's current
+// version. The previous version keeps the AWSPREVIOUS stage, and the token
+// in it stays valid at Zoho until it expires, so a reader holding it is
+// not cut off.
+func (v *TokenVault) PutAccessToken(ctx context.Context, id string, t connection.AccessToken) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return v.put(ctx, v.AccessSecretName(id), id, string(b))
+}
+
+// AccessToken reads a connection's current access token.
+func (v *TokenVault) AccessToken(ctx context.Context, id string) (connection.AccessToken, error) {
+	var t connection.AccessToken
+	s, err := v.get(ctx, v.AccessSecretName(id))
+	if err != nil {
+		return t, err
+	}
+	if err := json.Unmarshal([]byte(s), &t); err != nil {
+		return t, fmt.Errorf("access token secret of %s is not valid JSON", id)
+	}
+	return t, nil
+}
+
+// PutRefreshToken stores a connection's refresh token.
+func (v *TokenVault) PutRefreshToken(ctx context.Context, id, refreshToken string) error {
+	b, err := json.Marshal(refreshSecret{RefreshToken: refreshToken})
+	if err != nil {
+		return err
+	}
+	return v.put(ctx, v.RefreshSecretName(id), id, string(b))
+}
+
+// RefreshToken reads a connection's refresh token.
+func (v *TokenVault) RefreshToken(ctx context.Context, id string) (string, error) {
+	s, err := v.get(ctx, v.RefreshSecretName(id))
+	if err != nil {
+		return "", err
+	}
+	var r refreshSecret
+	if err := json.Unmarshal([]byte(s), &r); err != nil || r.RefreshToken == "" {
+		return "", fmt.Errorf("refresh token secret of %s is not valid", id)
+	}
+	return r.RefreshToken, nil
+}
+
+// Delete removes both secrets of a connection at once, without the
+// recovery window: a disconnected connection's tokens are already revoked.
+func (v *TokenVault) Delete(ctx context.Context, id string) error {
+	for _, name := range []string{v.AccessSecretName(id), v.RefreshSecretName(id)} {
+		_, err := v.SM.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		var nf *smtypes.ResourceNotFoundException
+		if err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("delete secret %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (v *TokenVault) get(ctx context.Context, name string) (string, error) {
+	out, err := v.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	var nf *smtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return "", ErrNoSecret
+	}
+	if err != nil {
+		return "", fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return aws.ToString(out.SecretString), nil
+}
+
+// put writes a new version, creating the secret on first use. The request
+// token is derived from the name and value, so a retried write of the same
+// value makes no second version.
+func (v *TokenVault) put(ctx context.Context, name, id, value string) error {
+	sum := sha256.Sum256([]byte(name + "\x00" + value))
+	token := hex.EncodeToString(sum[:])
+	for range 2 {
+		_, err := v.SM.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(name), SecretString: aws.String(value), ClientRequestToken: aws.String(token),
+		})
+		var nf *smtypes.ResourceNotFoundException
+		if !errors.As(err, &nf) {
+			if err != nil {
+				return fmt.Errorf("write secret %s: %w", name, err)
+			}
+			return nil
+		}
+		_, err = v.SM.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+			Name: aws.String(name), SecretString: aws.String(value), ClientRequestToken: aws.String(token),
+			Description: aws.String("Zoho CRM token of connection " + id),
+			Tags:        []smtypes.Tag{{Key: aws.String("connection_id"), Value: aws.String(id)}},
+		})
+		var exists *smtypes.ResourceExistsException
+		if errors.As(err, &exists) {
+			continue // created by a concurrent writer: put a version on top
+		}
+		if err != nil {
+			return fmt.Errorf("create secret %s: %w", name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("write secret %s: it kept appearing and disappearing", name)
+}
+
+// CachedSecret reads one secret lazily and keeps it for TTL, so that no
+// network call happens at cold start and a rotated value is picked up.
+type CachedSecret struct {
+	SM  SecretsManager
+	ID  string
+	TTL time.Duration
+
+	mu      sync.Mutex
+	value   string
+	fetched time.Time
+}
+
+// Value returns the secret's current value.
+func (c *CachedSecret) Value(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.value != "" && time.Since(c.fetched) < c.TTL {
+		return c.value, nil
+	}
+	out, err := c.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.ID)})
+	if err != nil {
+		return "", fmt.Errorf("read secret %s: %w", c.ID, err)
+	}
+	c.value, c.fetched = aws.ToString(out.SecretString), time.Now()
+	return c.value, nil
+}
+
+// ClientCredentials is the OAuth client's secret, as interface.md gives it.
+type ClientCredentials struct {
+	ClientID      string            `json:"client_id"`
+	ClientSecret  string            `json:"client_secret"`
+	RedirectURI   string            `json:"redirect_uri"`
+	ClientSecrets map[string]string `json:"client_secrets,omitempty"`
+}
+
+// ParseClientCredentials reads and checks the client secret's JSON. Its
+// errors name the missing field, never a value.
+func ParseClientCredentials(s string) (ClientCredentials, error) {
+	var c ClientCredentials
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return c, errors.New("the OAuth client secret is not valid JSON")
+	}
+	var missing []string
+	if c.ClientID == "" {
+		missing = append(missing, "client_id")
+	}
+	if c.ClientSecret == "" {
+		missing = append(missing, "client_secret")
+	}
+	if c.RedirectURI == "" {
+		missing = append(missing, "redirect_uri")
+	}
+	if len(missing) > 0 {
+		return c, fmt.Errorf("the OAuth client secret lacks %s", strings.Join(missing, ", "))
+	}
+	return c, nil
+}

@@ -1,0 +1,56 @@
+// Package config reads the functions' settings from the environment at
+// cold start. A missing or malformed variable stops the start with an
+// error naming it.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Reader collects the first problems while settings are read, so a
+// function reports every bad variable at once.
+type Reader struct {
+	problems []string
+}
+
+// String reads a required variable.
+func (r *Reader) String(name string) string {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		r.problems = append(r.problems, name+" is not set")
+	}
+	return v
+}
+
+// Optional reads a variable that may be unset, with a default.
+func (r *Reader) Optional(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Int reads a positive whole number, with a default when unset.
+func (r *Reader) Int(name string, def int) int {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not a positive whole number", name, v))
+		return def
+	}
+	return n
+}
+
+// Err returns the problems found, or nil.
+func (r *Reader) Err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("configuration: %s", strings.Join(r.problems, "; "))
+}

@@ -1,0 +1,130 @@
+// Package connection is the domain of the bundle: a connection is one Zoho
+// CRM org, in one environment, in one data center, that a customer linked
+// to this deployment. It holds no tokens; those live in a TokenVault.
+package connection
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// Status is where a connection stands.
+type Status string
+
+const (
+	// Active connections are refreshed on schedule and take submissions.
+	Active Status = "active"
+	// ReauthRequired connections lost their refresh token (revoked at
+	// Zoho, or the token no longer fits the org) and wait for someone to
+	// connect the org again. Submissions for them are held.
+	ReauthRequired Status = "reauth_required"
+	// Disconnected connections were removed by an operator.
+	Disconnected Status = "disconnected"
+)
+
+// RefreshShards is how many partitions the refresh index spreads
+// connections over, so that a large fleet makes no hot partition.
+const RefreshShards = 16
+
+// ErrNotFound is returned by stores for an unknown connection.
+var ErrNotFound = errors.New("connection not found")
+
+// ErrConflict is returned by stores when a conditional write lost a race.
+var ErrConflict = errors.New("connection changed concurrently")
+
+// Connection is the metadata kept per org. It never holds a token or a
+// submission key, only the key's id and hash.
+type Connection struct {
+	ID              string
+	Location        string
+	AccountsServer  string
+	APIDomain       string
+	Environment     string
+	OrgID           string
+	OrgName         string
+	UserID          string
+	UserEmail       string
+	Scopes          string
+	Status          Status
+	StatusReason    string
+	StatusChangedAt time.Time
+	TokenExpiresAt  time.Time
+	SubmissionKeyID string
+	SubmissionHash  string
+	FieldMapping    map[string]string
+	// Refresh bookkeeping, owned by the refresh function.
+	ConsecutiveFailures int
+	NextAttemptAt       time.Time
+	LastError           string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	// Version counts writes, for optimistic concurrency in stores.
+	Version int64
+}
+
+// ID derives a connection's id from what identifies it at Zoho: one org in
+// one environment in one DC. Reconnecting the same org finds the same id.
+func ID(location string, env zoho.Environment, orgID string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(location) + "/" + env.String() + "/" + orgID))
+	return "zc_" + hex.EncodeToString(sum[:12])
+}
+
+// ValidID reports whether s has the shape of a connection id, so that
+// nothing else reaches a store as a key.
+func ValidID(s string) bool {
+	if len(s) != 27 || !strings.HasPrefix(s, "zc_") {
+		return false
+	}
+	for _, r := range s[3:] {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// RefreshShard is the partition of the refresh index this connection
+// belongs to: "00".."15", spread by the id's hash.
+func RefreshShard(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return fmt.Sprintf("%02d", int(sum[0])%RefreshShards)
+}
+
+// DataCenter returns the connection's DC from the allowlist.
+func (c *Connection) DataCenter() (zoho.DataCenter, error) { return zoho.ByLocation(c.Location) }
+
+// Env returns the connection's environment.
+func (c *Connection) Env() (zoho.Environment, error) { return zoho.ParseEnvironment(c.Environment) }
+
+// SetStatus changes the status and records when and why.
+func (c *Connection) SetStatus(s Status, reason string, now time.Time) {
+	if c.Status != s || c.StatusReason != reason {
+		c.StatusChangedAt = now
+	}
+	c.Status, c.StatusReason = s, reason
+}
+
+// PendingConnect is what GET /connect remembers until Zoho's redirect comes
+// back: the state's hash (never the state) and what the user asked for.
+type PendingConnect struct {
+	StateHash     string
+	Environment   string // requested; empty when any environment will do
+	StartLocation string // where the consent flow started: "us" or "cn"
+	ExpiresAt     time.Time
+}
+
+// ErrStateNotFound is returned when a state is unknown or already used.
+var ErrStateNotFound = errors.New("state not found or already used")
+
+// AccessToken is what the vault holds for readers of access tokens.
+type AccessToken struct {
+	Token     string    `json:"access_token"`
+	APIDomain string    `json:"api_domain"`
+	ExpiresAt time.Time `json:"expires_at"`
+}

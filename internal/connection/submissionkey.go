@@ -1,0 +1,58 @@
+package connection
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+)
+
+// SubmissionKeys mints and checks submission keys. A key is derived from a
+// master secret, the connection id and a random key id, so the table needs
+// to hold only the key id and the key's hash: the key itself is shown once,
+// and re-derived (never read back) where an HMAC signature must be checked.
+type SubmissionKeys struct {
+	master []byte
+}
+
+// NewSubmissionKeys takes the master secret (at least 32 bytes).
+func NewSubmissionKeys(master []byte) (*SubmissionKeys, error) {
+	if len(master) < 32 {
+		return nil, errors.New("submission key master secret is shorter than 32 bytes")
+	}
+	return &SubmissionKeys{master: append([]byte(nil), master...)}, nil
+}
+
+// New mints a key for a connection: the key (show it once), its id and hash
+// (store those).
+func (k *SubmissionKeys) New(connectionID string) (key, keyID, hash string, err error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", "", err
+	}
+	keyID = hex.EncodeToString(b[:])
+	key = k.Derive(connectionID, keyID)
+	return key, keyID, HashSubmissionKey(key), nil
+}
+
+// Derive re-creates the key of a connection and key id.
+func (k *SubmissionKeys) Derive(connectionID, keyID string) string {
+	m := hmac.New(sha256.New, k.master)
+	m.Write([]byte(connectionID + "|" + keyID))
+	return "zsk_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// HashSubmissionKey is what the table stores of a key.
+func HashSubmissionKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// KeyMatches compares a presented key with a stored hash in constant time.
+func KeyMatches(presented, storedHash string) bool {
+	got := HashSubmissionKey(presented)
+	return subtle.ConstantTimeCompare([]byte(got), []byte(storedHash)) == 1 && storedHash != ""
+}

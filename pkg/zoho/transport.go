@@ -1,0 +1,98 @@
+package zoho
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// EndpointOverrideEnv names the variable that sends every Zoho request to a
+// local simulator instead (see NewHTTPClient).
+const EndpointOverrideEnv = "ZOHO_ENDPOINT_OVERRIDE"
+
+// ErrNotZohoHost is returned when a request is addressed to a host that is
+// not in the data-center table. The client never sends anything, let alone
+// a secret or a token, anywhere else.
+var ErrNotZohoHost = errors.New("zoho: refusing to send a request to a host that is not a Zoho host")
+
+// HTTPOptions configure NewHTTPClient. The zero value is right for
+// production.
+type HTTPOptions struct {
+	// EndpointOverride, when set (e.g. "http://127.0.0.1:8088"), sends every
+	// request for a Zoho host to that address over plain HTTP, with path and
+	// query unchanged and the Host header still naming the Zoho host, so a
+	// simulator can tell which DC and environment was addressed. Callers
+	// pass os.Getenv(EndpointOverrideEnv) here.
+	EndpointOverride string
+	// Timeout bounds a whole request, including reading the body, when the
+	// context has no earlier deadline. Default 20 s.
+	Timeout time.Duration
+	// Base is the transport requests go through (tests may wrap it).
+	// Default: a tuned clone of http.DefaultTransport.
+	Base http.RoundTripper
+}
+
+// NewHTTPClient returns the one HTTP client every Zoho call should use:
+// connection reuse, bounded timeouts, only Zoho hosts, and the endpoint
+// override. It is safe for concurrent use; make one per process.
+func NewHTTPClient(opts HTTPOptions) (*http.Client, error) {
+	base := opts.Base
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = 5 * time.Second
+		t.ResponseHeaderTimeout = 15 * time.Second
+		t.MaxIdleConns = 100
+		t.MaxIdleConnsPerHost = 32
+		t.IdleConnTimeout = 90 * time.Second
+		base = t
+	}
+	rt := &zohoTransport{base: base}
+	if opts.EndpointOverride != "" {
+		u, err := url.Parse(opts.EndpointOverride)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("zoho: %s=%q is not an origin like http://127.0.0.1:8088", EndpointOverrideEnv, opts.EndpointOverride)
+		}
+		rt.override = &url.URL{Scheme: u.Scheme, Host: u.Host}
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 20 * time.Second
+	}
+	return &http.Client{
+		Transport: rt,
+		Timeout:   timeout,
+		// Zoho's APIs do not redirect; following one could carry a token
+		// to another host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+// zohoTransport refuses non-Zoho hosts and applies the endpoint override.
+type zohoTransport struct {
+	base     http.RoundTripper
+	override *url.URL
+}
+
+func (t *zohoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := strings.ToLower(req.URL.Hostname())
+	if _, _, ok := ByHost(host); !ok || req.URL.Port() != "" || req.URL.Scheme != "https" {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %s://%s", ErrNotZohoHost, req.URL.Scheme, req.URL.Host)
+	}
+	if t.override == nil {
+		return t.base.RoundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	out.URL.Scheme = t.override.Scheme
+	out.URL.Host = t.override.Host
+	out.Host = host
+	return t.base.RoundTrip(out)
+}
