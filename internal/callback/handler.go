@@ -1,0 +1,194 @@
+package callback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/zohoconnect/zohoconnect/internal/httpapi"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// Handler turns API Gateway events into the flow's two calls.
+type Handler struct {
+	Service *Service
+	Log     *slog.Logger
+}
+
+// Handle serves GET /connect and GET /oauth/callback.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	method := req.RequestContext.HTTP.Method
+	path := req.RawPath
+	if path == "" {
+		path = req.RequestContext.HTTP.Path
+	}
+	switch {
+	case method == "GET" && strings.HasSuffix(path, "/connect"):
+		return h.connect(ctx, req), nil
+	case method == "GET" && strings.HasSuffix(path, "/oauth/callback"):
+		return h.callback(ctx, req), nil
+	}
+	return httpapi.JSON(404, &httpapi.Error{Code: "not_found", Message: "no such route"}), nil
+}
+
+// ConnectRequest is GET /connect's query, checked.
+type ConnectRequest struct {
+	Environment zoho.Environment // zero: any
+	Start       zoho.DataCenter
+}
+
+// ParseConnectQuery reads GET /connect's query: environment and dc, each
+// optional, case-insensitive; anything unknown is an error.
+func ParseConnectQuery(raw string) (ConnectRequest, error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return ConnectRequest{}, err
+	}
+	var r ConnectRequest
+	us, _ := zoho.ByLocation("us")
+	r.Start = us
+	for k, v := range q {
+		switch k {
+		case "environment":
+			if r.Environment, err = zoho.ParseEnvironment(v); err != nil {
+				return r, fmt.Errorf("environment must be production, sandbox or developer, not %q", v)
+			}
+		case "dc":
+			dc, err := zoho.ByLocation(v)
+			if err != nil {
+				return r, fmt.Errorf("dc %q is not a Zoho data center", v)
+			}
+			if dc.Location == "cn" {
+				r.Start = dc
+			}
+		}
+	}
+	return r, nil
+}
+
+// ParseCallbackQuery reads Zoho's redirect query: parameters in any order,
+// URL-encoded, a trailing "&" allowed. A parameter given twice is refused,
+// so that nothing can be smuggled past the checks by repetition.
+func ParseCallbackQuery(raw string) (Redirect, error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return Redirect{}, err
+	}
+	return Redirect{Code: q["code"], Location: q["location"], AccountsServer: q["accounts-server"], State: q["state"], Error: q["error"]}, nil
+}
+
+const maxQuery = 8 << 10
+
+func parseQuery(raw string) (map[string]string, error) {
+	if len(raw) > maxQuery {
+		return nil, errors.New("the query is too long")
+	}
+	vals, err := url.ParseQuery(strings.TrimSuffix(raw, "&"))
+	if err != nil {
+		return nil, errors.New("the query is not valid URL encoding")
+	}
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		if len(v) > 1 {
+			return nil, fmt.Errorf("the parameter %q is given more than once", k)
+		}
+		out[strings.ToLower(k)] = v[0]
+	}
+	return out, nil
+}
+
+func (h *Handler) connect(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	r, err := ParseConnectQuery(req.RawQueryString)
+	if err != nil {
+		return httpapi.Fail(req, &httpapi.Error{Status: 400, Code: "invalid_request", Message: err.Error()}, true)
+	}
+	u, err := h.Service.Start(ctx, r.Environment, r.Start)
+	if err != nil {
+		h.Log.Error("connect failed", "err", err.Error())
+		return httpapi.Fail(req, &httpapi.Error{Status: 500, Code: "internal", Message: "The connection could not be started. Please try again in a moment."}, true)
+	}
+	h.Log.Info("connect started", "environment", r.Environment.String(), "start", r.Start.AuthorizationHost())
+	return httpapi.Redirect(u)
+}
+
+func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	r, err := ParseCallbackQuery(req.RawQueryString)
+	if err != nil {
+		return h.fail(req, fmt.Errorf("%w: %v", ErrInvalidRequest, err))
+	}
+	res, err := h.Service.Complete(ctx, r)
+	if err != nil {
+		return h.fail(req, err)
+	}
+	c := res.Connection
+	h.Log.Info("connected", "connection_id", c.ID, "location", c.Location, "environment", c.Environment, "org_id", c.OrgID, "new_key", res.SubmissionKey != "")
+	body := map[string]any{
+		"connection_id": c.ID, "location": c.Location, "environment": c.Environment,
+		"org_id": c.OrgID, "org_name": c.OrgName, "user_email": c.UserEmail,
+		"api_domain": c.APIDomain, "status": c.Status, "token_expires_at": c.TokenExpiresAt,
+	}
+	if res.SubmissionKey != "" {
+		body["submission_key"] = res.SubmissionKey
+	}
+	if httpapi.WantsJSON(req) {
+		return httpapi.JSON(200, body)
+	}
+	facts := [][2]string{
+		{"Connection", c.ID}, {"Organization", c.OrgName + " (" + c.OrgID + ")"},
+		{"Environment", c.Environment}, {"Data center", c.Location}, {"Connected by", c.UserEmail},
+	}
+	note := "This org was connected before: its submission key is unchanged."
+	if res.SubmissionKey != "" {
+		facts = append(facts, [2]string{"Submission key", res.SubmissionKey})
+		note = "Copy the submission key now: it is shown only this once."
+	}
+	return httpapi.Page(200, httpapi.PageContent{Title: "Zoho CRM connected", Facts: facts, Note: note})
+}
+
+// failures maps the flow's errors to the interface's codes. It is the one
+// place where errors become HTTP answers.
+var failures = []struct {
+	err     error
+	status  int
+	code    string
+	message string
+}{
+	{ErrAccessDenied, 403, "access_denied", "Access to Zoho CRM was not granted. Connect again and choose Accept to link your org."},
+	{ErrInvalidRequest, 400, "invalid_request", "This link is incomplete: Zoho sent no authorization code."},
+	{ErrInvalidState, 400, "invalid_state", "This sign-in link has expired or was already used. Please start the connection again."},
+	{ErrInvalidLocation, 400, "invalid_location", "Zoho's answer named a data center we cannot verify. Please start the connection again."},
+	{ErrGrantExpired, 400, "grant_expired", "Zoho's authorization expired before it could be used. Please connect again."},
+	{ErrEnvironmentMismatch, 409, "environment_mismatch", "The org you chose is not of the environment asked for."},
+	{ErrZohoUnavailable, 502, "zoho_unavailable", "Zoho did not answer as expected. Please try again in a few minutes."},
+}
+
+func (h *Handler) fail(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
+	e := &httpapi.Error{Status: 500, Code: "internal", Message: "Something went wrong on our side. Please try again in a few minutes."}
+	for _, f := range failures {
+		if errors.Is(err, f.err) {
+			e = &httpapi.Error{Status: f.status, Code: f.code, Message: f.message}
+			if f.err == ErrEnvironmentMismatch || f.err == ErrInvalidRequest {
+				e.Message = f.message + " (" + detail(err, f.err) + ")"
+			}
+			break
+		}
+	}
+	e.Retry = "../connect" // from /oauth/callback, under any stage prefix
+	if e.Status >= 500 {
+		h.Log.Error("callback failed", "error_code", e.Code, "err", err.Error())
+	} else {
+		h.Log.Warn("callback refused", "error_code", e.Code, "err", err.Error())
+	}
+	return httpapi.Fail(req, e, true)
+}
+
+// detail is the part of a wrapped error after the sentinel's text.
+func detail(err, sentinel error) string {
+	s := strings.TrimPrefix(err.Error(), sentinel.Error())
+	return strings.TrimSpace(strings.TrimPrefix(s, ":"))
+}

@@ -1,0 +1,341 @@
+// Package callback is the connect flow: GET /connect starts Zoho's consent
+// with a fresh single-use state, and GET /oauth/callback checks what came
+// back through the browser, exchanges the grant at the right DC, confirms
+// the org's environment and stores the connection and its tokens.
+package callback
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// The failures of the flow. The handler maps each to its interface code.
+var (
+	ErrAccessDenied        = errors.New("the user refused consent")
+	ErrInvalidRequest      = errors.New("the request is malformed")
+	ErrInvalidState        = errors.New("the state is missing, unknown, expired or already used")
+	ErrInvalidLocation     = errors.New("the location or accounts server is not one of Zoho's, or they disagree")
+	ErrGrantExpired        = errors.New("the grant code expired or was already used")
+	ErrEnvironmentMismatch = errors.New("the org is not of the environment asked for")
+	ErrZohoUnavailable     = errors.New("Zoho did not answer as expected")
+)
+
+// StateStore keeps pending connects.
+type StateStore interface {
+	Put(ctx context.Context, p connection.PendingConnect) error
+	Consume(ctx context.Context, stateHash string, now time.Time) (connection.PendingConnect, error)
+}
+
+// ConnectionStore keeps connections.
+type ConnectionStore interface {
+	Get(ctx context.Context, id string) (*connection.Connection, error)
+	Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error)
+}
+
+// TokenVault keeps tokens.
+type TokenVault interface {
+	PutAccessToken(ctx context.Context, id string, t connection.AccessToken) error
+	PutRefreshToken(ctx context.Context, id, refreshToken string) error
+	RefreshToken(ctx context.Context, id string) (string, error)
+}
+
+// OAuthConfig gives the OAuth client's config (read from its secret).
+type OAuthConfig interface {
+	Config(ctx context.Context) (*zoho.Config, error)
+}
+
+// KeySource gives the submission-key minter (its master is a secret).
+type KeySource interface {
+	Keys(ctx context.Context) (*connection.SubmissionKeys, error)
+}
+
+// CRM is what the flow asks Zoho's CRM about a new token.
+type CRM interface {
+	Org(ctx context.Context) (*zoho.Org, error)
+	CurrentUser(ctx context.Context) (*zoho.User, error)
+}
+
+// Service runs the connect flow.
+type Service struct {
+	States      StateStore
+	Connections ConnectionStore
+	Tokens      TokenVault
+	OAuth       OAuthConfig
+	Keys        KeySource
+	// NewCRM makes a CRM client for a token on a DC's environment host.
+	NewCRM func(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM
+	Log    *slog.Logger
+	Now    func() time.Time
+	// StateTTL is how long a started connect may take (default 10 min).
+	StateTTL time.Duration
+	// ExchangeTimeout bounds the grant exchange; it must fit the grant's
+	// one-minute life (default 15 s).
+	ExchangeTimeout time.Duration
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Start begins a connect: it stores a fresh state with the requested
+// environment (zero for any) and returns the URL of Zoho's consent page.
+func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.DataCenter) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	state := base64.RawURLEncoding.EncodeToString(b[:])
+	conf, err := s.OAuth.Config(ctx)
+	if err != nil {
+		return "", err
+	}
+	p := connection.PendingConnect{StateHash: hashState(state), StartLocation: start.Location, ExpiresAt: s.now().Add(s.stateTTL())}
+	if env != 0 {
+		p.Environment = env.String()
+	}
+	if err := s.States.Put(ctx, p); err != nil {
+		return "", err
+	}
+	return conf.AuthCodeURL(state, start), nil
+}
+
+func (s *Service) stateTTL() time.Duration {
+	if s.StateTTL > 0 {
+		return s.StateTTL
+	}
+	return 10 * time.Minute
+}
+
+func hashState(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(sum[:])
+}
+
+// Redirect is what Zoho's redirect carried, as parsed by ParseCallbackQuery.
+type Redirect struct {
+	Code, Location, AccountsServer, State, Error string
+}
+
+// Result is a stored connection, and its submission key when it is new.
+type Result struct {
+	Connection    *connection.Connection
+	SubmissionKey string // empty unless the connection (or its key) is new
+	// RequestedEnvironment is what /connect asked for ("" for any).
+	RequestedEnvironment string
+}
+
+// Complete finishes a connect from Zoho's redirect.
+func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
+	if r.Error != "" {
+		if r.State != "" {
+			_, _ = s.States.Consume(ctx, hashState(r.State), s.now())
+		}
+		return nil, ErrAccessDenied
+	}
+	if r.Code == "" {
+		return nil, ErrInvalidRequest
+	}
+	if r.State == "" {
+		return nil, ErrInvalidState
+	}
+	pending, err := s.States.Consume(ctx, hashState(r.State), s.now())
+	if errors.Is(err, connection.ErrStateNotFound) {
+		return nil, ErrInvalidState
+	}
+	if err != nil {
+		return nil, err
+	}
+	dc, err := zoho.VerifyCallbackServer(r.Location, r.AccountsServer)
+	if err != nil {
+		s.Log.Warn("callback refused: accounts server not allowed", "reason", err.Error())
+		return nil, fmt.Errorf("%w: %v", ErrInvalidLocation, err)
+	}
+	var want zoho.Environment
+	if pending.Environment != "" {
+		if want, err = zoho.ParseEnvironment(pending.Environment); err != nil {
+			return nil, err
+		}
+	}
+	conf, err := s.OAuth.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	tok, err := s.exchange(ctx, conf, dc, r.Code)
+	if err != nil {
+		return nil, err
+	}
+	org, user, env, err := s.identify(ctx, dc, want, tok)
+	if err != nil {
+		s.revoke(ctx, conf, dc, tok.RefreshToken, "identification failed")
+		return nil, err
+	}
+	if want != 0 && env != want {
+		s.revoke(ctx, conf, dc, tok.RefreshToken, "environment mismatch")
+		return nil, fmt.Errorf("%w: the org %q is a %s org, not %s", ErrEnvironmentMismatch, org.Name, env, want)
+	}
+	res, oldRefresh, err := s.store(ctx, dc, env, org, user, tok, conf.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	res.RequestedEnvironment = pending.Environment
+	if oldRefresh != "" && oldRefresh != tok.RefreshToken {
+		s.revoke(ctx, conf, dc, oldRefresh, "replaced by a new connect")
+	}
+	return res, nil
+}
+
+// exchange spends the grant once, under a deadline that fits its life.
+func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, code string) (*zoho.Token, error) {
+	timeout := s.ExchangeTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tok, err := conf.Exchange(ctx, dc, code)
+	switch {
+	case errors.Is(err, zoho.ErrInvalidCode):
+		return nil, ErrGrantExpired
+	case err != nil:
+		return nil, fmt.Errorf("%w: grant exchange at %s: %v", ErrZohoUnavailable, dc.AccountsHost, err)
+	case tok.RefreshToken == "":
+		return nil, fmt.Errorf("%w: the grant exchange returned no refresh token", ErrZohoUnavailable)
+	}
+	return tok, nil
+}
+
+// identify asks the Organization API which org and environment the token
+// belongs to, and who the user is, concurrently. The first host tried is
+// the requested environment's (or, with none requested, production's); a
+// DOMAIN_TOKEN_MISMATCH there means the org lives in another environment,
+// which the other hosts then reveal. The environment is never guessed
+// from api_domain.
+func (s *Service) identify(ctx context.Context, dc zoho.DataCenter, want zoho.Environment, tok *zoho.Token) (*zoho.Org, *zoho.User, zoho.Environment, error) {
+	order := []zoho.Environment{zoho.Production, zoho.Sandbox, zoho.Developer}
+	if want != 0 {
+		order = append([]zoho.Environment{want}, order...)
+	}
+	tried := map[zoho.Environment]bool{}
+	for _, env := range order {
+		if tried[env] {
+			continue
+		}
+		tried[env] = true
+		crm := s.NewCRM(dc, env, tok)
+		var (
+			wg      sync.WaitGroup
+			user    *zoho.User
+			userErr error
+		)
+		wg.Go(func() { user, userErr = crm.CurrentUser(ctx) })
+		org, err := crm.Org(ctx)
+		wg.Wait()
+		if errors.Is(err, zoho.ErrDomainTokenMismatch) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("%w: organization API: %v", ErrZohoUnavailable, err)
+		}
+		if org.Environment != env {
+			// The host answered for an org of another environment: trust
+			// the Organization API's type, as Zoho advises.
+			s.Log.Warn("organization API type differs from the host asked", "host_environment", env.String(), "org_type", org.Type)
+		}
+		if userErr != nil {
+			if !errors.Is(userErr, zoho.ErrScopeMismatch) {
+				return nil, nil, 0, fmt.Errorf("%w: current user API: %v", ErrZohoUnavailable, userErr)
+			}
+			s.Log.Warn("current user unknown: the token lacks ZohoCRM.users.READ")
+			user = &zoho.User{}
+		}
+		return org, user, org.Environment, nil
+	}
+	return nil, nil, 0, fmt.Errorf("%w: no environment host of %s accepted the token", ErrZohoUnavailable, dc.Location)
+}
+
+// store writes the tokens, then the connection; it returns the refresh
+// token the new one replaces, if any.
+func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Environment, org *zoho.Org, user *zoho.User, tok *zoho.Token, scopes []string) (*Result, string, error) {
+	id := connection.ID(dc.Location, env, org.ID)
+	oldRefresh, err := s.Tokens.RefreshToken(ctx, id)
+	if err != nil {
+		oldRefresh = "" // none stored yet (or unreadable): nothing to revoke
+	}
+	if err := s.Tokens.PutRefreshToken(ctx, id, tok.RefreshToken); err != nil {
+		return nil, "", err
+	}
+	if err := s.Tokens.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
+		return nil, "", err
+	}
+	keys, err := s.Keys.Keys(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now().UTC()
+	var newKey string
+	c, err := s.Connections.Update(ctx, id, func(c *connection.Connection) error {
+		newKey = ""
+		c.Location, c.AccountsServer, c.APIDomain = dc.Location, dc.AccountsURL(), dc.APIURL(env)
+		c.Environment, c.OrgID, c.OrgName = env.String(), org.ID, org.Name
+		if user.ID != "" || c.UserID == "" {
+			c.UserID, c.UserEmail = user.ID, user.Email
+		}
+		c.Scopes = joinScopes(tok.Scope, scopes)
+		c.TokenExpiresAt = tok.Expiry
+		c.ConsecutiveFailures, c.NextAttemptAt, c.LastError = 0, time.Time{}, ""
+		if c.SubmissionKeyID == "" || c.Status == connection.Disconnected {
+			key, keyID, hash, err := keys.New(id)
+			if err != nil {
+				return err
+			}
+			newKey, c.SubmissionKeyID, c.SubmissionHash = key, keyID, hash
+		}
+		c.SetStatus(connection.Active, "", now)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return &Result{Connection: c, SubmissionKey: newKey}, oldRefresh, nil
+}
+
+func joinScopes(granted string, asked []string) string {
+	if granted != "" {
+		return granted
+	}
+	out := ""
+	for i, s := range asked {
+		if i > 0 {
+			out += ","
+		}
+		out += s
+	}
+	return out
+}
+
+// revoke is best effort: a refresh token left alive is a leak, not a
+// failure of the flow, so it is logged and the flow goes on.
+func (s *Service) revoke(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, refreshToken, why string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := conf.Revoke(ctx, dc, refreshToken); err != nil {
+		s.Log.Warn("revoking a refresh token failed", "reason", why, "location", dc.Location, "err", err.Error())
+		return
+	}
+	s.Log.Info("revoked a refresh token", "reason", why, "location", dc.Location)
+}
