@@ -220,52 +220,56 @@ func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataC
 }
 
 // identify asks the Organization API which org and environment the token
-// belongs to, and who the user is, concurrently. The first host tried is
-// the requested environment's (or, with none requested, production's); a
-// DOMAIN_TOKEN_MISMATCH there means the org lives in another environment,
-// which the other hosts then reveal. The environment is never guessed
-// from api_domain.
+// belongs to, and who the user is. The first host asked is the requested
+// environment's, else the one api_domain names (a guess the Organization
+// API then confirms), else production's; org and user are asked there
+// concurrently. A DOMAIN_TOKEN_MISMATCH means the org lives in another
+// environment: the other hosts are then asked for the org alone, and the
+// user is asked where the org answered. The environment always comes from
+// the Organization API's type, never from api_domain alone.
 func (s *Service) identify(ctx context.Context, dc zoho.DataCenter, want zoho.Environment, tok *zoho.Token) (*zoho.Org, *zoho.User, zoho.Environment, error) {
-	order := []zoho.Environment{zoho.Production, zoho.Sandbox, zoho.Developer}
-	if want != 0 {
-		order = append([]zoho.Environment{want}, order...)
+	first := want
+	if first == 0 {
+		first = zoho.Production
+		if apiDC, env, err := zoho.ByAPIDomain(tok.APIDomain); err == nil && apiDC.Location == dc.Location {
+			first = env
+		}
 	}
-	tried := map[zoho.Environment]bool{}
-	for _, env := range order {
-		if tried[env] {
+	crm := s.NewCRM(dc, first, tok)
+	var (
+		wg      sync.WaitGroup
+		user    *zoho.User
+		userErr error
+	)
+	wg.Go(func() { user, userErr = crm.CurrentUser(ctx) })
+	org, err := crm.Org(ctx)
+	wg.Wait()
+	for _, env := range zoho.Environments {
+		if !errors.Is(err, zoho.ErrDomainTokenMismatch) {
+			break
+		}
+		if env == first {
 			continue
 		}
-		tried[env] = true
-		crm := s.NewCRM(dc, env, tok)
-		var (
-			wg      sync.WaitGroup
-			user    *zoho.User
-			userErr error
-		)
-		wg.Go(func() { user, userErr = crm.CurrentUser(ctx) })
-		org, err := crm.Org(ctx)
-		wg.Wait()
-		if errors.Is(err, zoho.ErrDomainTokenMismatch) {
-			continue
+		crm = s.NewCRM(dc, env, tok)
+		if org, err = crm.Org(ctx); err == nil {
+			user, userErr = crm.CurrentUser(ctx)
 		}
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("%w: organization API: %v", ErrZohoUnavailable, err)
-		}
-		if org.Environment != env {
-			// The host answered for an org of another environment: trust
-			// the Organization API's type, as Zoho advises.
-			s.Log.Warn("organization API type differs from the host asked", "host_environment", env.String(), "org_type", org.Type)
-		}
-		if userErr != nil {
-			if !errors.Is(userErr, zoho.ErrScopeMismatch) {
-				return nil, nil, 0, fmt.Errorf("%w: current user API: %v", ErrZohoUnavailable, userErr)
-			}
-			s.Log.Warn("current user unknown: the token lacks ZohoCRM.users.READ")
-			user = &zoho.User{}
-		}
-		return org, user, org.Environment, nil
 	}
-	return nil, nil, 0, fmt.Errorf("%w: no environment host of %s accepted the token", ErrZohoUnavailable, dc.Location)
+	if errors.Is(err, zoho.ErrDomainTokenMismatch) {
+		return nil, nil, 0, fmt.Errorf("%w: no environment host of %s accepted the token", ErrZohoUnavailable, dc.Location)
+	}
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: organization API: %v", ErrZohoUnavailable, err)
+	}
+	if userErr != nil {
+		if !errors.Is(userErr, zoho.ErrScopeMismatch) {
+			return nil, nil, 0, fmt.Errorf("%w: current user API: %v", ErrZohoUnavailable, userErr)
+		}
+		s.Log.Warn("current user unknown: the token lacks ZohoCRM.users.READ")
+		user = &zoho.User{}
+	}
+	return org, user, org.Environment, nil
 }
 
 // store writes the tokens, then the connection; it returns the refresh
