@@ -1,0 +1,133 @@
+package zoho_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+type seenRequest struct {
+	host, path, rawQuery, body, auth string
+	tls                              bool
+}
+
+func recorder(t *testing.T) (*httptest.Server, chan seenRequest) {
+	t.Helper()
+	seen := make(chan seenRequest, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- seenRequest{host: r.Host, path: r.URL.Path, rawQuery: r.URL.RawQuery, body: string(b), auth: r.Header.Get("Authorization"), tls: r.TLS != nil}
+		w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, seen
+}
+
+func TestEndpointOverride(t *testing.T) {
+	srv, seen := recorder(t)
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{
+		"https://sandbox.zohoapis.eu/crm/v8/users?type=CurrentUser&x=a%2Fb",
+		"https://accounts.zohocloud.ca/oauth/v2/token/revoke?token=1000.abc",
+		"https://ACCOUNTS.ZOHO.COM/oauth/v2/auth",
+		"https://developer.zohoapis.com.cn/crm/v8/Leads/upsert",
+	} {
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("a=1"))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		resp.Body.Close()
+		got := <-seen
+		want := req.URL
+		if got.host != strings.ToLower(want.Host) {
+			t.Errorf("%s: Host = %q, want %q", u, got.host, strings.ToLower(want.Host))
+		}
+		if got.path != want.Path || got.rawQuery != want.RawQuery || got.body != "a=1" || got.tls {
+			t.Errorf("%s: got %+v", u, got)
+		}
+	}
+}
+
+// countingTransport counts requests that reached the network layer.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return nil, errors.New("must not be called")
+}
+
+func TestNonZohoHostsRefused(t *testing.T) {
+	for _, override := range []string{"", "http://127.0.0.1:1"} {
+		base := &countingTransport{}
+		hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: override, Base: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{
+			"https://accounts.zoho.eu.evil.com/oauth/v2/token",
+			"https://evil.com/?h=accounts.zoho.eu",
+			"http://accounts.zoho.eu/oauth/v2/token",
+			"https://accounts.zoho.eu:8443/oauth/v2/token",
+			"https://127.0.0.1/crm/v8/org",
+			"https://zohoapis.eu/crm/v8/org",
+			"https://crm.zoho.eu/crm/v8/org",
+		} {
+			req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("client_secret=s3cret"))
+			resp, err := hc.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Errorf("%s (override %q): no error", u, override)
+				continue
+			}
+			if !errors.Is(err, zoho.ErrNotZohoHost) {
+				t.Errorf("%s: err = %v, want ErrNotZohoHost", u, err)
+			}
+		}
+		if n := base.n.Load(); n != 0 {
+			t.Errorf("override %q: %d requests reached the transport", override, n)
+		}
+	}
+}
+
+func TestBadEndpointOverride(t *testing.T) {
+	for _, v := range []string{"127.0.0.1:8088", "localhost", "ftp://127.0.0.1", "http://", "http://127.0.0.1:8088/prefix", "://x", "http://127.0.0.1:8088?x=1", "http://user:pw@127.0.0.1:8088", "http://127.0.0.1:8088#f"} {
+		if _, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: v}); err == nil {
+			t.Errorf("EndpointOverride %q accepted", v)
+		} else if !strings.Contains(err.Error(), zoho.EndpointOverrideEnv) {
+			t.Errorf("error %q does not name %s", err, zoho.EndpointOverrideEnv)
+		}
+	}
+	for _, v := range []string{"http://127.0.0.1:8088", "http://127.0.0.1:8088/", "https://sim.internal"} {
+		if _, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: v}); err != nil {
+			t.Errorf("EndpointOverride %q: %v", v, err)
+		}
+	}
+}
+
+func TestNoRedirectsFollowed(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, "https://accounts.zoho.eu/elsewhere", http.StatusFound)
+	}))
+	defer srv.Close()
+	hc, _ := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL})
+	resp, err := hc.Get("https://www.zohoapis.com/crm/v8/org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || hits.Load() != 1 {
+		t.Errorf("status %d after %d requests, want the 302 itself", resp.StatusCode, hits.Load())
+	}
+}
