@@ -1,0 +1,160 @@
+# zohoconnect: the one place to build, test and run things.
+#
+#   make test        THE test command (README, .ci/run): installs what is
+#                    missing, gofmt + vet, unit tests, then integration tests
+#                    against a local stack it starts and stops, then
+#                    sam validate --lint and sam build.
+#   make build       bin/<function>/bootstrap for linux/arm64
+#   make stack-up    start DynamoDB Local + moto; then: . .cache/localstack.env
+#   make stack-down  stop them
+#   make validate    sam validate --lint
+#   make invoke      sam local invoke (needs Docker): FUNCTION=... EVENT=...
+#   make bench       benchmarks, with the local stack
+#   make fuzz        every Fuzz* target for FUZZTIME each
+#   make clean       build output; make distclean also drops .venv and .cache
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+MAKEFLAGS += --no-print-directory
+
+GO        ?= go
+PYTHON    ?= python3
+VENV      := .venv
+SAM       := $(VENV)/bin/sam
+SAM_CLI_VERSION ?= 1.170.0
+CACHE     := .cache
+FUNCTIONS := callback refresh sync
+LAMBDA_GOARCH ?= arm64
+# Integration test packages in parallel: every test has its own tables,
+# secrets and queues, so packages do not meet.
+INTEGRATION_P ?= 2
+FUZZTIME  ?= 10s
+# Packages for vet and the tests (e.g. make test PKGS=./internal/testenv/...).
+PKGS      ?= ./...
+FUNCTION  ?= CallbackFunction
+EVENT     ?= events/connect.json
+
+export SAM_CLI_TELEMETRY := 0
+export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
+
+GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
+
+.PHONY: test tools fmt-check vet unit integration sam-validate sam-build \
+	build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
+
+# ---------------------------------------------------------------- install
+
+# pip's own cache (~/.cache/pip) outlives a fresh clone, as ~/.m2 does for
+# DynamoDB Local.
+$(SAM):
+	@echo "make: installing SAM CLI $(SAM_CLI_VERSION) into $(VENV)"
+	@start=$$SECONDS; \
+	$(PYTHON) -m venv $(VENV); \
+	$(VENV)/bin/pip install -q --disable-pip-version-check 'aws-sam-cli==$(SAM_CLI_VERSION)'; \
+	echo "make: SAM CLI installed in $$((SECONDS - start))s"
+
+tools: $(SAM)
+	@scripts/localstack.sh install
+
+# ---------------------------------------------------------------- test
+
+# The local stack lives in a state dir of this run, so a `make stack-up`
+# stack (or another make test) is left alone; the trap stops it on any exit.
+test: tools fmt-check vet unit
+	@state="$(CURDIR)/$(CACHE)/test-stack.$$$$"; \
+	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+	trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
+	scripts/localstack.sh start; \
+	. "$$LOCALSTACK_ENV_FILE"; \
+	$(MAKE) integration
+	@$(MAKE) sam-validate sam-build
+	@echo "make test: all passed"
+
+fmt-check:
+	@out=$$(gofmt -l $(GO_FILES)); \
+	if [[ -n "$$out" ]]; then echo "gofmt: these files need gofmt -w:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags integration $(PKGS)
+
+# Unit tests run without the stack's variables: they must not need it.
+unit:
+	env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SECRETS_MANAGER -u AWS_ENDPOINT_URL_SQS \
+		$(GO) test $(PKGS)
+
+# Needs the stack's variables (make test sets them; or make stack-up and
+# . .cache/localstack.env first).
+integration:
+	$(GO) test -tags integration -count=1 -p $(INTEGRATION_P) $(PKGS)
+
+sam-validate: $(SAM)
+	$(SAM) validate --lint
+
+# sam build cross-compiles each function with the local Go (BuildMethod
+# go1.x, no container). GOFLAGS adds lambda.norpc, as make build does.
+sam-build: $(SAM)
+	GOFLAGS="$${GOFLAGS:-} -tags=lambda.norpc" $(SAM) build --parallel
+
+validate: sam-validate
+
+# ---------------------------------------------------------------- build
+
+build:
+	@for f in $(FUNCTIONS); do \
+		echo "build bin/$$f/bootstrap ($(LAMBDA_GOARCH))"; \
+		GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+			-ldflags='-s -w' -o bin/$$f/bootstrap ./functions/$$f; \
+	done
+
+# ---------------------------------------------------------------- local stack
+
+stack-up:
+	@scripts/localstack.sh start
+	@echo "now: . $(CACHE)/localstack.env"
+
+stack-down:
+	@scripts/localstack.sh stop
+
+stack-status:
+	@scripts/localstack.sh status
+
+# sam local invoke runs the function in a container: it needs a Docker
+# engine (none on the CI machines). INVOKE_FLAGS passes more, e.g.
+# --env-vars .cache/env.json (from go run ./cmd/localstack -format sam).
+invoke: sam-build
+	$(SAM) local invoke $(FUNCTION) -e $(EVENT) $(INVOKE_FLAGS)
+
+bench:
+	@state="$(CURDIR)/$(CACHE)/bench-stack.$$$$"; \
+	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+	trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
+	scripts/localstack.sh start; \
+	. "$$LOCALSTACK_ENV_FILE"; \
+	$(GO) test -tags integration -run '^$$' -bench . -benchmem $(PKGS)
+
+# Runs every Fuzz* function for FUZZTIME; the corpus stays in testdata/fuzz.
+fuzz:
+	@found=0; \
+	for file in $$(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . | grep -v '^\./\.'); do \
+		dir=$$(dirname "$$file"); \
+		for fn in $$(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$$file" | sed 's/^func //'); do \
+			found=1; echo "fuzz $$dir $$fn ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "./$${dir#./}"; \
+		done; \
+	done; \
+	[[ $$found == 1 ]] || echo "fuzz: no Fuzz functions found"
+
+# ---------------------------------------------------------------- demo / dev
+# `make demo` and `make dev` go here (they use cmd/localstack and the Zoho
+# simulator against the stack of `make stack-up`).
+
+# ---------------------------------------------------------------- clean
+
+clean:
+	rm -rf .aws-sam bin
+
+distclean: clean
+	-scripts/localstack.sh stop
+	rm -rf $(VENV) $(CACHE)

@@ -1,0 +1,370 @@
+package samtemplate
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// LocalDynamoDB is what Local needs of a DynamoDB client.
+type LocalDynamoDB interface {
+	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	UpdateTimeToLive(context.Context, *dynamodb.UpdateTimeToLiveInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	DeleteTable(context.Context, *dynamodb.DeleteTableInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
+}
+
+// LocalSecrets is what Local needs of a Secrets Manager client.
+type LocalSecrets interface {
+	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
+// LocalQueues is what Local needs of an SQS client.
+type LocalQueues interface {
+	CreateQueue(context.Context, *sqs.CreateQueueInput, ...func(*sqs.Options)) (*sqs.CreateQueueOutput, error)
+	GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+	GetQueueAttributes(context.Context, *sqs.GetQueueAttributesInput, ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+	DeleteQueue(context.Context, *sqs.DeleteQueueInput, ...func(*sqs.Options)) (*sqs.DeleteQueueOutput, error)
+}
+
+var (
+	_ LocalDynamoDB = (*dynamodb.Client)(nil)
+	_ LocalSecrets  = (*secretsmanager.Client)(nil)
+	_ LocalQueues   = (*sqs.Client)(nil)
+)
+
+// Local creates a template's tables, secrets and queues in local services
+// (DynamoDB Local, moto). SQS may be nil: queues are then skipped.
+type Local struct {
+	DynamoDB       LocalDynamoDB
+	SecretsManager LocalSecrets
+	SQS            LocalQueues
+}
+
+// DeployOptions says how to name and fill what Deploy creates.
+type DeployOptions struct {
+	// Prefix names every resource <Prefix>-<LogicalId>.
+	Prefix string
+	// Vars are laid over Template.LocalVars: parameter values (Stage, ...)
+	// and pseudo parameters (AWS::Region, AWS::StackName, ...).
+	Vars map[string]string
+	// SecretStrings give a secret's value by logical id, instead of the
+	// template's SecretString or a generated one.
+	SecretStrings map[string]string
+	// Queues creates the template's queues too (needs Local.SQS).
+	Queues bool
+	// Reuse keeps what already exists under the same names (cmd/localstack
+	// run twice) instead of failing; secrets named in SecretStrings get
+	// the new value.
+	Reuse bool
+}
+
+// Deployment is what Deploy made.
+type Deployment struct {
+	Tables       map[string]string // logical id → table name
+	Secrets      map[string]string // logical id → secret ARN
+	SecretNames  map[string]string // logical id → secret name
+	SecretValues map[string]string // logical id → secret value
+	Queues       map[string]string // logical id → queue URL
+	QueueARNs    map[string]string // logical id → queue ARN
+	// Vars resolves the template's values against what was made: the
+	// options' Vars over LocalVars, plus each resource's !Ref value and
+	// its Arn (and QueueName) for !GetAtt.
+	Vars map[string]string
+}
+
+// FunctionEnvironment is the environment a function of t gets in this
+// deployment.
+func (d *Deployment) FunctionEnvironment(t *Template, logicalID string) (map[string]string, error) {
+	fn, ok := t.Function(logicalID)
+	if !ok {
+		return nil, fmt.Errorf("samtemplate: no function %s in the template", logicalID)
+	}
+	return fn.ResolveEnvironment(d.Vars)
+}
+
+// Deploy creates the template's tables (waiting until they are ACTIVE, with
+// TTL set), secrets and, when asked, queues.
+func (l Local) Deploy(ctx context.Context, t *Template, opts DeployOptions) (*Deployment, error) {
+	if opts.Prefix == "" {
+		return nil, errors.New("samtemplate: DeployOptions.Prefix is empty")
+	}
+	d := &Deployment{
+		Tables:       map[string]string{},
+		Secrets:      map[string]string{},
+		SecretNames:  map[string]string{},
+		SecretValues: map[string]string{},
+		Queues:       map[string]string{},
+		QueueARNs:    map[string]string{},
+		Vars:         t.LocalVars(),
+	}
+	for k, v := range opts.Vars {
+		d.Vars[k] = v
+	}
+	region, account := d.Vars["AWS::Region"], d.Vars["AWS::AccountId"]
+
+	for _, tb := range t.Tables {
+		name := opts.Prefix + "-" + tb.LogicalID
+		d.Tables[tb.LogicalID] = name
+		d.Vars[tb.LogicalID] = name
+		d.Vars[tb.LogicalID+".Arn"] = fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, account, name)
+	}
+	if err := l.createTables(ctx, t.Tables, d.Tables, opts.Reuse); err != nil {
+		return d, err
+	}
+
+	for _, s := range t.Secrets {
+		name := opts.Prefix + "-" + s.LogicalID
+		value, ok := opts.SecretStrings[s.LogicalID]
+		var err error
+		switch {
+		case ok:
+		case !s.SecretString.IsZero():
+			value, err = s.SecretString.Resolve(d.Vars)
+			if err != nil {
+				return d, fmt.Errorf("samtemplate: secret %s: %w (give its value in DeployOptions.SecretStrings)", s.LogicalID, err)
+			}
+		case s.Generated:
+			value, err = generate(s.PasswordLength, s.ExcludePunctuation)
+			if err != nil {
+				return d, err
+			}
+		default:
+			return d, fmt.Errorf("samtemplate: secret %s has no SecretString nor GenerateSecretString", s.LogicalID)
+		}
+		arn, value, err := l.createSecret(ctx, name, value, ok, opts.Reuse)
+		if err != nil {
+			return d, fmt.Errorf("samtemplate: secret %s: %w", s.LogicalID, err)
+		}
+		d.Secrets[s.LogicalID] = arn
+		d.SecretNames[s.LogicalID] = name
+		d.SecretValues[s.LogicalID] = value
+		d.Vars[s.LogicalID] = arn
+	}
+
+	if opts.Queues {
+		if l.SQS == nil {
+			return d, errors.New("samtemplate: DeployOptions.Queues needs Local.SQS")
+		}
+		if err := l.createQueues(ctx, t.Queues, opts.Prefix, d, opts.Reuse); err != nil {
+			return d, err
+		}
+	}
+	for _, fn := range t.Functions {
+		if fn.FunctionName.IsZero() {
+			d.Vars[fn.LogicalID] = opts.Prefix + "-" + fn.LogicalID
+			continue
+		}
+		if name, err := fn.FunctionName.Resolve(d.Vars); err == nil {
+			d.Vars[fn.LogicalID] = name
+		}
+	}
+	return d, nil
+}
+
+// Teardown deletes what Deploy made; secrets without a recovery window.
+// What is already gone is no error. It goes on past errors and returns
+// them joined.
+func (l Local) Teardown(ctx context.Context, d *Deployment) error {
+	var errs []error
+	for _, name := range d.Tables {
+		_, err := l.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		var nf *ddbtypes.ResourceNotFoundException
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("delete table %s: %w", name, err))
+		}
+	}
+	for _, arn := range d.Secrets {
+		_, err := l.SecretsManager.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+			SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true),
+		})
+		var nf *smtypes.ResourceNotFoundException
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("delete secret %s: %w", arn, err))
+		}
+	}
+	for _, url := range d.Queues {
+		if _, err := l.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}); err != nil {
+			errs = append(errs, fmt.Errorf("delete queue %s: %w", url, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l Local) createTables(ctx context.Context, tables []Table, names map[string]string, reuse bool) error {
+	errs := make([]error, len(tables))
+	var wg sync.WaitGroup
+	for i, tb := range tables {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.createTable(ctx, tb, names[tb.LogicalID], reuse)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (l Local) createTable(ctx context.Context, tb Table, name string, reuse bool) error {
+	_, err := l.DynamoDB.CreateTable(ctx, CreateTableInput(tb, name))
+	var inUse *ddbtypes.ResourceInUseException
+	if err != nil && !(reuse && errors.As(err, &inUse)) {
+		return fmt.Errorf("samtemplate: create table %s (%s): %w", name, tb.LogicalID, err)
+	}
+	// DynamoDB Local makes tables ACTIVE at once; the SDK's waiter would
+	// sleep 20 s before its first look, so poll briefly instead.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := l.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("samtemplate: describe table %s: %w", name, err)
+		}
+		if out.Table.TableStatus == ddbtypes.TableStatusActive {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("samtemplate: table %s not ACTIVE after 30s (%s)", name, out.Table.TableStatus)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if in := UpdateTimeToLiveInput(tb, name); in != nil {
+		if _, err := l.DynamoDB.UpdateTimeToLive(ctx, in); err != nil && !reuse {
+			return fmt.Errorf("samtemplate: set TTL of %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createSecret returns the secret's ARN and value. Reusing an existing
+// secret keeps its value unless the caller gave one (overwrite).
+func (l Local) createSecret(ctx context.Context, name, value string, overwrite, reuse bool) (string, string, error) {
+	out, err := l.SecretsManager.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(name),
+		SecretString: aws.String(value),
+	})
+	if err == nil {
+		return aws.ToString(out.ARN), value, nil
+	}
+	var exists *smtypes.ResourceExistsException
+	if !reuse || !errors.As(err, &exists) {
+		return "", "", err
+	}
+	if overwrite {
+		put, err := l.SecretsManager.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(name), SecretString: aws.String(value),
+		})
+		if err != nil {
+			return "", "", err
+		}
+		return aws.ToString(put.ARN), value, nil
+	}
+	got, err := l.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	if err != nil {
+		return "", "", err
+	}
+	return aws.ToString(got.ARN), aws.ToString(got.SecretString), nil
+}
+
+func (l Local) createQueues(ctx context.Context, queues []Queue, prefix string, d *Deployment, reuse bool) error {
+	// Dead-letter targets first, so their ARNs are known to the queues
+	// that redrive into them.
+	ordered := make([]Queue, 0, len(queues))
+	for _, q := range queues {
+		if q.DeadLetterTarget == "" {
+			ordered = append(ordered, q)
+		}
+	}
+	for _, q := range queues {
+		if q.DeadLetterTarget != "" {
+			ordered = append(ordered, q)
+		}
+	}
+	for _, q := range ordered {
+		name := prefix + "-" + q.LogicalID
+		attrs := map[string]string{}
+		if q.VisibilityTimeout > 0 {
+			attrs[string(sqstypes.QueueAttributeNameVisibilityTimeout)] = strconv.Itoa(q.VisibilityTimeout)
+		}
+		if q.MessageRetentionPeriod > 0 {
+			attrs[string(sqstypes.QueueAttributeNameMessageRetentionPeriod)] = strconv.Itoa(q.MessageRetentionPeriod)
+		}
+		if q.DeadLetterTarget != "" {
+			target, ok := d.QueueARNs[q.DeadLetterTarget]
+			if !ok {
+				return fmt.Errorf("samtemplate: queue %s: dead-letter target %s is not a queue of the template", q.LogicalID, q.DeadLetterTarget)
+			}
+			attrs[string(sqstypes.QueueAttributeNameRedrivePolicy)] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, target, q.MaxReceiveCount)
+		}
+		var url string
+		out, err := l.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+		switch {
+		case err == nil:
+			url = aws.ToString(out.QueueUrl)
+		case reuse:
+			got, gerr := l.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+			if gerr != nil {
+				return fmt.Errorf("samtemplate: create queue %s: %w", name, err)
+			}
+			url = aws.ToString(got.QueueUrl)
+		default:
+			return fmt.Errorf("samtemplate: create queue %s: %w", name, err)
+		}
+		ga, err := l.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(url),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+		})
+		if err != nil {
+			return fmt.Errorf("samtemplate: queue %s attributes: %w", name, err)
+		}
+		arn := ga.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+		d.Queues[q.LogicalID] = url
+		d.QueueARNs[q.LogicalID] = arn
+		d.Vars[q.LogicalID] = url
+		d.Vars[q.LogicalID+".Arn"] = arn
+		d.Vars[q.LogicalID+".QueueName"] = name
+		d.Vars[q.LogicalID+".QueueUrl"] = url
+	}
+	return nil
+}
+
+const (
+	alnum       = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	punctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+)
+
+// generate makes a secret the way GenerateSecretString would.
+func generate(length int, excludePunctuation bool) (string, error) {
+	chars := alnum
+	if !excludePunctuation {
+		chars += punctuation
+	}
+	b := make([]byte, length)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(chars))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = chars[n.Int64()]
+	}
+	return string(b), nil
+}

@@ -1,0 +1,390 @@
+// Package testenv is the integration-test harness: AWS clients pointed at
+// the local stack (DynamoDB Local and moto, started by `make test` through
+// scripts/localstack.sh) and, per test, fresh tables, secrets and queues
+// made from template.yaml, deleted again when the test ends.
+//
+//	env := testenv.New(t)
+//	store := awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
+//
+// Tests that use it carry the `integration` build tag. New fails the test
+// (never skips it) when the local endpoints are not in the environment.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
+)
+
+// The environment variables that name the local endpoints (written by
+// scripts/localstack.sh into .cache/localstack.env, sourced by the Makefile).
+const (
+	EnvDynamoDB       = "AWS_ENDPOINT_URL_DYNAMODB"
+	EnvSecretsManager = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	EnvSQS            = "AWS_ENDPOINT_URL_SQS"
+)
+
+// Logical ids of the template resources the harness fills in.
+const (
+	ClientSecretLogicalID        = "ZohoClientSecret"
+	SubmissionKeySecretLogicalID = "SubmissionKeySecret"
+)
+
+// ClientSecret is the OAuth client secret's JSON value (interface.md).
+type ClientSecret struct {
+	ClientID      string            `json:"client_id"`
+	ClientSecret  string            `json:"client_secret"`
+	RedirectURI   string            `json:"redirect_uri"`
+	ClientSecrets map[string]string `json:"client_secrets,omitempty"`
+}
+
+// Env is one test's slice of the local stack.
+type Env struct {
+	// Config reaches the local endpoints: clients built from it with
+	// NewFromConfig (as the code under test does) resolve
+	// AWS_ENDPOINT_URL_* like the Lambda runtime would.
+	Config         aws.Config
+	DynamoDB       *dynamodb.Client
+	SecretsManager *secretsmanager.Client
+	SQS            *sqs.Client
+
+	Template *samtemplate.Template
+	// ID is unique to this test; every name below contains it.
+	ID string
+	// Tables maps a template table's logical id to this test's table.
+	Tables map[string]string
+	// ClientSecretID is the ARN of this test's OAuth client secret.
+	ClientSecretID string
+	ClientSecret   ClientSecret
+	// SubmissionKeySecretID is the ARN of this test's submission-key master
+	// secret; SubmissionKey is its value.
+	SubmissionKeySecretID string
+	SubmissionKey         string
+	// TokenSecretPrefix is this test's TOKEN_SECRET_PREFIX, e.g.
+	// "zohoconnect/t1a2b3c4d/". Secrets under it are deleted at cleanup.
+	TokenSecretPrefix string
+	// Queues maps a template queue's logical id to its URL (WithQueues only).
+	Queues map[string]string
+	// Deployment is everything made, and the values the template resolves
+	// against.
+	Deployment *samtemplate.Deployment
+}
+
+type options struct {
+	queues       bool
+	clientSecret *ClientSecret
+	params       map[string]string
+}
+
+// Option changes what New makes.
+type Option func(*options)
+
+// WithQueues also makes the template's queues (SubmissionQueue and its
+// dead-letter queue).
+func WithQueues() Option { return func(o *options) { o.queues = true } }
+
+// WithClientSecret sets the OAuth client secret's value instead of a
+// generated one.
+func WithClientSecret(cs ClientSecret) Option {
+	return func(o *options) { o.clientSecret = &cs }
+}
+
+// WithParameter sets a template parameter (for example
+// ZohoEndpointOverride, or RefreshWindowSeconds) for FunctionEnv.
+func WithParameter(name, value string) Option {
+	return func(o *options) { o.params[name] = value }
+}
+
+// WithZohoEndpoint sets ZOHO_ENDPOINT_OVERRIDE in FunctionEnv to the Zoho
+// simulator's address.
+func WithZohoEndpoint(baseURL string) Option {
+	return WithParameter("ZohoEndpointOverride", baseURL)
+}
+
+// Endpoints are the local service endpoints.
+type Endpoints struct {
+	DynamoDB, SecretsManager, SQS string
+	Region                        string
+}
+
+// EndpointsFromEnv reads the endpoints and checks that they are on this
+// machine, so a test can never reach real AWS.
+func EndpointsFromEnv() (Endpoints, error) {
+	e := Endpoints{
+		DynamoDB:       os.Getenv(EnvDynamoDB),
+		SecretsManager: os.Getenv(EnvSecretsManager),
+		SQS:            os.Getenv(EnvSQS),
+		Region:         os.Getenv("AWS_REGION"),
+	}
+	if e.Region == "" {
+		e.Region = "us-east-1"
+	}
+	for name, v := range map[string]string{EnvDynamoDB: e.DynamoDB, EnvSecretsManager: e.SecretsManager, EnvSQS: e.SQS} {
+		if v == "" {
+			return e, fmt.Errorf("%s is not set: run `make test`, which starts the local stack "+
+				"(or `make stack-up` and `. .cache/localstack.env` before go test -tags integration)", name)
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Hostname() == "" {
+			return e, fmt.Errorf("%s=%q is not a URL", name, v)
+		}
+		if !isLoopback(u.Hostname()) {
+			return e, fmt.Errorf("%s=%q is not a loopback address: integration tests only talk to the local stack", name, v)
+		}
+	}
+	return e, nil
+}
+
+// quietLogger drops the SDK's warning about DynamoDB Local's error
+// responses, whose x-amz-crc32 header does not match their body: every
+// ConditionalCheckFailed would print one.
+type quietLogger struct{ next logging.Logger }
+
+func (l quietLogger) Logf(c logging.Classification, format string, v ...any) {
+	if strings.Contains(format, "expected checksum") || strings.Contains(fmt.Sprintf(format, v...), "expected checksum") {
+		return
+	}
+	l.next.Logf(c, format, v...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewConfig is an aws.Config for the local stack: static dummy
+// credentials, the endpoints' region, and endpoint resolution from the
+// AWS_ENDPOINT_URL_* variables.
+func NewConfig(ctx context.Context, e Endpoints) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx,
+		config.WithRegion(e.Region),
+		config.WithLogger(quietLogger{logging.NewStandardLogger(os.Stderr)}),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		// Don't let a developer's ~/.aws profile steer the tests.
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+}
+
+var (
+	templateOnce sync.Once
+	template     *samtemplate.Template
+	templateErr  error
+)
+
+// Template is the project's template.yaml, parsed once.
+func Template() (*samtemplate.Template, error) {
+	templateOnce.Do(func() {
+		var path string
+		path, templateErr = findTemplate()
+		if templateErr == nil {
+			template, templateErr = samtemplate.Load(path)
+		}
+	})
+	return template, templateErr
+}
+
+// findTemplate walks up from the working directory (a package directory
+// under go test) to the module root holding template.yaml.
+func findTemplate() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "template.yaml")
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("testenv: no template.yaml beside a go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// New makes this test's tables, secrets (and queues, WithQueues) from
+// template.yaml and deletes them, and every secret under
+// TokenSecretPrefix, when the test ends.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	o := &options{params: map[string]string{}}
+	for _, opt := range opts {
+		opt(o)
+	}
+	eps, err := EndpointsFromEnv()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	tpl, err := Template()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg, err := NewConfig(ctx, eps)
+	if err != nil {
+		t.Fatalf("testenv: aws config: %v", err)
+	}
+
+	id := "t" + randomHex(4)
+	e := &Env{
+		Config: cfg,
+		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+			o.BaseEndpoint = aws.String(eps.DynamoDB)
+			o.DisableValidateResponseChecksum = true // see quietLogger
+		}),
+		SecretsManager: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			o.BaseEndpoint = aws.String(eps.SecretsManager)
+		}),
+		SQS:      sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(eps.SQS) }),
+		Template: tpl,
+		ID:       id,
+	}
+
+	cs := ClientSecret{
+		ClientID:     "1000." + randomHex(12),
+		ClientSecret: randomHex(20),
+		RedirectURI:  "http://127.0.0.1/oauth/callback",
+	}
+	if o.clientSecret != nil {
+		cs = *o.clientSecret
+	}
+	csJSON, err := json.Marshal(cs)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	e.ClientSecret = cs
+
+	vars := map[string]string{
+		"Stage":          id,
+		"AWS::Region":    eps.Region,
+		"AWS::StackName": "zohoconnect-" + id,
+	}
+	for k, v := range o.params {
+		vars[k] = v
+	}
+	local := samtemplate.Local{DynamoDB: e.DynamoDB, SecretsManager: e.SecretsManager, SQS: e.SQS}
+	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
+		Prefix:        "it-" + id,
+		Vars:          vars,
+		SecretStrings: map[string]string{ClientSecretLogicalID: string(csJSON)},
+		Queues:        o.queues,
+	})
+	// Clean up whatever was made, even when Deploy failed half way.
+	t.Cleanup(func() { e.cleanup(t, local, d) })
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+
+	e.Deployment = d
+	e.Tables = d.Tables
+	e.Queues = d.Queues
+	e.ClientSecretID = d.Secrets[ClientSecretLogicalID]
+	e.SubmissionKeySecretID = d.Secrets[SubmissionKeySecretLogicalID]
+	e.SubmissionKey = d.SecretValues[SubmissionKeySecretLogicalID]
+	e.TokenSecretPrefix, err = resolveVar(tpl, d, "TOKEN_SECRET_PREFIX")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return e
+}
+
+// FunctionEnv is the environment the template gives a function
+// ("CallbackFunction", "RefreshFunction", "SyncFunction"), pointing at this
+// test's tables, secrets and prefix. SUBMISSION_QUEUE_URL needs WithQueues.
+func (e *Env) FunctionEnv(t testing.TB, logicalID string) map[string]string {
+	t.Helper()
+	env, err := e.Deployment.FunctionEnvironment(e.Template, logicalID)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return env
+}
+
+// Setenv sets FunctionEnv(logicalID) in the process environment for the
+// rest of the test (t.Setenv: not with t.Parallel).
+func (e *Env) Setenv(t *testing.T, logicalID string) {
+	t.Helper()
+	for k, v := range e.FunctionEnv(t, logicalID) {
+		t.Setenv(k, v)
+	}
+}
+
+func (e *Env) cleanup(t testing.TB, local samtemplate.Local, d *samtemplate.Deployment) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if d != nil {
+		if err := local.Teardown(ctx, d); err != nil {
+			t.Errorf("testenv cleanup: %v", err)
+		}
+	}
+	if e.TokenSecretPrefix == "" {
+		return
+	}
+	p := secretsmanager.NewListSecretsPaginator(e.SecretsManager, &secretsmanager.ListSecretsInput{
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{e.TokenSecretPrefix}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Errorf("testenv cleanup: list secrets: %v", err)
+			return
+		}
+		for _, s := range page.SecretList {
+			_, err := e.SecretsManager.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+				SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true),
+			})
+			if err != nil {
+				t.Errorf("testenv cleanup: delete %s: %v", aws.ToString(s.Name), err)
+			}
+		}
+	}
+}
+
+// resolveVar resolves an environment variable that some function of the
+// template has, the same for all.
+func resolveVar(tpl *samtemplate.Template, d *samtemplate.Deployment, name string) (string, error) {
+	for _, fn := range tpl.Functions {
+		if v, ok := fn.Environment[name]; ok {
+			return v.Resolve(d.Vars)
+		}
+	}
+	return "", fmt.Errorf("no function of the template has %s", name)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
