@@ -1,0 +1,36 @@
+// Command refresh is the RefreshFunction: the scheduled token refresh, and
+// one connection on demand for SyncFunction. It only wires things
+// together; the story starts in internal/refresh.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
+)
+
+func main() {
+	cfg, err := refresh.LoadConfig()
+	log := logging.New(os.Stdout, cfg.LogLevel)
+	if err != nil {
+		log.Error("cannot start", "err", err.Error())
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("cannot start: AWS configuration", "err", err.Error())
+		os.Exit(1)
+	}
+	h, err := app.NewRefresh(cfg, awsCfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

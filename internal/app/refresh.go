@@ -1,0 +1,41 @@
+package app
+
+import (
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
+)
+
+var _ refresh.Connections = (*awsstore.ConnectionStore)(nil)
+var _ refresh.TokenVault = (*awsstore.TokenVault)(nil)
+
+// NewRefresh builds the refresh function's handler.
+func NewRefresh(cfg refresh.Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error) {
+	hc, err := ZohoHTTPClient(cfg.EndpointOverride, log)
+	if err != nil {
+		return nil, err
+	}
+	db := dynamodb.NewFromConfig(aws)
+	sm := secretsmanager.NewFromConfig(aws)
+	svc := &refresh.Service{
+		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
+		Tokens:      &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
+		OAuth: &oauthclient.Source{
+			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: secretCacheTTL},
+			HTTP:   hc,
+		},
+		Limiter:                refresh.NewPacer(cfg.SecretWritesPerSecond),
+		Log:                    log,
+		Window:                 cfg.Window,
+		Workers:                cfg.Workers,
+		Lease:                  cfg.Lease,
+		MaxConsecutiveFailures: cfg.MaxConsecutiveFailures,
+	}
+	return &refresh.Handler{Service: svc, Log: log}, nil
+}

@@ -1,0 +1,37 @@
+package refresh
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+)
+
+// Handler turns RefreshFunction's invocations into the service's two calls:
+// {"connection_id": "..."} (from SyncFunction) refreshes that connection;
+// any other payload (EventBridge Scheduler's) runs a scheduled refresh.
+type Handler struct {
+	Service *Service
+	Log     *slog.Logger
+}
+
+// Request is the on-demand payload.
+type Request struct {
+	ConnectionID string `json:"connection_id"`
+}
+
+// Handle answers a Summary for a run, a OneResult for one connection.
+func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	var req Request
+	// A schedule's payload may be anything; only an object naming a
+	// connection asks for one.
+	if json.Unmarshal(payload, &req) == nil && req.ConnectionID != "" {
+		res, err := h.Service.RefreshOne(ctx, req.ConnectionID)
+		if err != nil {
+			h.Log.Error("refresh on demand failed", "connection_id", req.ConnectionID, "err", err.Error())
+			return nil, err
+		}
+		h.Log.Info("refresh on demand", "connection_id", res.ConnectionID, "outcome", string(res.Outcome))
+		return res, nil
+	}
+	return h.Service.Run(ctx)
+}

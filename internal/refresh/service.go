@@ -1,0 +1,510 @@
+// Package refresh keeps every active connection's access token fresh. A
+// scheduled run finds the connections whose token expires within a window
+// on the sparse due-index (16 shards), and refreshes each under a lease
+// with a bounded pool of workers, at the accounts server of the
+// connection's own DC, pacing its Secrets Manager writes. Sync asks for
+// one connection on demand (RefreshOne) under the same lease, so no token
+// is ever refreshed twice at once: each extra refresh spends one of Zoho's
+// ten per ten minutes and may invalidate a token in use.
+package refresh
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// Connections is the part of the connection store a refresh needs: the
+// due index and the lease-guarded writes (awsstore.ConnectionStore).
+type Connections interface {
+	Get(ctx context.Context, id string) (*connection.Connection, error)
+	DueConnections(ctx context.Context, shard string, before time.Time, limit int) ([]*connection.Connection, error)
+	// AcquireLease answers the leased connection, or false when it is not
+	// active, someone else holds it, or its token expires after dueBy.
+	AcquireLease(ctx context.Context, id, owner string, now, until, dueBy time.Time) (*connection.Connection, bool, error)
+	Lease(ctx context.Context, id string) (owner string, until time.Time, err error)
+	ReleaseLease(ctx context.Context, id, owner string) error
+	RecordRefreshed(ctx context.Context, id, owner string, expiresAt time.Time) error
+	RecordFailure(ctx context.Context, id, owner, lastError string, nextAttempt time.Time, flagReason string) (int, error)
+	MarkReauthRequired(ctx context.Context, id, owner, reason string, now time.Time) error
+}
+
+// TokenVault keeps the tokens (awsstore.TokenVault).
+type TokenVault interface {
+	RefreshToken(ctx context.Context, id string) (string, error)
+	PutAccessToken(ctx context.Context, id string, t connection.AccessToken) error
+}
+
+// OAuthConfig gives the OAuth client's config (read from its secret).
+type OAuthConfig interface {
+	Config(ctx context.Context) (*zoho.Config, error)
+}
+
+// SecretWriteLimiter paces Secrets Manager writes (Pacer).
+type SecretWriteLimiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Outcome is what became of one connection.
+type Outcome string
+
+const (
+	Refreshed      Outcome = "refreshed"
+	Failed         Outcome = "failed"
+	ReauthRequired Outcome = "reauth_required"
+	// Skipped: another run or an on-demand refresh holds the lease, or the
+	// token was refreshed since the index was read.
+	Skipped Outcome = "skipped"
+	// RefreshedByAnother (RefreshOne): someone else held the lease and
+	// refreshed the token meanwhile; read the vault again.
+	RefreshedByAnother Outcome = "refreshed_by_another"
+	// Fresh (RefreshOne): the token was refreshed within the last minute;
+	// read the vault again.
+	Fresh Outcome = "fresh"
+	// InProgress (RefreshOne): someone else still holds the lease after
+	// the wait; try again shortly.
+	InProgress Outcome = "in_progress"
+	// NotFound (RefreshOne): no such connection.
+	NotFound Outcome = "not_found"
+)
+
+// FlagReason is the status_reason of an active connection whose refresh
+// failed MaxConsecutiveFailures times in a row. It is still retried; a
+// success clears it.
+const FlagReason = "refresh_failing"
+
+// ErrInvalidRequest is RefreshOne's answer to a malformed connection id.
+var ErrInvalidRequest = errors.New("refresh: the connection id is malformed")
+
+// Defaults of the Service's settings.
+const (
+	DefaultWindow         = 30 * time.Minute
+	DefaultWorkers        = 8
+	DefaultLease          = 60 * time.Second
+	DefaultMaxFailures    = 5
+	DefaultDeadlineMargin = 20 * time.Second
+	DefaultZohoTimeout    = 10 * time.Second
+	DefaultOnDemandWait   = 5 * time.Second
+	// BackoffBase and BackoffMax bound the wait after a failure: 1, 2, 4,
+	// ... minutes, at most 30.
+	BackoffBase = time.Minute
+	BackoffMax  = 30 * time.Minute
+	// accessTokenLife is Zoho's; a token with more than
+	// accessTokenLife-recentRefresh left was refreshed under a minute ago,
+	// and RefreshOne does not refresh it again.
+	accessTokenLife = time.Hour
+	recentRefresh   = time.Minute
+	// writeTimeout bounds each write that records an outcome. Those writes
+	// run even when the run's context is ending, so that a connection is
+	// never left half done.
+	writeTimeout = 10 * time.Second
+)
+
+// Service refreshes access tokens.
+type Service struct {
+	Connections Connections
+	Tokens      TokenVault
+	OAuth       OAuthConfig
+	Limiter     SecretWriteLimiter
+	Log         *slog.Logger
+	Now         func() time.Time
+
+	Window                 time.Duration // default 30 min
+	Workers                int           // default 8
+	Lease                  time.Duration // default 60 s
+	MaxConsecutiveFailures int           // default 5
+	// DeadlineMargin: stop taking new connections when less than this is
+	// left before the context's deadline (default 20 s).
+	DeadlineMargin time.Duration
+	// ZohoTimeout bounds each refresh request (default 10 s).
+	ZohoTimeout time.Duration
+	// OnDemandWait is how long RefreshOne waits for another holder of the
+	// lease (default 5 s).
+	OnDemandWait time.Duration
+	// PollInterval is how often RefreshOne looks at a held lease
+	// (default 200 ms).
+	PollInterval time.Duration
+}
+
+// Summary is one run's account. Every connection found due lands in
+// exactly one of the counts after it.
+type Summary struct {
+	Due            int   `json:"due"`
+	Refreshed      int   `json:"refreshed"`
+	Failed         int   `json:"failed"`
+	ReauthRequired int   `json:"reauth_required"`
+	Skipped        int   `json:"skipped"`
+	BackingOff     int   `json:"backing_off"`
+	Deferred       int   `json:"deferred"`
+	ShardErrors    int   `json:"shard_errors"`
+	QueryMS        int64 `json:"query_ms"`
+	DurationMS     int64 `json:"duration_ms"`
+}
+
+func (s *Summary) add(o Outcome) {
+	switch o {
+	case Refreshed:
+		s.Refreshed++
+	case ReauthRequired:
+		s.ReauthRequired++
+	case Skipped:
+		s.Skipped++
+	default:
+		s.Failed++
+	}
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Run refreshes every active connection whose token expires within the
+// window, except those waiting out a backoff. It stops taking connections
+// when the context's deadline comes near and leaves them to the next run.
+// One connection's failure never stops the others; Run's error reports a
+// run that could not look at every connection (the OAuth client unreadable,
+// a shard unreadable), after doing what it could.
+func (s *Service) Run(ctx context.Context) (Summary, error) {
+	started := time.Now()
+	var sum Summary
+	owner := newOwner("run")
+	conf, err := s.OAuth.Config(ctx)
+	if err != nil {
+		err = fmt.Errorf("refresh: OAuth client: %w", err)
+		s.logRun(sum, err)
+		return sum, err
+	}
+	now := s.now()
+	dueBy := now.Add(orDefault(s.Window, DefaultWindow))
+	due, shardErr := s.findDue(ctx, dueBy)
+	sum.QueryMS = time.Since(started).Milliseconds()
+	sum.Due = len(due)
+	var work []*connection.Connection
+	for _, c := range due {
+		if c.NextAttemptAt.After(now) {
+			sum.BackingOff++
+			continue
+		}
+		work = append(work, c)
+	}
+	if shardErr != nil {
+		sum.ShardErrors = countErrs(shardErr)
+	}
+
+	jobs := make(chan *connection.Connection)
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for range min(orDefault(s.Workers, DefaultWorkers), max(len(work), 1)) {
+		wg.Go(func() {
+			for c := range jobs {
+				var o Outcome
+				if s.stopping(ctx) {
+					mu.Lock()
+					sum.Deferred++
+					mu.Unlock()
+					continue
+				}
+				o = s.refresh(ctx, conf, owner, c, s.now(), dueBy)
+				mu.Lock()
+				sum.add(o)
+				mu.Unlock()
+			}
+		})
+	}
+	for _, c := range work {
+		jobs <- c
+	}
+	close(jobs)
+	wg.Wait()
+	sum.DurationMS = time.Since(started).Milliseconds()
+	if shardErr != nil {
+		err = fmt.Errorf("refresh: %d of %d shards could not be read: %w", sum.ShardErrors, connection.RefreshShards, shardErr)
+	}
+	s.logRun(sum, err)
+	return sum, err
+}
+
+// findDue queries every shard of the due index at once and returns the
+// connections soonest to expire first.
+func (s *Service) findDue(ctx context.Context, dueBy time.Time) ([]*connection.Connection, error) {
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		all  []*connection.Connection
+		errs []error
+	)
+	for i := range connection.RefreshShards {
+		shard := fmt.Sprintf("%02d", i)
+		wg.Go(func() {
+			cs, err := s.Connections.DueConnections(ctx, shard, dueBy, 0)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				s.Log.Error("refresh: due index unreadable", "shard", shard, "err", err.Error())
+				errs = append(errs, err)
+				return
+			}
+			all = append(all, cs...)
+		})
+	}
+	wg.Wait()
+	sort.SliceStable(all, func(i, j int) bool { return all[i].TokenExpiresAt.Before(all[j].TokenExpiresAt) })
+	return all, errors.Join(errs...)
+}
+
+func countErrs(err error) int {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return len(j.Unwrap())
+	}
+	return 1
+}
+
+// stopping reports whether the run should take no more connections: its
+// context ended, or less than the margin is left before its deadline.
+func (s *Service) stopping(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < orDefault(s.DeadlineMargin, DefaultDeadlineMargin)
+}
+
+// refresh takes the lease of c and refreshes it.
+func (s *Service) refresh(ctx context.Context, conf *zoho.Config, owner string, c *connection.Connection, now, dueBy time.Time) Outcome {
+	leased, ok, err := s.Connections.AcquireLease(ctx, c.ID, owner, now, now.Add(orDefault(s.Lease, DefaultLease)), dueBy)
+	if err != nil {
+		s.Log.Error("refresh: lease failed", "connection_id", c.ID, "err", err.Error())
+		return Failed
+	}
+	if !ok {
+		s.Log.Debug("refresh: skipped, leased elsewhere or already refreshed", "connection_id", c.ID)
+		return Skipped
+	}
+	return s.refreshLeased(ctx, conf, owner, leased)
+}
+
+// refreshLeased does the work under the lease: read the refresh token,
+// ask Zoho at the connection's DC, write the access token (paced), record.
+// Every path ends by releasing the lease with what happened; those writes
+// run on a context the run's deadline does not cut.
+func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner string, c *connection.Connection) Outcome {
+	started := time.Now()
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	log := s.Log.With("connection_id", c.ID, "location", c.Location)
+
+	dc, err := c.DataCenter()
+	if err != nil {
+		return s.fail(finish, log, owner, c, "unknown data center", err)
+	}
+	rt, err := s.Tokens.RefreshToken(ctx, c.ID)
+	if err != nil {
+		return s.fail(finish, log, owner, c, "refresh token unreadable", err)
+	}
+	zctx, zcancel := context.WithTimeout(ctx, orDefault(s.ZohoTimeout, DefaultZohoTimeout))
+	tok, err := conf.Refresh(zctx, dc, rt)
+	zcancel()
+	switch {
+	case errors.Is(err, zoho.ErrInvalidCode):
+		reason := "Zoho refused the refresh token (invalid_code): it was revoked or expired; connect the org again"
+		if err := s.Connections.MarkReauthRequired(finish, c.ID, owner, reason, s.now().UTC()); err != nil {
+			log.Error("refresh: recording reauth_required failed", "err", err.Error())
+			return Failed
+		}
+		log.Warn("refresh: connection needs re-authorization", "reason", "invalid_code")
+		return ReauthRequired
+	case err != nil:
+		return s.fail(finish, log, owner, c, "Zoho refresh failed", err)
+	}
+	expires := tok.Expiry
+	if expires.IsZero() {
+		expires = s.now().Add(accessTokenLife)
+	}
+	if s.Limiter != nil {
+		if err := s.Limiter.Wait(finish); err != nil {
+			return s.fail(finish, log, owner, c, "secret write not paced in time", err)
+		}
+	}
+	if err := s.Tokens.PutAccessToken(finish, c.ID, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: expires.UTC()}); err != nil {
+		return s.fail(finish, log, owner, c, "access token not stored", err)
+	}
+	if err := s.Connections.RecordRefreshed(finish, c.ID, owner, expires); err != nil {
+		if errors.Is(err, connection.ErrConflict) {
+			// The token is in the vault; the lease ran out and someone
+			// else holds it now, and will record its own refresh.
+			log.Warn("refresh: lease lost before the refresh was recorded", "duration_ms", time.Since(started).Milliseconds())
+			return Refreshed
+		}
+		log.Error("refresh: recording the refresh failed", "err", err.Error())
+		return Failed
+	}
+	log.Debug("refreshed", "token_expires_at", expires.UTC(), "duration_ms", time.Since(started).Milliseconds())
+	return Refreshed
+}
+
+// fail records a failed attempt with exponential backoff, flags the
+// connection after MaxConsecutiveFailures, and releases the lease.
+func (s *Service) fail(ctx context.Context, log *slog.Logger, owner string, c *connection.Connection, what string, cause error) Outcome {
+	n := c.ConsecutiveFailures + 1
+	next := s.now().Add(Backoff(n))
+	flag := ""
+	if n >= orDefault(s.MaxConsecutiveFailures, DefaultMaxFailures) {
+		flag = FlagReason
+	}
+	lastErr := what + ": " + cause.Error()
+	if len(lastErr) > 500 {
+		lastErr = lastErr[:500]
+	}
+	if _, err := s.Connections.RecordFailure(ctx, c.ID, owner, lastErr, next, flag); err != nil {
+		log.Error("refresh: recording a failure failed", "err", err.Error())
+	}
+	log.Warn("refresh failed", "what", what, "err", cause.Error(), "retryable", zoho.Retryable(cause),
+		"consecutive_failures", n, "next_attempt_at", next.UTC(), "flagged", flag != "")
+	return Failed
+}
+
+// Backoff is the wait after the n-th consecutive failure (n >= 1): one
+// minute, doubling, at most 30.
+func Backoff(n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := BackoffBase
+	for i := 1; i < n && d < BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, BackoffMax)
+}
+
+// OneResult is RefreshOne's answer.
+type OneResult struct {
+	ConnectionID string  `json:"connection_id"`
+	Outcome      Outcome `json:"outcome"`
+	// TokenExpiresAt is the connection's token expiry after the call, when
+	// known.
+	TokenExpiresAt *time.Time `json:"token_expires_at,omitempty"`
+}
+
+// RefreshOne refreshes one connection now (sync asks after Zoho refused
+// its access token), under the same lease as the schedule. When someone
+// else holds the lease it waits a little for them; a token refreshed
+// under a minute ago is not refreshed again. After any outcome but
+// Refreshed or Failed the caller should read the vault again.
+func (s *Service) RefreshOne(ctx context.Context, id string) (OneResult, error) {
+	res := OneResult{ConnectionID: id}
+	if !connection.ValidID(id) {
+		return res, ErrInvalidRequest
+	}
+	conf, err := s.OAuth.Config(ctx)
+	if err != nil {
+		return res, fmt.Errorf("refresh: OAuth client: %w", err)
+	}
+	owner := newOwner("one")
+	waitUntil := time.Now().Add(orDefault(s.OnDemandWait, DefaultOnDemandWait))
+	var waited bool
+	for attempt := 0; attempt < 5; attempt++ {
+		c, err := s.Connections.Get(ctx, id)
+		if errors.Is(err, connection.ErrNotFound) {
+			res.Outcome = NotFound
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		res.TokenExpiresAt = timePtr(c.TokenExpiresAt)
+		if c.Status != connection.Active {
+			res.Outcome = ReauthRequired
+			return res, nil
+		}
+		now := s.now()
+		dueBy := now.Add(accessTokenLife - recentRefresh)
+		if !c.TokenExpiresAt.After(dueBy) {
+			leased, ok, err := s.Connections.AcquireLease(ctx, id, owner, now, now.Add(orDefault(s.Lease, DefaultLease)), dueBy)
+			if err != nil {
+				return res, err
+			}
+			if ok {
+				res.Outcome = s.refreshLeased(ctx, conf, owner, leased)
+				if after, err := s.Connections.Get(ctx, id); err == nil {
+					res.TokenExpiresAt = timePtr(after.TokenExpiresAt)
+				}
+				return res, nil
+			}
+		} else {
+			res.Outcome = Fresh
+			if waited {
+				res.Outcome = RefreshedByAnother
+			}
+			return res, nil
+		}
+		// Not leased: someone holds it, or the item changed since the read.
+		held, err := s.waitForLease(ctx, id, waitUntil)
+		if err != nil {
+			return res, err
+		}
+		if held {
+			res.Outcome = InProgress
+			return res, nil
+		}
+		waited = true
+	}
+	res.Outcome = InProgress
+	return res, nil
+}
+
+// waitForLease polls until nobody holds the lease of id, or until; it
+// answers true when it is still held then.
+func (s *Service) waitForLease(ctx context.Context, id string, until time.Time) (bool, error) {
+	poll := orDefault(s.PollInterval, 200*time.Millisecond)
+	for {
+		owner, exp, err := s.Connections.Lease(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if owner == "" || exp.Before(s.now().Truncate(time.Second)) {
+			return false, nil
+		}
+		if time.Now().Add(poll).After(until) {
+			return true, nil
+		}
+		if err := sleepCtx(ctx, poll); err != nil {
+			return false, err
+		}
+	}
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// newOwner names a lease holder: one per run or on-demand call.
+func newOwner(kind string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return kind + "-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,745 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// ---------------------------------------------------------------- fakes
+
+// fakeStore keeps connections in memory with the DynamoDB store's
+// conditions.
+type fakeStore struct {
+	mu    sync.Mutex
+	items map[string]*fakeItem
+	// writes counts lease-guarded writes per connection.
+	writes map[string]int
+}
+
+type fakeItem struct {
+	c     connection.Connection
+	owner string
+	until time.Time
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{items: map[string]*fakeItem{}, writes: map[string]int{}}
+}
+
+func (f *fakeStore) put(c connection.Connection) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.items[c.ID] = &fakeItem{c: c}
+}
+
+func (f *fakeStore) item(id string) fakeItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *f.items[id]
+}
+
+func (f *fakeStore) Get(_ context.Context, id string) (*connection.Connection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it, ok := f.items[id]
+	if !ok {
+		return nil, connection.ErrNotFound
+	}
+	c := it.c
+	return &c, nil
+}
+
+func (f *fakeStore) DueConnections(_ context.Context, shard string, before time.Time, _ int) ([]*connection.Connection, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*connection.Connection
+	for _, it := range f.items {
+		if it.c.Status == connection.Active && connection.RefreshShard(it.c.ID) == shard && it.c.TokenExpiresAt.Unix() <= before.Unix() {
+			c := it.c
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) AcquireLease(_ context.Context, id, owner string, now, until, dueBy time.Time) (*connection.Connection, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it, ok := f.items[id]
+	if !ok || it.c.Status != connection.Active || it.c.TokenExpiresAt.Unix() > dueBy.Unix() ||
+		(it.owner != "" && it.until.Unix() >= now.Unix()) {
+		return nil, false, nil
+	}
+	it.owner, it.until = owner, until
+	it.c.Version++
+	c := it.c
+	return &c, true, nil
+}
+
+func (f *fakeStore) Lease(_ context.Context, id string) (string, time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it := f.items[id]
+	return it.owner, it.until, nil
+}
+
+func (f *fakeStore) leased(id, owner string, change func(*fakeItem)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it, ok := f.items[id]
+	if !ok || it.owner != owner {
+		return connection.ErrConflict
+	}
+	change(it)
+	it.c.Version++
+	f.writes[id]++
+	return nil
+}
+
+func (f *fakeStore) ReleaseLease(_ context.Context, id, owner string) error {
+	_ = f.leased(id, owner, func(it *fakeItem) { it.owner, it.until = "", time.Time{} })
+	return nil
+}
+
+func (f *fakeStore) RecordRefreshed(_ context.Context, id, owner string, exp time.Time) error {
+	return f.leased(id, owner, func(it *fakeItem) {
+		it.c.TokenExpiresAt = exp.Truncate(time.Second)
+		it.c.ConsecutiveFailures, it.c.NextAttemptAt, it.c.LastError, it.c.StatusReason = 0, time.Time{}, "", ""
+		it.owner, it.until = "", time.Time{}
+	})
+}
+
+func (f *fakeStore) RecordFailure(_ context.Context, id, owner, lastErr string, next time.Time, flag string) (int, error) {
+	var n int
+	err := f.leased(id, owner, func(it *fakeItem) {
+		it.c.ConsecutiveFailures++
+		n = it.c.ConsecutiveFailures
+		it.c.NextAttemptAt, it.c.LastError = next.Truncate(time.Second), lastErr
+		if flag != "" {
+			it.c.StatusReason = flag
+		}
+		it.owner, it.until = "", time.Time{}
+	})
+	return n, err
+}
+
+func (f *fakeStore) MarkReauthRequired(_ context.Context, id, owner, reason string, now time.Time) error {
+	return f.leased(id, owner, func(it *fakeItem) {
+		it.c.Status, it.c.StatusReason, it.c.StatusChangedAt = connection.ReauthRequired, reason, now
+		it.owner, it.until = "", time.Time{}
+	})
+}
+
+type fakeVault struct {
+	mu      sync.Mutex
+	refresh map[string]string
+	access  map[string][]connection.AccessToken
+}
+
+func newFakeVault() *fakeVault {
+	return &fakeVault{refresh: map[string]string{}, access: map[string][]connection.AccessToken{}}
+}
+
+func (v *fakeVault) RefreshToken(_ context.Context, id string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	rt, ok := v.refresh[id]
+	if !ok {
+		return "", errors.New("no token stored for this connection")
+	}
+	return rt, nil
+}
+
+func (v *fakeVault) PutAccessToken(_ context.Context, id string, t connection.AccessToken) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.access[id] = append(v.access[id], t)
+	return nil
+}
+
+func (v *fakeVault) versions(id string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.access[id])
+}
+
+// fakeZoho answers the token endpoint by the refresh token's prefix:
+// "ok-" issues a token, "revoked-" invalid_code, "limited-" Access
+// Denied, "down-" HTTP 503. Every answer waits latency first.
+type fakeZoho struct {
+	latency  time.Duration
+	inFlight atomic.Int64
+	maxIn    atomic.Int64
+	mu       sync.Mutex
+	calls    map[string]int // by refresh token
+	hosts    map[string]int
+}
+
+func newFakeZoho() *fakeZoho { return &fakeZoho{calls: map[string]int{}, hosts: map[string]int{}} }
+
+func (z *fakeZoho) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := z.inFlight.Add(1)
+	defer z.inFlight.Add(-1)
+	for {
+		m := z.maxIn.Load()
+		if n <= m || z.maxIn.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	body, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(body))
+	rt := form.Get("refresh_token")
+	z.mu.Lock()
+	z.calls[rt]++
+	z.hosts[r.URL.Host]++
+	z.mu.Unlock()
+	if z.latency > 0 {
+		select {
+		case <-time.After(z.latency):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	status, answer := 200, `{"access_token":"1000.new`+fmt.Sprint(time.Now().UnixNano())+`","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}`
+	switch {
+	case strings.HasPrefix(rt, "revoked-"):
+		answer = `{"error":"invalid_code"}`
+	case strings.HasPrefix(rt, "limited-"):
+		answer = `{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}`
+	case strings.HasPrefix(rt, "down-"):
+		status, answer = 503, `<html>unavailable</html>`
+	}
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(answer)), Request: r}, nil
+}
+
+func (z *fakeZoho) callsFor(rt string) int {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.calls[rt]
+}
+
+type staticOAuth struct{ conf *zoho.Config }
+
+func (s staticOAuth) Config(context.Context) (*zoho.Config, error) { return s.conf, nil }
+
+type countingLimiter struct{ n atomic.Int64 }
+
+func (l *countingLimiter) Wait(context.Context) error { l.n.Add(1); return nil }
+
+// ---------------------------------------------------------------- harness
+
+type fixture struct {
+	store *fakeStore
+	vault *fakeVault
+	zoho  *fakeZoho
+	limit *countingLimiter
+	logs  *bytes.Buffer
+	svc   *Service
+	now   time.Time
+	n     int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{store: newFakeStore(), vault: newFakeVault(), zoho: newFakeZoho(), limit: &countingLimiter{}, logs: &bytes.Buffer{}, now: time.Now()}
+	f.svc = &Service{
+		Connections: f.store, Tokens: f.vault, Limiter: f.limit,
+		OAuth: staticOAuth{&zoho.Config{ClientID: "1000.client", ClientSecret: "client-secret-value", HTTPClient: &http.Client{Transport: f.zoho}}},
+		Log:   logging.New(&lockedWriter{w: f.logs}, "debug"),
+	}
+	return f
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// add stores an active connection whose token expires in expiresIn, with
+// the given refresh token.
+func (f *fixture) add(refreshToken string, expiresIn time.Duration, change ...func(*connection.Connection)) string {
+	f.n++
+	id := connection.ID("us", zoho.Production, fmt.Sprint(700000+f.n))
+	c := connection.Connection{ID: id, Location: "us", Environment: "production", Status: connection.Active,
+		TokenExpiresAt: f.now.Add(expiresIn).Truncate(time.Second)}
+	for _, ch := range change {
+		ch(&c)
+	}
+	f.store.put(c)
+	f.vault.mu.Lock()
+	f.vault.refresh[c.ID] = refreshToken
+	f.vault.mu.Unlock()
+	return c.ID
+}
+
+func checkInvariant(t *testing.T, s Summary) {
+	t.Helper()
+	if got := s.Refreshed + s.Failed + s.ReauthRequired + s.Skipped + s.BackingOff + s.Deferred; got != s.Due {
+		t.Errorf("summary does not add up: %+v", s)
+	}
+}
+
+// ---------------------------------------------------------------- tests
+
+func TestRunOutcomes(t *testing.T) {
+	f := newFixture(t)
+	ok := f.add("ok-1", 10*time.Minute)
+	eu := f.add("ok-eu", 5*time.Minute, func(c *connection.Connection) {
+		c.Location = "eu"
+		c.ID = connection.ID("eu", zoho.Production, "eu1")
+	})
+	revoked := f.add("revoked-1", 10*time.Minute)
+	limited := f.add("limited-1", 10*time.Minute)
+	down := f.add("down-1", 10*time.Minute, func(c *connection.Connection) { c.ConsecutiveFailures = 2 })
+	notDue := f.add("ok-2", 50*time.Minute)
+	backingOff := f.add("ok-3", 10*time.Minute, func(c *connection.Connection) {
+		c.ConsecutiveFailures, c.NextAttemptAt = 1, f.now.Add(time.Minute)
+	})
+	inactive := f.add("ok-4", 10*time.Minute, func(c *connection.Connection) { c.Status = connection.ReauthRequired })
+
+	sum, err := f.svc.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariant(t, sum)
+	want := Summary{Due: 6, Refreshed: 2, Failed: 2, ReauthRequired: 1, BackingOff: 1}
+	if sum.Due != want.Due || sum.Refreshed != want.Refreshed || sum.Failed != want.Failed ||
+		sum.ReauthRequired != want.ReauthRequired || sum.BackingOff != want.BackingOff || sum.Skipped != 0 || sum.Deferred != 0 {
+		t.Fatalf("summary %+v, want %+v\n%s", sum, want, f.logs)
+	}
+
+	for _, id := range []string{ok, eu} {
+		it := f.store.item(id)
+		if !it.c.TokenExpiresAt.After(f.now.Add(50*time.Minute)) || it.owner != "" || f.vault.versions(id) != 1 {
+			t.Errorf("%s not refreshed: %+v, %d versions", id, it, f.vault.versions(id))
+		}
+	}
+	if f.zoho.hosts["accounts.zoho.eu"] != 1 {
+		t.Errorf("the EU connection was not refreshed at accounts.zoho.eu: %v", f.zoho.hosts)
+	}
+	if it := f.store.item(revoked); it.c.Status != connection.ReauthRequired || !strings.Contains(it.c.StatusReason, "invalid_code") || it.c.StatusChangedAt.IsZero() || it.owner != "" {
+		t.Errorf("revoked: %+v", it)
+	}
+	it := f.store.item(limited)
+	if it.c.ConsecutiveFailures != 1 || it.c.NextAttemptAt.Sub(f.now) < 55*time.Second || it.c.NextAttemptAt.Sub(f.now) > 2*time.Minute || it.owner != "" || it.c.StatusReason != "" {
+		t.Errorf("rate limited: %+v", it)
+	}
+	if !strings.Contains(it.c.LastError, "Access Denied") {
+		t.Errorf("rate limited: last error %q", it.c.LastError)
+	}
+	it = f.store.item(down)
+	if it.c.ConsecutiveFailures != 3 || it.c.NextAttemptAt.Sub(f.now) < 4*time.Minute-5*time.Second || it.c.NextAttemptAt.Sub(f.now) > 5*time.Minute {
+		t.Errorf("unavailable: third failure should wait 4 minutes: %+v", it)
+	}
+	for _, id := range []string{notDue, backingOff, inactive} {
+		if f.store.writes[id] != 0 || f.vault.versions(id) != 0 {
+			t.Errorf("%s was touched", id)
+		}
+	}
+	if f.limit.n.Load() != 2 {
+		t.Errorf("secret writes paced: %d, want 2", f.limit.n.Load())
+	}
+	if strings.Contains(f.logs.String(), "ok-1") || strings.Contains(f.logs.String(), "1000.new") || strings.Contains(f.logs.String(), "client-secret-value") {
+		t.Error("a token or secret reached the logs")
+	}
+}
+
+func TestRunFlagsAfterMaxFailures(t *testing.T) {
+	f := newFixture(t)
+	f.svc.MaxConsecutiveFailures = 3
+	id := f.add("down-1", time.Minute, func(c *connection.Connection) { c.ConsecutiveFailures = 2 })
+	if _, err := f.svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	it := f.store.item(id)
+	if it.c.ConsecutiveFailures != 3 || it.c.StatusReason != FlagReason || it.c.Status != connection.Active {
+		t.Fatalf("not flagged after 3 failures: %+v", it.c)
+	}
+	// It recovers: a success clears the flag.
+	f.vault.refresh[id] = "ok-1"
+	f.store.mu.Lock()
+	f.store.items[id].c.NextAttemptAt = time.Time{}
+	f.store.mu.Unlock()
+	if sum, _ := f.svc.Run(context.Background()); sum.Refreshed != 1 {
+		t.Fatalf("%+v", sum)
+	}
+	if it := f.store.item(id); it.c.ConsecutiveFailures != 0 || it.c.StatusReason != "" {
+		t.Fatalf("flag not cleared: %+v", it.c)
+	}
+}
+
+func TestRunWorkerPoolIsBounded(t *testing.T) {
+	for _, workers := range []int{1, 3, 8} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			f := newFixture(t)
+			f.zoho.latency = 20 * time.Millisecond
+			f.svc.Workers = workers
+			for i := range 24 {
+				f.add(fmt.Sprintf("ok-%d", i), time.Minute)
+			}
+			sum, err := f.svc.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Refreshed != 24 {
+				t.Fatalf("%+v", sum)
+			}
+			if got := f.zoho.maxIn.Load(); got != int64(workers) {
+				t.Errorf("%d requests at once, want %d", got, workers)
+			}
+			for i := range 24 {
+				if n := f.zoho.callsFor(fmt.Sprintf("ok-%d", i)); n != 1 {
+					t.Errorf("refresh token %d used %d times", i, n)
+				}
+			}
+		})
+	}
+}
+
+func TestRunStopsBeforeTheDeadline(t *testing.T) {
+	f := newFixture(t)
+	f.zoho.latency = 100 * time.Millisecond
+	f.svc.Workers = 2
+	f.svc.DeadlineMargin = 300 * time.Millisecond
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, f.add(fmt.Sprintf("ok-%d", i), time.Minute))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 650*time.Millisecond)
+	defer cancel()
+	sum, err := f.svc.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariant(t, sum)
+	if sum.Deferred == 0 || sum.Refreshed == 0 || sum.Failed != 0 {
+		t.Fatalf("want some refreshed and the rest deferred: %+v", sum)
+	}
+	// Nothing half done: each connection is either refreshed and recorded,
+	// or untouched.
+	done := 0
+	for _, id := range ids {
+		it := f.store.item(id)
+		switch {
+		case it.owner != "":
+			t.Errorf("%s still leased", id)
+		case f.vault.versions(id) == 1 && it.c.TokenExpiresAt.After(f.now.Add(30*time.Minute)):
+			done++
+		case f.vault.versions(id) == 0 && f.store.writes[id] == 0:
+		default:
+			t.Errorf("%s half done: %+v, %d versions", id, it, f.vault.versions(id))
+		}
+	}
+	if done != sum.Refreshed {
+		t.Errorf("%d refreshed in the store, summary says %d", done, sum.Refreshed)
+	}
+	// The next run finishes them.
+	sum2, err := f.svc.Run(context.Background())
+	if err != nil || sum2.Refreshed != sum.Deferred || sum2.Due != sum.Deferred {
+		t.Fatalf("second run %+v (%v), first deferred %d", sum2, err, sum.Deferred)
+	}
+}
+
+func TestRunSkipsWhatIsLeasedOrAlreadyFresh(t *testing.T) {
+	f := newFixture(t)
+	held := f.add("ok-1", time.Minute)
+	f.store.mu.Lock()
+	f.store.items[held].owner, f.store.items[held].until = "someone", time.Now().Add(time.Minute)
+	f.store.mu.Unlock()
+	expired := f.add("ok-2", time.Minute)
+	f.store.mu.Lock()
+	f.store.items[expired].owner, f.store.items[expired].until = "crashed", time.Now().Add(-2*time.Second)
+	f.store.mu.Unlock()
+
+	sum, err := f.svc.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Skipped != 1 || sum.Refreshed != 1 {
+		t.Fatalf("a held lease is skipped, an expired one taken over: %+v", sum)
+	}
+	if f.zoho.callsFor("ok-1") != 0 {
+		t.Error("a leased connection was refreshed")
+	}
+}
+
+func TestTwoRunsAtOnceRefreshEachOnce(t *testing.T) {
+	f := newFixture(t)
+	f.zoho.latency = 5 * time.Millisecond
+	for i := range 40 {
+		f.add(fmt.Sprintf("ok-%d", i), time.Minute)
+	}
+	var wg sync.WaitGroup
+	sums := make([]Summary, 2)
+	for i := range sums {
+		wg.Go(func() { sums[i], _ = f.svc.Run(context.Background()) })
+	}
+	wg.Wait()
+	if got := sums[0].Refreshed + sums[1].Refreshed; got != 40 {
+		t.Fatalf("refreshed %d, want 40: %+v", got, sums)
+	}
+	for i := range 40 {
+		if n := f.zoho.callsFor(fmt.Sprintf("ok-%d", i)); n != 1 {
+			t.Errorf("refresh token %d used %d times", i, n)
+		}
+	}
+}
+
+func TestRefreshOne(t *testing.T) {
+	t.Run("refreshes", func(t *testing.T) {
+		f := newFixture(t)
+		id := f.add("ok-1", 50*time.Minute)
+		res, err := f.svc.RefreshOne(context.Background(), id)
+		if err != nil || res.Outcome != Refreshed || res.TokenExpiresAt == nil || !res.TokenExpiresAt.After(f.now.Add(55*time.Minute)) {
+			t.Fatalf("%+v %v", res, err)
+		}
+		// Asked again at once: the token is fresh, Zoho is not asked again.
+		res, err = f.svc.RefreshOne(context.Background(), id)
+		if err != nil || res.Outcome != Fresh || f.zoho.callsFor("ok-1") != 1 {
+			t.Fatalf("%+v %v, %d calls", res, err, f.zoho.callsFor("ok-1"))
+		}
+	})
+	t.Run("waits for another holder", func(t *testing.T) {
+		f := newFixture(t)
+		f.svc.PollInterval = 20 * time.Millisecond
+		id := f.add("ok-1", 50*time.Minute)
+		f.store.mu.Lock()
+		f.store.items[id].owner, f.store.items[id].until = "run-other", time.Now().Add(time.Minute)
+		f.store.mu.Unlock()
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			_ = f.store.RecordRefreshed(context.Background(), id, "run-other", time.Now().Add(time.Hour))
+		}()
+		res, err := f.svc.RefreshOne(context.Background(), id)
+		if err != nil || res.Outcome != RefreshedByAnother || f.zoho.callsFor("ok-1") != 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+	})
+	t.Run("holder does not finish", func(t *testing.T) {
+		f := newFixture(t)
+		f.svc.PollInterval, f.svc.OnDemandWait = 20*time.Millisecond, 200*time.Millisecond
+		id := f.add("ok-1", 50*time.Minute)
+		f.store.mu.Lock()
+		f.store.items[id].owner, f.store.items[id].until = "run-other", time.Now().Add(time.Minute)
+		f.store.mu.Unlock()
+		res, err := f.svc.RefreshOne(context.Background(), id)
+		if err != nil || res.Outcome != InProgress || f.zoho.callsFor("ok-1") != 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+	})
+	t.Run("revoked", func(t *testing.T) {
+		f := newFixture(t)
+		id := f.add("revoked-1", 50*time.Minute)
+		res, err := f.svc.RefreshOne(context.Background(), id)
+		if err != nil || res.Outcome != ReauthRequired {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if res, _ := f.svc.RefreshOne(context.Background(), id); res.Outcome != ReauthRequired || f.zoho.callsFor("revoked-1") != 1 {
+			t.Fatalf("a reauth_required connection is not refreshed again: %+v", res)
+		}
+	})
+	t.Run("unknown and malformed", func(t *testing.T) {
+		f := newFixture(t)
+		if res, err := f.svc.RefreshOne(context.Background(), connection.ID("us", zoho.Production, "1")); err != nil || res.Outcome != NotFound {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if _, err := f.svc.RefreshOne(context.Background(), "zc_../../x"); !errors.Is(err, ErrInvalidRequest) {
+			t.Fatalf("%v", err)
+		}
+	})
+}
+
+func TestBackoff(t *testing.T) {
+	for n, want := range map[int]time.Duration{0: time.Minute, 1: time.Minute, 2: 2 * time.Minute, 3: 4 * time.Minute,
+		5: 16 * time.Minute, 6: 30 * time.Minute, 50: 30 * time.Minute} {
+		if got := Backoff(n); got != want {
+			t.Errorf("Backoff(%d) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestPacer(t *testing.T) {
+	// A fake clock: each Wait sleeps until its slot, which advances it.
+	var (
+		mu    sync.Mutex
+		clock = time.Unix(1000, 0)
+		slept []time.Duration
+	)
+	p := NewPacer(20)
+	p.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	p.sleep = func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		slept = append(slept, d)
+		return nil
+	}
+	for range 5 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 200 * time.Millisecond}
+	if fmt.Sprint(slept) != fmt.Sprint(want) {
+		t.Fatalf("slept %v, want %v", slept, want)
+	}
+	// After a pause no burst builds up: the next call goes at once, the
+	// one after waits a full interval.
+	mu.Lock()
+	clock, slept = clock.Add(10*time.Second), nil
+	mu.Unlock()
+	_ = p.Wait(context.Background())
+	_ = p.Wait(context.Background())
+	if fmt.Sprint(slept) != fmt.Sprint([]time.Duration{0, 50 * time.Millisecond}) {
+		t.Fatalf("after a pause slept %v", slept)
+	}
+}
+
+func TestPacerRealTimeAndCancel(t *testing.T) {
+	p := NewPacer(100)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 11 {
+		wg.Go(func() { _ = p.Wait(context.Background()) })
+	}
+	wg.Wait()
+	if el := time.Since(start); el < 95*time.Millisecond {
+		t.Fatalf("11 waits at 100/s took %v", el)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestRunLogsOneLineWithEmbeddedMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.svc.Log = logging.New(f.logs, "info")
+	f.add("ok-1", time.Minute)
+	f.add("down-1", time.Minute)
+	f.add("revoked-1", time.Minute)
+	if _, err := f.svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(f.logs.String()), "\n") {
+		if strings.Contains(l, `"msg":"refresh run"`) {
+			if line != nil {
+				t.Fatal("more than one run line")
+			}
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if line == nil {
+		t.Fatalf("no run line in %s", f.logs)
+	}
+	aws, _ := line["_aws"].(map[string]any)
+	cwm, _ := aws["CloudWatchMetrics"].([]any)
+	if aws["Timestamp"] == nil || len(cwm) != 1 {
+		t.Fatalf("_aws: %v", line["_aws"])
+	}
+	m := cwm[0].(map[string]any)
+	if m["Namespace"] != "ZohoConnect" || fmt.Sprint(m["Dimensions"]) != "[[]]" {
+		t.Errorf("namespace/dimensions: %v", m)
+	}
+	names := map[string]bool{}
+	for _, x := range m["Metrics"].([]any) {
+		names[x.(map[string]any)["Name"].(string)] = true
+	}
+	for name, want := range map[string]float64{"RefreshRefreshed": 1, "RefreshFailed": 1, "RefreshReauthRequired": 1, "RefreshDue": 3} {
+		if !names[name] || line[name] != want {
+			t.Errorf("%s: declared %v, value %v, want %v", name, names[name], line[name], want)
+		}
+	}
+	s, _ := line["summary"].(map[string]any)
+	for _, k := range []string{"due", "refreshed", "failed", "reauth_required", "skipped", "deferred", "duration_ms"} {
+		if _, ok := s[k]; !ok {
+			t.Errorf("summary lacks %s: %v", k, s)
+		}
+	}
+}
+
+func TestHandlerDispatch(t *testing.T) {
+	f := newFixture(t)
+	id := f.add("ok-1", time.Minute)
+	h := &Handler{Service: f.svc, Log: slog.New(slog.DiscardHandler)}
+	sched, err := h.Handle(context.Background(), json.RawMessage(`{"version":"0","detail-type":"Scheduled Event","source":"aws.scheduler","detail":"{}"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := sched.(Summary); !ok || s.Refreshed != 1 {
+		t.Fatalf("schedule answered %#v", sched)
+	}
+	b, _ := json.Marshal(sched)
+	for _, k := range []string{`"due":1`, `"refreshed":1`, `"failed":0`, `"reauth_required":0`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("summary JSON %s lacks %s", b, k)
+		}
+	}
+	one, err := h.Handle(context.Background(), json.RawMessage(`{"connection_id":"`+id+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := one.(OneResult); !ok || r.Outcome != Fresh || r.ConnectionID != id {
+		t.Fatalf("on demand answered %#v", one)
+	}
+	for _, p := range []string{``, `null`, `"text"`, `[]`} {
+		if _, err := h.Handle(context.Background(), json.RawMessage(p)); err != nil {
+			t.Errorf("payload %q: %v", p, err)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	for _, k := range []string{"REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "LEASE_SECONDS", "MAX_CONSECUTIVE_FAILURES", zoho.EndpointOverrideEnv, "LOG_LEVEL"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("CONNECTIONS_TABLE", "")
+	t.Setenv("ZOHO_CLIENT_SECRET_ID", "")
+	t.Setenv("TOKEN_SECRET_PREFIX", "")
+	_, err := LoadConfig()
+	for _, name := range []string{"CONNECTIONS_TABLE", "ZOHO_CLIENT_SECRET_ID", "TOKEN_SECRET_PREFIX"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("missing %s not reported: %v", name, err)
+		}
+	}
+	t.Setenv("CONNECTIONS_TABLE", "conns")
+	t.Setenv("ZOHO_CLIENT_SECRET_ID", "arn:secret")
+	t.Setenv("TOKEN_SECRET_PREFIX", "zohoconnect/dev/")
+	c, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Window != 30*time.Minute || c.Workers != 8 || c.SecretWritesPerSecond != 20 || c.Lease != time.Minute || c.MaxConsecutiveFailures != 5 || c.LogLevel != "info" {
+		t.Errorf("defaults: %+v", c)
+	}
+	t.Setenv("REFRESH_WORKERS", "zero")
+	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), "REFRESH_WORKERS") {
+		t.Errorf("bad REFRESH_WORKERS: %v", err)
+	}
+}
