@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ type LocalSecrets interface {
 	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+	ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
 }
 
 // LocalQueues is what Local needs of an SQS client.
@@ -202,6 +204,35 @@ func (l Local) Teardown(ctx context.Context, d *Deployment) error {
 	for _, url := range d.Queues {
 		if _, err := l.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}); err != nil {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", url, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DeleteSecretsUnder deletes every secret whose name starts with prefix,
+// such as the per-connection token secrets the functions made under
+// TOKEN_SECRET_PREFIX, which Deploy did not make and Teardown does not know.
+func (l Local) DeleteSecretsUnder(ctx context.Context, prefix string) error {
+	if prefix == "" {
+		return errors.New("samtemplate: refusing to delete secrets under an empty prefix")
+	}
+	var errs []error
+	p := secretsmanager.NewListSecretsPaginator(l.SecretsManager, &secretsmanager.ListSecretsInput{
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list secrets under %s: %w", prefix, err)
+		}
+		for _, s := range page.SecretList {
+			if !strings.HasPrefix(aws.ToString(s.Name), prefix) {
+				continue // the name filter also matches inside names
+			}
+			_, err := l.SecretsManager.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("delete %s: %w", aws.ToString(s.Name), err))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -31,7 +31,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/logging"
 
@@ -350,23 +349,8 @@ func (e *Env) cleanup(t testing.TB, local samtemplate.Local, d *samtemplate.Depl
 	if e.TokenSecretPrefix == "" {
 		return
 	}
-	p := secretsmanager.NewListSecretsPaginator(e.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{e.TokenSecretPrefix}}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Errorf("testenv cleanup: list secrets: %v", err)
-			return
-		}
-		for _, s := range page.SecretList {
-			_, err := e.SecretsManager.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
-				SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true),
-			})
-			if err != nil {
-				t.Errorf("testenv cleanup: delete %s: %v", aws.ToString(s.Name), err)
-			}
-		}
+	if err := local.DeleteSecretsUnder(ctx, e.TokenSecretPrefix); err != nil {
+		t.Errorf("testenv cleanup: %v", err)
 	}
 }
 
