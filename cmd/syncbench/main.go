@@ -1,0 +1,356 @@
+// Command syncbench measures the sync function on a warm instance against
+// the local stack (DynamoDB Local, moto) and the Zoho simulator at zero
+// latency: the function's own time per submission, and the AWS calls (by
+// service and operation) and Zoho calls each submission makes. The goal
+// for a warm submission: two DynamoDB writes, no Secrets Manager call, one
+// Zoho call.
+//
+//	scripts/localstack.sh start && . .cache/localstack.env
+//	go run ./cmd/syncbench -n 300
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/internal/callback"
+	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
+	"github.com/zohoconnect/zohoconnect/internal/testenv"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
+)
+
+func main() {
+	n := flag.Int("n", 300, "measured submissions")
+	warm := flag.Int("warm", 20, "warm-up submissions (not measured)")
+	flag.Parse()
+	if err := bench(*n, *warm); err != nil {
+		fmt.Fprintln(os.Stderr, "syncbench:", err)
+		os.Exit(1)
+	}
+}
+
+// meter counts AWS operations (SDK middleware: one per call, retries
+// not counted twice) and times every outbound HTTP round trip, AWS and
+// Zoho apart.
+type meter struct {
+	mu      sync.Mutex
+	ops     map[string]int
+	awsTime time.Duration
+	zoho    time.Duration
+	zohoN   int
+}
+
+func (m *meter) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ops, m.awsTime, m.zoho, m.zohoN = map[string]int{}, 0, 0, 0
+}
+
+func (m *meter) countOps(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("syncbenchCount",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			m.mu.Lock()
+			m.ops[awsmiddleware.GetServiceID(ctx)+" "+awsmiddleware.GetOperationName(ctx)]++
+			m.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+type timed struct {
+	base http.RoundTripper
+	add  func(time.Duration)
+}
+
+func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.base.RoundTrip(r)
+	if err == nil {
+		// Count the body read too: the caller reads it right after.
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(strings.NewReader(string(b)))
+		err = rerr
+	}
+	t.add(time.Since(start))
+	return resp, err
+}
+
+func bench(n, warm int) error {
+	ctx := context.Background()
+	eps, err := testenv.EndpointsFromEnv()
+	if err != nil {
+		return err
+	}
+	tpl, err := testenv.Template()
+	if err != nil {
+		return err
+	}
+	cfg, err := testenv.NewConfig(ctx, eps)
+	if err != nil {
+		return err
+	}
+	m := &meter{ops: map[string]int{}}
+	cfg.APIOptions = append(cfg.APIOptions, m.countOps)
+	cfg.HTTPClient = &http.Client{Transport: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
+		m.mu.Lock()
+		m.awsTime += d
+		m.mu.Unlock()
+	}}}
+	db := dynamodb.NewFromConfig(cfg)
+	sm := secretsmanager.NewFromConfig(cfg)
+	sq := sqs.NewFromConfig(cfg)
+
+	client := zohosim.Client{ID: "1000.SYNCBENCH", Secret: randomHex(16), RedirectURIs: []string{"https://bench.example/oauth/callback"}}
+	sim := zohosim.New(zohosim.Options{Clients: []zohosim.Client{client}, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+
+	id := "s" + randomHex(4)
+	local := samtemplate.Local{DynamoDB: db, SecretsManager: sm, SQS: sq}
+	secretJSON := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"redirect_uri":"https://bench.example/oauth/callback"}`, client.ID, client.Secret)
+	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
+		Prefix:        "bench-" + id,
+		Vars:          map[string]string{"Stage": id, "AWS::Region": eps.Region, "AWS::StackName": "zohoconnect-" + id, "ZohoEndpointOverride": srv.URL},
+		SecretStrings: map[string]string{testenv.ClientSecretLogicalID: secretJSON},
+		Queues:        true,
+	})
+	prefix := "zohoconnect/" + id + "/"
+	defer cleanup(sm, local, d, prefix)
+	if err != nil {
+		return err
+	}
+	log := logging.New(io.Discard, "info")
+	setenv := func(fn string) error {
+		env, err := d.FunctionEnvironment(tpl, fn)
+		if err != nil {
+			return err
+		}
+		for k, v := range env {
+			os.Setenv(k, v)
+		}
+		return nil
+	}
+
+	// Connect one org through the real callback flow.
+	if err := setenv("CallbackFunction"); err != nil {
+		return err
+	}
+	ccfg, err := callback.LoadConfig()
+	if err != nil {
+		return err
+	}
+	cb, err := app.NewCallback(ccfg, cfg, log)
+	if err != nil {
+		return err
+	}
+	connID, key, err := connect(ctx, sim, srv.URL, cb)
+	if err != nil {
+		return err
+	}
+
+	if err := setenv("SyncFunction"); err != nil {
+		return err
+	}
+	scfg, err := submission.LoadConfig()
+	if err != nil {
+		return err
+	}
+	h, err := app.NewSync(scfg, cfg, log)
+	if err != nil {
+		return err
+	}
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, Base: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
+		m.mu.Lock()
+		m.zoho += d
+		m.zohoN++
+		m.mu.Unlock()
+	}}})
+	if err != nil {
+		return err
+	}
+	h.Service.NewCRM = app.SyncCRMFactory(hc)
+
+	submit := func(i int, tag string) (int, error) {
+		req := events.APIGatewayV2HTTPRequest{
+			RawPath:        "/connections/" + connID + "/submissions",
+			Headers:        map[string]string{"content-type": "application/x-www-form-urlencoded", "authorization": "Bearer " + key},
+			PathParameters: map[string]string{"connection_id": connID},
+			Body: fmt.Sprintf("first_name=Ada&last_name=Lovelace%s%d&email=ada.%s%d%%40example.com&company=Engines&phone=%%2B44+20+7946+0000&message=%s",
+				tag, i, tag, i, strings.Repeat("Hello+there.+", 20)),
+		}
+		req.RequestContext.HTTP.Method = "POST"
+		resp := h.Handle(ctx, req)
+		if resp.StatusCode >= 300 {
+			return resp.StatusCode, fmt.Errorf("submission %d answered %d: %s", i, resp.StatusCode, resp.Body)
+		}
+		return resp.StatusCode, nil
+	}
+
+	for i := range warm {
+		if _, err := submit(i, "warm"); err != nil {
+			return err
+		}
+	}
+	type phase struct {
+		name  string
+		run   func(i int) error
+		times []time.Duration
+	}
+	report := func(name string, count int, times []time.Duration, zohoCalls int) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		var total time.Duration
+		for _, t := range times {
+			total += t
+		}
+		sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
+		own := total - m.awsTime - m.zoho
+		fmt.Printf("\n%s: %d warm submissions\n", name, count)
+		fmt.Printf("  wall per submission: mean %v, p50 %v, p95 %v\n", (total / time.Duration(count)).Round(time.Microsecond),
+			times[len(times)/2].Round(time.Microsecond), times[len(times)*95/100].Round(time.Microsecond))
+		fmt.Printf("  of which waiting on AWS (local stack) %v, on Zoho (simulator) %v\n",
+			(m.awsTime / time.Duration(count)).Round(time.Microsecond), (m.zoho / time.Duration(count)).Round(time.Microsecond))
+		fmt.Printf("  function's own time per submission: %v\n", (own / time.Duration(count)).Round(time.Microsecond))
+		keys := make([]string, 0, len(m.ops))
+		for k := range m.ops {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Printf("  AWS calls per submission:")
+		for _, k := range keys {
+			fmt.Printf(" %s %.2f;", k, float64(m.ops[k])/float64(count))
+		}
+		fmt.Printf("\n  Zoho calls per submission: %.2f\n", float64(zohoCalls)/float64(count))
+	}
+
+	// New submissions (each a new lead).
+	m.reset()
+	before := crmCalls(sim)
+	times := make([]time.Duration, 0, n)
+	for i := range n {
+		t0 := time.Now()
+		if _, err := submit(i, "new"); err != nil {
+			return err
+		}
+		times = append(times, time.Since(t0))
+	}
+	report("new submissions", n, times, crmCalls(sim)-before)
+
+	// The same submissions again: answered from the idempotency table.
+	m.reset()
+	before = crmCalls(sim)
+	times = times[:0]
+	for i := range n {
+		t0 := time.Now()
+		if _, err := submit(i, "new"); err != nil {
+			return err
+		}
+		times = append(times, time.Since(t0))
+	}
+	report("repeated submissions", n, times, crmCalls(sim)-before)
+	return nil
+}
+
+func crmCalls(sim *zohosim.Server) int {
+	n := 0
+	for _, v := range sim.Stats().CRMRequests {
+		n += v
+	}
+	return n
+}
+
+// connect runs /connect, the simulator's consent and /oauth/callback.
+func connect(ctx context.Context, sim *zohosim.Server, simURL string, cb *callback.Handler) (string, string, error) {
+	u := sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Environment: zoho.Production}}})
+	get := func(path, q string) events.APIGatewayV2HTTPRequest {
+		r := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: q, Headers: map[string]string{"accept": "application/json"}}
+		r.RequestContext.HTTP.Method = "GET"
+		return r
+	}
+	resp, err := cb.Handle(ctx, get("/connect", ""))
+	if err != nil || resp.StatusCode != 302 {
+		return "", "", fmt.Errorf("/connect answered %d: %v", resp.StatusCode, err)
+	}
+	consent, _ := url.Parse(resp.Headers["Location"])
+	q := consent.Query()
+	q.Set("sim_org", u.Orgs[0].ID)
+	q.Set("sim_action", "accept")
+	consent.RawQuery = q.Encode()
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL})
+	if err != nil {
+		return "", "", err
+	}
+	r, err := hc.Get(consent.String())
+	if err != nil {
+		return "", "", err
+	}
+	r.Body.Close()
+	back, _ := url.Parse(r.Header.Get("Location"))
+	resp, err = cb.Handle(ctx, get("/oauth/callback", back.RawQuery))
+	if err != nil || resp.StatusCode != 200 {
+		return "", "", fmt.Errorf("/oauth/callback answered %d: %v", resp.StatusCode, err)
+	}
+	var body struct {
+		ConnectionID  string `json:"connection_id"`
+		SubmissionKey string `json:"submission_key"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		return "", "", err
+	}
+	return body.ConnectionID, body.SubmissionKey, nil
+}
+
+func cleanup(sm *secretsmanager.Client, local samtemplate.Local, d *samtemplate.Deployment, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if d != nil {
+		if err := local.Teardown(ctx, d); err != nil {
+			fmt.Fprintln(os.Stderr, "syncbench: cleanup:", err)
+		}
+	}
+	p := secretsmanager.NewListSecretsPaginator(sm, &secretsmanager.ListSecretsInput{
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "syncbench: cleanup:", err)
+			return
+		}
+		for _, s := range page.SecretList {
+			_, _ = sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

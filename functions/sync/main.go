@@ -1,0 +1,36 @@
+// Command sync is the SyncFunction: POST /connections/{connection_id}/submissions
+// and the retries of the submission queue. It only wires things together;
+// the story starts in internal/submission.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
+)
+
+func main() {
+	cfg, err := submission.LoadConfig()
+	log := logging.New(os.Stdout, cfg.LogLevel)
+	if err != nil {
+		log.Error("cannot start", "err", err.Error())
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("cannot start: AWS configuration", "err", err.Error())
+		os.Exit(1)
+	}
+	h, err := app.NewSync(cfg, awsCfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Invoke)
+}

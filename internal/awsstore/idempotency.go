@@ -1,0 +1,202 @@
+package awsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/zohoconnect/zohoconnect/internal/submission"
+)
+
+// IdempotencyStore keeps the sync function's exactly-once entries in the
+// idempotency table (partition idempotency_key, TTL expires_at). Every
+// write is one conditional PutItem of the whole (small) item.
+type IdempotencyStore struct {
+	DB    DynamoDB
+	Table string
+}
+
+var _ submission.Idempotency = (*IdempotencyStore)(nil)
+
+type idempotencyItem struct {
+	Key             string `dynamodbav:"idempotency_key"`
+	ConnectionID    string `dynamodbav:"connection_id"`
+	Module          string `dynamodbav:"module"`
+	Fingerprint     string `dynamodbav:"fingerprint"`
+	SubmissionID    string `dynamodbav:"submission_id"`
+	State           string `dynamodbav:"state"`
+	ClaimToken      string `dynamodbav:"claim_token,omitempty"`
+	ClaimExpiresAt  int64  `dynamodbav:"claim_expires_at,omitempty"`
+	AnswerStatus    int    `dynamodbav:"answer_status,omitempty"`
+	AnswerBody      string `dynamodbav:"answer_body,omitempty"`
+	Record          []byte `dynamodbav:"record,omitempty"`
+	QueuedAt        int64  `dynamodbav:"queued_at,omitempty"`
+	HoldUntil       int64  `dynamodbav:"hold_until,omitempty"`
+	Attempts        int    `dynamodbav:"attempts,omitempty"`
+	DeliveredStatus int    `dynamodbav:"delivered_status,omitempty"`
+	RecordID        string `dynamodbav:"record_id,omitempty"`
+	LastError       string `dynamodbav:"last_error,omitempty"`
+	ExpiresAt       int64  `dynamodbav:"expires_at"`
+}
+
+func toIdempotencyItem(e *submission.Entry) idempotencyItem {
+	return idempotencyItem{
+		Key: e.Key, ConnectionID: e.ConnectionID, Module: e.Module, Fingerprint: e.Fingerprint,
+		SubmissionID: e.SubmissionID, State: string(e.State), ClaimToken: e.ClaimToken,
+		ClaimExpiresAt: unix(e.ClaimExpiresAt), AnswerStatus: e.Answer.Status, AnswerBody: e.Answer.Body,
+		Record: e.Record, QueuedAt: unix(e.QueuedAt), HoldUntil: unix(e.HoldUntil), Attempts: e.Attempts,
+		DeliveredStatus: e.DeliveredStatus, RecordID: e.RecordID, LastError: e.LastError, ExpiresAt: unix(e.ExpiresAt),
+	}
+}
+
+func fromIdempotencyItem(it idempotencyItem) *submission.Entry {
+	return &submission.Entry{
+		Key: it.Key, ConnectionID: it.ConnectionID, Module: it.Module, Fingerprint: it.Fingerprint,
+		SubmissionID: it.SubmissionID, State: submission.State(it.State), ClaimToken: it.ClaimToken,
+		ClaimExpiresAt: fromUnix(it.ClaimExpiresAt), Answer: submission.Answer{Status: it.AnswerStatus, Body: it.AnswerBody},
+		Record: it.Record, QueuedAt: fromUnix(it.QueuedAt), HoldUntil: fromUnix(it.HoldUntil), Attempts: it.Attempts,
+		DeliveredStatus: it.DeliveredStatus, RecordID: it.RecordID, LastError: it.LastError, ExpiresAt: fromUnix(it.ExpiresAt),
+	}
+}
+
+func nowValue(now time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}
+}
+
+// Claim writes a new claim when the key is free: no item, an item past
+// its TTL (DynamoDB deletes expired items only eventually), or a claim
+// past its claim_expires_at (left by a crashed run). Otherwise the
+// existing entry comes back, from the failed condition itself (no second
+// read).
+func (s *IdempotencyStore) Claim(ctx context.Context, e *submission.Entry, now time.Time) (*submission.Entry, error) {
+	err := s.put(ctx, e,
+		"attribute_not_exists(idempotency_key) OR expires_at < :now OR (#state = :claimed AND claim_expires_at < :now)",
+		map[string]types.AttributeValue{":now": nowValue(now), ":claimed": &types.AttributeValueMemberS{Value: string(submission.Claimed)}},
+		true)
+	var held *heldError
+	if errors.As(err, &held) {
+		prev := held.prev
+		if prev == nil {
+			if prev, err = s.Get(ctx, e.Key); err != nil {
+				return nil, err
+			}
+		}
+		if prev == nil { // gone in between: the caller may try again
+			return nil, fmt.Errorf("claim: %w", submission.ErrClaimLost)
+		}
+		return prev, submission.ErrClaimHeld
+	}
+	return nil, err
+}
+
+// Take claims a queued entry, or one whose claim expired, for delivery
+// from the queue.
+func (s *IdempotencyStore) Take(ctx context.Context, e *submission.Entry, now time.Time) error {
+	err := s.put(ctx, e,
+		"#state = :queued OR (#state = :claimed AND claim_expires_at < :now)",
+		map[string]types.AttributeValue{
+			":now":     nowValue(now),
+			":queued":  &types.AttributeValueMemberS{Value: string(submission.Queued)},
+			":claimed": &types.AttributeValueMemberS{Value: string(submission.Claimed)},
+		}, false)
+	return err
+}
+
+// Put writes e if the stored entry is still owner's.
+func (s *IdempotencyStore) Put(ctx context.Context, e *submission.Entry, owner string) error {
+	return s.put(ctx, e, "claim_token = :owner",
+		map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}}, false)
+}
+
+// Release deletes an entry still claimed by owner.
+func (s *IdempotencyStore) Release(ctx context.Context, key, owner string) error {
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.Table,
+		Key:                       map[string]types.AttributeValue{"idempotency_key": &types.AttributeValueMemberS{Value: key}},
+		ConditionExpression:       aws.String("claim_token = :owner"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return submission.ErrClaimLost
+	}
+	if err != nil {
+		return fmt.Errorf("release idempotency entry: %w", err)
+	}
+	return nil
+}
+
+// Get reads an entry (strongly consistent); nil when there is none or it
+// is past its TTL.
+func (s *IdempotencyStore) Get(ctx context.Context, key string) (*submission.Entry, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.Table,
+		Key:            map[string]types.AttributeValue{"idempotency_key": &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get idempotency entry: %w", err)
+	}
+	return decodeEntry(out.Item)
+}
+
+func decodeEntry(item map[string]types.AttributeValue) (*submission.Entry, error) {
+	if item == nil {
+		return nil, nil
+	}
+	var it idempotencyItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, fmt.Errorf("decode idempotency entry: %w", err)
+	}
+	if it.ExpiresAt != 0 && it.ExpiresAt < time.Now().Unix() {
+		return nil, nil
+	}
+	return fromIdempotencyItem(it), nil
+}
+
+type heldError struct{ prev *submission.Entry }
+
+func (e *heldError) Error() string { return "idempotency entry held" }
+
+func (s *IdempotencyStore) put(ctx context.Context, e *submission.Entry, cond string, values map[string]types.AttributeValue, returnOld bool) error {
+	item, err := attributevalue.MarshalMap(toIdempotencyItem(e))
+	if err != nil {
+		return fmt.Errorf("encode idempotency entry: %w", err)
+	}
+	in := &dynamodb.PutItemInput{
+		TableName:                 &s.Table,
+		Item:                      item,
+		ConditionExpression:       &cond,
+		ExpressionAttributeValues: values,
+	}
+	if strings.Contains(cond, "#state") {
+		in.ExpressionAttributeNames = map[string]string{"#state": "state"}
+	}
+	if returnOld {
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
+	_, err = s.DB.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if returnOld {
+			prev, derr := decodeEntry(ccf.Item)
+			if derr != nil {
+				prev = nil
+			}
+			return &heldError{prev: prev}
+		}
+		return submission.ErrClaimLost
+	}
+	if err != nil {
+		return fmt.Errorf("write idempotency entry: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package submission
+
+import (
+	"fmt"
+
+	"github.com/zohoconnect/zohoconnect/internal/config"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// MaxBodyLimit caps MAX_BODY_BYTES: a queued record (at most about twice
+// its body once JSON-escaped) must fit a DynamoDB item (400 KB).
+const MaxBodyLimit = 128 << 10
+
+// Config is the sync function's settings, from template.yaml.
+type Config struct {
+	ConnectionsTable      string
+	IdempotencyTable      string
+	SubmissionKeySecretID string
+	TokenSecretPrefix     string
+	QueueURL              string
+	RefreshFunctionName   string
+	MaxBodyBytes          int
+	EndpointOverride      string
+	LogLevel              string
+}
+
+// LoadConfig reads the settings from the environment.
+func LoadConfig() (Config, error) {
+	var r config.Reader
+	c := Config{
+		ConnectionsTable:      r.String("CONNECTIONS_TABLE"),
+		IdempotencyTable:      r.String("IDEMPOTENCY_TABLE"),
+		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
+		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
+		QueueURL:              r.String("SUBMISSION_QUEUE_URL"),
+		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
+		MaxBodyBytes:          r.Int("MAX_BODY_BYTES", 65536),
+		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
+		LogLevel:              r.Optional("LOG_LEVEL", "info"),
+	}
+	err := r.Err()
+	if c.MaxBodyBytes > MaxBodyLimit {
+		e := fmt.Errorf("MAX_BODY_BYTES=%d is over %d (a queued record must fit one DynamoDB item)", c.MaxBodyBytes, MaxBodyLimit)
+		if err != nil {
+			e = fmt.Errorf("%w; %v", err, e)
+		}
+		return c, e
+	}
+	return c, err
+}

@@ -1,0 +1,133 @@
+package submission
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// State is where a submission stands in the idempotency table.
+type State string
+
+const (
+	// Claimed: a run is delivering it now (until ClaimExpiresAt; a claim
+	// left by a crashed run can be taken again after that).
+	Claimed State = "claimed"
+	// Queued: Zoho could not take it; it waits in the retry queue, its
+	// record stored in the entry.
+	Queued State = "queued"
+	// Done: Zoho took it (or refused its data on the first attempt).
+	Done State = "done"
+	// Rejected: accepted with 202, then refused by Zoho or undeliverable
+	// for good; its queue message goes to the dead-letter queue.
+	Rejected State = "rejected"
+)
+
+// Answer is an HTTP answer as first given, replayed for repeats.
+type Answer struct {
+	Status int
+	Body   string
+}
+
+// Entry is one submission's idempotency record.
+type Entry struct {
+	Key          string // the idempotency key (a hash; never the client's header)
+	ConnectionID string
+	Module       string
+	// Fingerprint is the hash of module and content: a client's
+	// Idempotency-Key reused for other content is refused.
+	Fingerprint  string
+	SubmissionID string
+	State        State
+	// ClaimToken names the run holding the claim; writes of a claimed
+	// entry are conditional on it.
+	ClaimToken     string
+	ClaimExpiresAt time.Time
+	// Answer is the first answer given (zero while claimed).
+	Answer Answer
+	// Record is the mapped CRM record as JSON, kept while queued.
+	Record []byte
+	// QueuedAt is when the submission was first queued; HoldUntil bounds how
+	// long it may wait for a re-authorization.
+	QueuedAt  time.Time
+	HoldUntil time.Time
+	Attempts  int
+	// Outcome of a delivery from the queue.
+	DeliveredStatus int
+	RecordID        string
+	LastError       string // a reason code, never content
+	ExpiresAt       time.Time
+}
+
+// ErrClaimHeld: the submission is already claimed, queued or done; the
+// existing entry comes with it.
+var ErrClaimHeld = errors.New("the submission is already claimed")
+
+// ErrClaimLost: a conditional write found the entry no longer ours.
+var ErrClaimLost = errors.New("the submission's claim is held by another run")
+
+// Idempotency keeps the entries (awsstore.IdempotencyStore in production).
+type Idempotency interface {
+	// Claim writes e (state Claimed) if no live entry has its key: none,
+	// an expired one, or a claim whose ClaimExpiresAt passed. Otherwise it
+	// returns the existing entry and ErrClaimHeld.
+	Claim(ctx context.Context, e *Entry, now time.Time) (*Entry, error)
+	// Take claims a queued entry (or one whose claim expired) for a
+	// delivery from the queue: e is written, with e.ClaimToken, or
+	// ErrClaimLost.
+	Take(ctx context.Context, e *Entry, now time.Time) error
+	// Put writes e if the stored entry's claim token is owner, else
+	// ErrClaimLost.
+	Put(ctx context.Context, e *Entry, owner string) error
+	// Release deletes an entry claimed by owner, so that the client may
+	// try again.
+	Release(ctx context.Context, key, owner string) error
+	// Get reads an entry (nil when there is none).
+	Get(ctx context.Context, key string) (*Entry, error)
+}
+
+func randomID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func sum(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// IdempotencyKey is the key of a submission: the client's Idempotency-Key
+// scoped by connection, or else the hash of connection, module and
+// content. Either way a hash: the table never holds what the client sent.
+func IdempotencyKey(connectionID, module, header string, content []byte) string {
+	if header != "" {
+		return "h_" + sum("header", connectionID, header)
+	}
+	return "b_" + sum("body", connectionID, module, string(content))
+}
+
+// Message is what the retry queue carries: a reference to the entry that
+// holds the record, so a message stays small whatever MAX_BODY_BYTES is
+// and no submitted value sits in the queue or the dead-letter queue.
+type Message struct {
+	Key          string `json:"idempotency_key"`
+	ConnectionID string `json:"connection_id"`
+	SubmissionID string `json:"submission_id"`
+}
+
+// Queue is the retry queue (awsstore.SubmissionQueue in production).
+type Queue interface {
+	Send(ctx context.Context, m Message, delay time.Duration) error
+	// Delay hides a received message for d before it is tried again.
+	Delay(ctx context.Context, receiptHandle string, d time.Duration) error
+}

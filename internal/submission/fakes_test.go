@@ -1,0 +1,350 @@
+package submission
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// memConnections is an in-memory ConnectionStore.
+type memConnections struct {
+	mu sync.Mutex
+	m  map[string]connection.Connection
+}
+
+func (s *memConnections) Get(_ context.Context, id string) (*connection.Connection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[id]
+	if !ok {
+		return nil, connection.ErrNotFound
+	}
+	return &c, nil
+}
+
+func (s *memConnections) Update(_ context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[id]
+	if !ok {
+		c = connection.Connection{ID: id}
+	}
+	if err := change(&c); err != nil {
+		return nil, err
+	}
+	c.Version++
+	s.m[id] = c
+	return &c, nil
+}
+
+type memVault struct {
+	mu    sync.Mutex
+	m     map[string]connection.AccessToken
+	reads int
+}
+
+func (v *memVault) AccessToken(_ context.Context, id string) (connection.AccessToken, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.reads++
+	t, ok := v.m[id]
+	if !ok {
+		return t, ErrNoToken
+	}
+	return t, nil
+}
+
+func (v *memVault) set(id string, t connection.AccessToken) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.m[id] = t
+}
+
+type staticKeys struct{ k *connection.SubmissionKeys }
+
+func (s staticKeys) Keys(context.Context) (*connection.SubmissionKeys, error) { return s.k, nil }
+
+// fakeRefresher issues a new token into the vault, or fails.
+type fakeRefresher struct {
+	vault *memVault
+	err   error
+	calls int
+	next  string
+}
+
+func (r *fakeRefresher) RefreshConnection(_ context.Context, id string) error {
+	r.calls++
+	if r.err != nil {
+		return r.err
+	}
+	r.vault.set(id, connection.AccessToken{Token: r.next, ExpiresAt: time.Now().Add(time.Hour)})
+	return nil
+}
+
+// fakeCRM answers writes from a script: a function of the token and record.
+type fakeCRM struct {
+	mu     sync.Mutex
+	calls  []fakeCall
+	answer func(token string, rec zoho.Record) ([]zoho.RecordResult, error)
+}
+
+type fakeCall struct {
+	Op, Module, Token string
+	DC                string
+	Env               zoho.Environment
+	Record            zoho.Record
+	Opts              zoho.WriteOptions
+}
+
+func (f *fakeCRM) factory(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM {
+	return &boundCRM{f: f, dc: dc.Location, env: env, token: tok.AccessToken}
+}
+
+func (f *fakeCRM) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+type boundCRM struct {
+	f     *fakeCRM
+	dc    string
+	env   zoho.Environment
+	token string
+}
+
+func (b *boundCRM) do(op, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+	b.f.mu.Lock()
+	b.f.calls = append(b.f.calls, fakeCall{Op: op, Module: module, Token: b.token, DC: b.dc, Env: b.env, Record: recs[0], Opts: *opts})
+	answer := b.f.answer
+	b.f.mu.Unlock()
+	if answer == nil {
+		return []zoho.RecordResult{{Code: "SUCCESS", Status: "success", Action: "insert", ID: "9001"}}, nil
+	}
+	return answer(b.token, recs[0])
+}
+
+func (b *boundCRM) Insert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+	return b.do("insert", module, recs, opts)
+}
+
+func (b *boundCRM) Upsert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+	return b.do("upsert", module, recs, opts)
+}
+
+// memIdempotency follows the conditions of awsstore.IdempotencyStore.
+type memIdempotency struct {
+	mu     sync.Mutex
+	m      map[string]Entry
+	writes int
+	failOn map[string]error // op → error
+}
+
+func (s *memIdempotency) fail(op string) error {
+	if s.failOn != nil {
+		return s.failOn[op]
+	}
+	return nil
+}
+
+func (s *memIdempotency) Claim(_ context.Context, e *Entry, now time.Time) (*Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fail("claim"); err != nil {
+		return nil, err
+	}
+	if old, ok := s.m[e.Key]; ok && !old.ExpiresAt.Before(now) && !(old.State == Claimed && old.ClaimExpiresAt.Before(now)) {
+		return &old, ErrClaimHeld
+	}
+	s.writes++
+	s.m[e.Key] = copyEntry(e)
+	return nil, nil
+}
+
+func (s *memIdempotency) Take(_ context.Context, e *Entry, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.m[e.Key]
+	if !ok || !(old.State == Queued || (old.State == Claimed && old.ClaimExpiresAt.Before(now))) {
+		return ErrClaimLost
+	}
+	s.writes++
+	s.m[e.Key] = copyEntry(e)
+	return nil
+}
+
+func (s *memIdempotency) Put(_ context.Context, e *Entry, owner string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fail("put"); err != nil {
+		return err
+	}
+	old, ok := s.m[e.Key]
+	if !ok || old.ClaimToken != owner {
+		return ErrClaimLost
+	}
+	s.writes++
+	s.m[e.Key] = copyEntry(e)
+	return nil
+}
+
+func (s *memIdempotency) Release(_ context.Context, key, owner string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.m[key]
+	if !ok || old.ClaimToken != owner {
+		return ErrClaimLost
+	}
+	delete(s.m, key)
+	return nil
+}
+
+func (s *memIdempotency) Get(_ context.Context, key string) (*Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	if !ok {
+		return nil, nil
+	}
+	return &e, nil
+}
+
+func (s *memIdempotency) only(t *testing.T) Entry {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) != 1 {
+		t.Fatalf("%d idempotency entries, want 1", len(s.m))
+	}
+	for _, e := range s.m {
+		return e
+	}
+	return Entry{}
+}
+
+func copyEntry(e *Entry) Entry {
+	c := *e
+	c.Record = append([]byte(nil), e.Record...)
+	if e.Record == nil {
+		c.Record = nil
+	}
+	return c
+}
+
+type sent struct {
+	m     Message
+	delay time.Duration
+}
+
+type memQueue struct {
+	mu      sync.Mutex
+	sent    []sent
+	delayed map[string]time.Duration
+	err     error
+}
+
+func (q *memQueue) Send(_ context.Context, m Message, delay time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	q.sent = append(q.sent, sent{m, delay})
+	return nil
+}
+
+func (q *memQueue) Delay(_ context.Context, h string, d time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.delayed == nil {
+		q.delayed = map[string]time.Duration{}
+	}
+	q.delayed[h] = d
+	return nil
+}
+
+func (q *memQueue) take() []sent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.sent
+	q.sent = nil
+	return out
+}
+
+// world is a service over fakes, with one active connection.
+type world struct {
+	svc     *Service
+	h       *Handler
+	conns   *memConnections
+	vault   *memVault
+	ref     *fakeRefresher
+	crm     *fakeCRM
+	idem    *memIdempotency
+	queue   *memQueue
+	keys    *connection.SubmissionKeys
+	conn    connection.Connection
+	key     string
+	logs    *bytes.Buffer
+	logMu   *sync.Mutex
+	tokenV1 string
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	keys, err := connection.NewSubmissionKeys([]byte(strings.Repeat("k", 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := connection.ID("eu", zoho.Sandbox, "777")
+	key, keyID, hash, err := keys.New(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := connection.Connection{ID: id, Location: "eu", Environment: "sandbox", OrgID: "777", Status: connection.Active,
+		SubmissionKeyID: keyID, SubmissionHash: hash, Version: 1}
+	w := &world{
+		conns: &memConnections{m: map[string]connection.Connection{id: c}},
+		vault: &memVault{m: map[string]connection.AccessToken{id: {Token: "tok-v1-secretvalue", ExpiresAt: time.Now().Add(time.Hour)}}},
+		crm:   &fakeCRM{},
+		idem:  &memIdempotency{m: map[string]Entry{}},
+		queue: &memQueue{},
+		keys:  keys, conn: c, key: key,
+		logs: &bytes.Buffer{}, logMu: &sync.Mutex{}, tokenV1: "tok-v1-secretvalue",
+	}
+	w.ref = &fakeRefresher{vault: w.vault, next: "tok-v2-secretvalue"}
+	log := logging.New(lockedWriter{w.logMu, w.logs}, "debug")
+	w.svc = &Service{
+		Connections: w.conns, Tokens: w.vault, Keys: staticKeys{keys}, Refresher: w.ref,
+		NewCRM: w.crm.factory, Idempotency: w.idem, Queue: w.queue, Log: log,
+	}
+	w.h = &Handler{Service: w.svc, Log: log, MaxBodyBytes: 65536}
+	return w
+}
+
+func (w *world) logText() string {
+	w.logMu.Lock()
+	defer w.logMu.Unlock()
+	return w.logs.String()
+}
+
+var errBoom = errors.New("boom")

@@ -1,0 +1,206 @@
+package submission
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/zohoconnect/zohoconnect/internal/httpapi"
+)
+
+// Handler turns the function's two kinds of events into the service's
+// two calls: API Gateway requests into Submit, SQS batches into
+// Redeliver.
+type Handler struct {
+	Service *Service
+	Log     *slog.Logger
+	// MaxBodyBytes is the largest body accepted (MAX_BODY_BYTES).
+	MaxBodyBytes int
+}
+
+// Invoke is the Lambda entry point: an SQS event (Records[].eventSource
+// "aws:sqs") or an API Gateway HTTP API (payload 2.0) request.
+func (h *Handler) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	if json.Unmarshal(raw, &probe) == nil && len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return h.HandleSQS(ctx, ev), nil
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return httpapi.JSON(400, &httpapi.Error{Code: "invalid_request", Message: "the event is not an API Gateway request"}), nil
+	}
+	return h.Handle(ctx, req), nil
+}
+
+func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	if v, ok := req.Headers[name]; ok { // API Gateway sends lower-case names
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Handle serves POST /connections/{connection_id}/submissions.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
+		return h.fail(ErrMethod)
+	}
+	id := req.PathParameters["connection_id"]
+	if id == "" {
+		id = connectionFromPath(req.RawPath)
+	}
+	body, err := DecodeBody(req.Body, req.IsBase64Encoded, h.MaxBodyBytes)
+	if err != nil {
+		return h.fail(err)
+	}
+	ans, err := h.Service.Submit(ctx, Request{
+		ConnectionID:   id,
+		Credentials:    ParseCredentials(header(req, "authorization"), header(req, "x-signature")),
+		ContentType:    header(req, "content-type"),
+		Body:           body,
+		RawQuery:       req.RawQueryString,
+		IdempotencyKey: header(req, "idempotency-key"),
+	})
+	if err != nil {
+		return h.fail(err)
+	}
+	resp := httpapi.JSON(ans.Status, json.RawMessage(ans.Body))
+	return resp
+}
+
+// connectionFromPath reads the id from /connections/{id}/submissions
+// (under any stage prefix) when API Gateway gave no path parameter.
+func connectionFromPath(p string) string {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "connections" && parts[i+2] == "submissions" {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+// ErrMethod: not a POST.
+var ErrMethod = errors.New("only POST is served here")
+
+// failures maps the service's errors to the interface's answers: the one
+// place where they become HTTP statuses.
+var failures = []struct {
+	err     error
+	status  int
+	code    string
+	message string
+}{
+	{ErrUnauthorized, 401, "unauthorized", "A valid submission key (Authorization: Bearer) or signature (X-Signature) for this connection is required."},
+	{ErrBodyTooLarge, 413, "body_too_large", "The body is over the size limit."},
+	{ErrUnsupportedMedia, 415, "unsupported_media_type", "Send application/json or application/x-www-form-urlencoded (UTF-8)."},
+	{ErrMalformedBody, 400, "invalid_request", ""},
+	{ErrUnknownModule, 400, "invalid_request", ""},
+	{ErrBadIdempotencyKey, 400, "invalid_request", ""},
+	{ErrKeyReused, 409, "idempotency_key_reused", "This Idempotency-Key was already used for a different submission."},
+	{ErrInProgress, 409, "submission_in_progress", "The same submission is being delivered now; send it again in a few seconds for its answer."},
+	{ErrMethod, 405, "method_not_allowed", "Only POST is served here."},
+}
+
+func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
+	var inv *InvalidError
+	if errors.As(err, &inv) {
+		return httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission", Message: inv.Message, Fields: inv.Fields})
+	}
+	for _, f := range failures {
+		if errors.Is(err, f.err) {
+			msg := f.message
+			if msg == "" {
+				msg = err.Error()
+			}
+			resp := httpapi.JSON(f.status, &httpapi.Error{Code: f.code, Message: msg})
+			switch f.status {
+			case 401:
+				resp.Headers["WWW-Authenticate"] = `Bearer realm="submissions"`
+			case 409:
+				if f.err == ErrInProgress {
+					resp.Headers["Retry-After"] = "5"
+				}
+			}
+			return resp
+		}
+	}
+	h.Log.Error("submission failed", "err", err.Error())
+	return httpapi.JSON(500, &httpapi.Error{Code: "internal", Message: "The submission could not be taken now. Please send it again in a minute."})
+}
+
+// answer is the answer for a record Zoho took or refused.
+func (d delivered) answer(module string) Answer {
+	if d.Rejected != nil {
+		return toAnswer(httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission",
+			Message: "Zoho CRM refused this submission: see fields.", Fields: d.Rejected}))
+	}
+	status, word := 201, "created"
+	if strings.EqualFold(d.Action, "update") {
+		status, word = 200, "updated"
+	}
+	return toAnswer(httpapi.JSON(status, map[string]string{"status": word, "record_id": d.RecordID, "module": module}))
+}
+
+func queuedAnswer(submissionID string) Answer {
+	return toAnswer(httpapi.JSON(202, map[string]string{"status": "queued", "submission_id": submissionID}))
+}
+
+func toAnswer(r events.APIGatewayV2HTTPResponse) Answer {
+	return Answer{Status: r.StatusCode, Body: r.Body}
+}
+
+// HandleSQS delivers a batch from the retry queue, reporting the messages
+// to try again (partial batch response). A failed message is hidden for
+// its backoff first.
+func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	// The messages are independent: deliver them at once, so that one slow
+	// Zoho does not hold the rest of the batch past the function's timeout.
+	errs := make([]error, len(ev.Records))
+	var wg sync.WaitGroup
+	for i, rec := range ev.Records {
+		var m Message
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" {
+			h.Log.Error("queue message unreadable: dropped", "message_id", rec.MessageId)
+			continue
+		}
+		wg.Go(func() { errs[i] = h.Service.Redeliver(ctx, m) })
+	}
+	wg.Wait()
+	var resp events.SQSEventResponse
+	for i, rec := range ev.Records {
+		err := errs[i]
+		if err == nil {
+			continue
+		}
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+		d := RetryAfter(err, n)
+		if rec.ReceiptHandle != "" && h.Service.Queue != nil {
+			if verr := h.Service.Queue.Delay(ctx, rec.ReceiptHandle, d); verr != nil {
+				h.Log.Warn("setting a retry's backoff failed: it comes back after the queue's visibility timeout", "message_id", rec.MessageId, "err", verr.Error())
+			}
+		}
+		h.Log.Info("queue message to retry", "message_id", rec.MessageId, "receive_count", n, "retry_after_seconds", int(d/time.Second))
+	}
+	return resp
+}

@@ -1,0 +1,680 @@
+//go:build integration
+
+package submission_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/callback"
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
+	"github.com/zohoconnect/zohoconnect/internal/testenv"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness: the local stack made from template.yaml, the simulator, and the
+// three functions built the way their main.go builds them, from the
+// template's own environment. Sync's on-demand refresh calls the refresh
+// function's handler in process (app.ReadRefreshAnswer reads its answer,
+// as the Lambda adapter does).
+type harness struct {
+	env      *testenv.Env
+	sim      *zohosim.Server
+	callback *callback.Handler
+	refresh  *refresh.Handler
+	sync     *submission.Handler
+	store    *awsstore.ConnectionStore
+	vault    *awsstore.TokenVault
+	queueURL string
+	zohoHTTP *http.Client
+	logs     *syncBuffer
+	keys     []string // submission keys seen, for the log check
+}
+
+type inProcessRefresher struct{ h *refresh.Handler }
+
+func (r inProcessRefresher) RefreshConnection(ctx context.Context, id string) error {
+	p, _ := json.Marshal(map[string]string{"connection_id": id})
+	out, err := r.h.Handle(ctx, p)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return app.ReadRefreshAnswer(b)
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	cs := testenv.ClientSecret{ClientID: "1000.SYNCCLIENT", ClientSecret: "sync-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
+	sim, simURL := zohosim.Start(t, zohosim.Options{
+		Clients: []zohosim.Client{{ID: cs.ClientID, Secret: cs.ClientSecret, RedirectURIs: []string{cs.RedirectURI}}},
+		Limits:  zohosim.Limits{GrantCodesPer10Min: -1},
+	})
+	env := testenv.New(t, testenv.WithClientSecret(cs), testenv.WithZohoEndpoint(simURL), testenv.WithQueues())
+	h := &harness{env: env, sim: sim, logs: &syncBuffer{}}
+	log := logging.New(h.logs, "debug")
+	var err error
+
+	env.Setenv(t, "CallbackFunction")
+	ccfg, err := callback.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.callback, err = app.NewCallback(ccfg, env.Config, log); err != nil {
+		t.Fatal(err)
+	}
+	env.Setenv(t, "RefreshFunction")
+	rcfg, err := refresh.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.refresh, err = app.NewRefresh(rcfg, env.Config, log); err != nil {
+		t.Fatal(err)
+	}
+	env.Setenv(t, "SyncFunction")
+	scfg, err := submission.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.queueURL = env.Queues["SubmissionQueue"]
+	if scfg.QueueURL != h.queueURL || scfg.MaxBodyBytes != 65536 || scfg.EndpointOverride != simURL ||
+		scfg.IdempotencyTable != env.Tables["IdempotencyTable"] || scfg.RefreshFunctionName == "" {
+		t.Fatalf("the template's SyncFunction environment: %+v", scfg)
+	}
+	if h.sync, err = app.NewSync(scfg, env.Config, log); err != nil {
+		t.Fatal(err)
+	}
+	h.sync.Service.Refresher = inProcessRefresher{h.refresh}
+	// No waiting on SQS delays in tests (DelaySeconds 0).
+	h.sync.Service.Timings.RetryDelay = time.Millisecond
+	h.sync.Service.Timings.HoldDelay = time.Millisecond
+
+	h.store = awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
+	h.vault = &awsstore.TokenVault{SM: env.SecretsManager, Prefix: env.TokenSecretPrefix}
+	if h.zohoHTTP, err = zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.checkLogs(t) })
+	return h
+}
+
+// checkLogs: no token, code, client secret, submission key or signature,
+// whole or in part (any 16 characters of one), in anything logged.
+func (h *harness) checkLogs(t *testing.T) {
+	logs := h.logs.String()
+	secrets := append([]string{h.env.ClientSecret.ClientSecret, h.env.SubmissionKey}, h.keys...)
+	for _, r := range h.sim.Requests() {
+		secrets = append(secrets, r.Form.Get("code"), r.Form.Get("refresh_token"), r.Form.Get("client_secret"), r.Query.Get("token"),
+			strings.TrimPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken "))
+	}
+	for _, s := range secrets {
+		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '_' }) {
+			for i := 0; i+16 <= len(part); i += 8 {
+				if strings.Contains(logs, part[i:i+16]) {
+					t.Errorf("the logs contain part of a secret")
+					return
+				}
+			}
+		}
+	}
+	for _, leak := range []string{"ada@example.com", "Lovelace", "sha256="} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("the logs contain a submitted value or signature: %q", leak)
+		}
+	}
+}
+
+type conn struct {
+	ID, Key, OrgID string
+	user           zohosim.User
+}
+
+func apiRequest(path, rawQuery string) events.APIGatewayV2HTTPRequest {
+	r := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: rawQuery, Headers: map[string]string{"accept": "application/json"}}
+	r.RequestContext.HTTP.Method = "GET"
+	r.RequestContext.HTTP.Path = path
+	return r
+}
+
+// connect adds a Zoho user with one org and connects it through the real
+// flow: /connect, the simulator's consent, /oauth/callback.
+func (h *harness) connect(t *testing.T, location string, env zoho.Environment) conn {
+	t.Helper()
+	u := h.sim.AddUser(zohosim.User{Location: location, FullName: "Owner Person", Orgs: []zohosim.Org{{Environment: env}}})
+	c := h.reconnect(t, conn{user: u})
+	if c.Key == "" {
+		t.Fatal("a new connection came without a submission key")
+	}
+	return c
+}
+
+// reconnect runs the connect flow again for c's org.
+func (h *harness) reconnect(t *testing.T, c conn) conn {
+	t.Helper()
+	org := c.user.Orgs[0]
+	resp, err := h.callback.Handle(context.Background(), apiRequest("/connect", "environment="+org.Environment.String()))
+	if err != nil || resp.StatusCode != 302 {
+		t.Fatalf("/connect: %d %v", resp.StatusCode, err)
+	}
+	consent, _ := url.Parse(resp.Headers["Location"])
+	q := consent.Query()
+	q.Set("sim_org", org.ID)
+	q.Set("sim_action", "accept")
+	consent.RawQuery = q.Encode()
+	r, err := h.zohoHTTP.Get(consent.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	back, _ := url.Parse(r.Header.Get("Location"))
+	resp, err = h.callback.Handle(context.Background(), apiRequest("/oauth/callback", back.RawQuery))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/oauth/callback: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	var body struct {
+		ConnectionID  string `json:"connection_id"`
+		OrgID         string `json:"org_id"`
+		SubmissionKey string `json:"submission_key"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || body.ConnectionID == "" {
+		t.Fatalf("callback answered %s", resp.Body)
+	}
+	c.ID, c.OrgID = body.ConnectionID, body.OrgID
+	if body.SubmissionKey != "" {
+		c.Key = body.SubmissionKey
+		h.keys = append(h.keys, c.Key)
+	}
+	return c
+}
+
+type post struct {
+	conn        string
+	auth        string // "bearer:<key>", "sig:<key>", ""
+	contentType string
+	body        string
+	base64      bool
+	query       string
+	idemKey     string
+}
+
+func (h *harness) send(t *testing.T, p post) (int, map[string]any, string) {
+	t.Helper()
+	req := events.APIGatewayV2HTTPRequest{
+		RawPath:        "/connections/" + p.conn + "/submissions",
+		RawQueryString: p.query,
+		Headers:        map[string]string{"content-type": p.contentType},
+		PathParameters: map[string]string{"connection_id": p.conn},
+		Body:           p.body,
+	}
+	req.RequestContext.HTTP.Method = "POST"
+	switch kind, key, _ := strings.Cut(p.auth, ":"); kind {
+	case "bearer":
+		req.Headers["authorization"] = "Bearer " + key
+	case "sig":
+		req.Headers["x-signature"] = submission.Sign(key, []byte(p.body))
+	}
+	if p.base64 {
+		req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(p.body)), true
+	}
+	if p.idemKey != "" {
+		req.Headers["idempotency-key"] = p.idemKey
+	}
+	raw, _ := json.Marshal(req)
+	out, err := h.sync.Invoke(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := out.(events.APIGatewayV2HTTPResponse)
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("answer %d is not JSON: %s", resp.StatusCode, resp.Body)
+	}
+	return resp.StatusCode, body, resp.Body
+}
+
+// drain plays Lambda's SQS poller once: receive what is visible, invoke
+// the function with it as an SQS event, delete what did not fail. It
+// answers how many messages were handled and the receipt handles of the
+// failed ones.
+func (h *harness) drain(t *testing.T) (int, []string) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := h.env.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(h.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) == 0 {
+		return 0, nil
+	}
+	ev := events.SQSEvent{}
+	for _, m := range out.Messages {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:q",
+		})
+	}
+	raw, _ := json.Marshal(ev)
+	res, err := h.sync.Invoke(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[string]bool{}
+	for _, f := range res.(events.SQSEventResponse).BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	var failedHandles []string
+	for _, m := range out.Messages {
+		if failed[aws.ToString(m.MessageId)] {
+			failedHandles = append(failedHandles, aws.ToString(m.ReceiptHandle))
+			continue
+		}
+		if _, err := h.env.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(h.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return len(out.Messages), failedHandles
+}
+
+// expose makes failed messages visible again at once, as if their backoff
+// had passed.
+func (h *harness) expose(t *testing.T, handles []string) {
+	t.Helper()
+	for _, rh := range handles {
+		if _, err := h.env.SQS.ChangeMessageVisibility(context.Background(), &sqs.ChangeMessageVisibilityInput{
+			QueueUrl: aws.String(h.queueURL), ReceiptHandle: aws.String(rh), VisibilityTimeout: 0,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (h *harness) records(c conn, module string) []map[string]any {
+	return h.sim.Records(c.OrgID, module)
+}
+
+func (h *harness) crmWrites() int {
+	n := 0
+	for k, v := range h.sim.Stats().CRMRequests {
+		if strings.HasPrefix(k, "POST ") {
+			n += v
+		}
+	}
+	return n
+}
+
+func TestAuthenticationBothFormsAndFailures(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "eu", zoho.Sandbox)
+	other := h.connect(t, "us", zoho.Production)
+
+	status, body, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json",
+		body: `{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace"}`})
+	if status != 201 || body["status"] != "created" || body["module"] != "Leads" || body["record_id"] == "" {
+		t.Fatalf("bearer: %d %v", status, body)
+	}
+	status, body, _ = h.send(t, post{conn: c.ID, auth: "sig:" + c.Key, contentType: "application/x-www-form-urlencoded; charset=UTF-8",
+		body: "email=grace%40example.com&name=Grace+Hopper", base64: true})
+	if status != 201 {
+		t.Fatalf("signature over a base64 form: %d %v", status, body)
+	}
+	recs := h.records(c, "Leads")
+	if len(recs) != 2 || recs[0]["Last_Name"] != "Lovelace" || recs[1]["First_Name"] != "Grace" || recs[1]["Last_Name"] != "Hopper" {
+		t.Fatalf("records %v", recs)
+	}
+	// Delivered to the connection's own DC and environment host.
+	for _, r := range h.sim.Requests() {
+		if strings.HasPrefix(r.Path, "/crm/v8/Leads") && r.Host != "sandbox.zohoapis.eu" {
+			t.Fatalf("delivered to %s", r.Host)
+		}
+	}
+
+	body401 := ""
+	for name, p := range map[string]post{
+		"no key":             {conn: c.ID},
+		"wrong key":          {conn: c.ID, auth: "bearer:" + other.Key},
+		"unknown conn":       {conn: connection.ID("us", zoho.Production, "1"), auth: "bearer:" + c.Key},
+		"malformed id":       {conn: "zc_../../x", auth: "bearer:" + c.Key},
+		"signature by other": {conn: c.ID, auth: "sig:" + other.Key},
+		"sig unknown conn":   {conn: connection.ID("us", zoho.Production, "1"), auth: "sig:" + c.Key},
+	} {
+		p.contentType, p.body = "application/json", `{"last_name":"Nobody"}`
+		status, _, raw := h.send(t, p)
+		if status != 401 || (body401 != "" && raw != body401) {
+			t.Errorf("%s: %d %s", name, status, raw)
+		}
+		body401 = raw
+	}
+	if len(h.records(c, "Leads")) != 2 || len(h.records(other, "Leads")) != 0 {
+		t.Fatal("a refused submission was delivered")
+	}
+}
+
+func TestBodiesMappingAndValidation(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "us", zoho.Production)
+	bearer := "bearer:" + c.Key
+	// A connection's own mapping.
+	if _, err := h.store.Update(context.Background(), c.ID, func(x *connection.Connection) error {
+		x.FieldMapping = map[string]string{"budget": "Annual_Revenue"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := h.send(t, post{conn: c.ID, auth: bearer, contentType: "application/x-www-form-urlencoded",
+		body: "full_name=Ada+King+Lovelace&email=ada%40example.com&company=Engines&message=Call+me&phone=%2B44+1&budget=100&submit=Send", base64: true})
+	if status != 201 {
+		t.Fatalf("%d %v", status, body)
+	}
+	status, body, _ = h.send(t, post{conn: c.ID, auth: bearer, contentType: "application/json", query: "module=contacts",
+		body: `{"Last_Name":"Turing","Email":"alan@example.com","title":"Mathematician","city":"Wilmslow"}`})
+	if status != 201 || body["module"] != "Contacts" {
+		t.Fatalf("%d %v", status, body)
+	}
+	lead := h.records(c, "Leads")[0]
+	want := map[string]any{"First_Name": "Ada King", "Last_Name": "Lovelace", "Email": "ada@example.com", "Company": "Engines",
+		"Description": "Call me", "Phone": "+44 1", "Annual_Revenue": "100"}
+	for k, v := range want {
+		if lead[k] != v {
+			t.Errorf("lead %s = %v, want %v", k, lead[k], v)
+		}
+	}
+	if _, ok := lead["submit"]; ok {
+		t.Error("an unknown form field was sent")
+	}
+	contact := h.records(c, "Contacts")[0]
+	if contact["Title"] != "Mathematician" || contact["Mailing_City"] != "Wilmslow" {
+		t.Errorf("contact %v", contact)
+	}
+
+	writes := h.crmWrites()
+	status, body, _ = h.send(t, post{conn: c.ID, auth: bearer, contentType: "application/json", body: `{"email":"x@example.com","first_name":"X"}`})
+	if fields, _ := body["fields"].(map[string]any); status != 422 || body["error"] != "invalid_submission" || fields["Last_Name"] != "required" {
+		t.Fatalf("%d %v", status, body)
+	}
+	if h.crmWrites() != writes {
+		t.Fatal("Zoho was asked about a submission known to be refused")
+	}
+	// Zoho's own refusal (a number where text is wanted): 422 with its field.
+	status, body, _ = h.send(t, post{conn: c.ID, auth: bearer, contentType: "application/json", body: `{"last_name":"L","Phone":12}`})
+	if fields, _ := body["fields"].(map[string]any); status != 422 || fields["Phone"] != "invalid" {
+		t.Fatalf("%d %v", status, body)
+	}
+	for name, tc := range map[string]struct {
+		p      post
+		status int
+	}{
+		"array":      {post{contentType: "application/json", body: `[{"last_name":"L"}]`}, 400},
+		"bad json":   {post{contentType: "application/json", body: `{"last_name":`}, 400},
+		"bad form":   {post{contentType: "application/x-www-form-urlencoded", body: "a=%zz", base64: true}, 400},
+		"text":       {post{contentType: "text/plain", body: "hello"}, 415},
+		"too large":  {post{contentType: "application/json", body: `{"last_name":"` + strings.Repeat("x", 65536) + `"}`}, 413},
+		"too large2": {post{contentType: "application/x-www-form-urlencoded", body: "last_name=" + strings.Repeat("x", 65536), base64: true}, 413},
+		"module":     {post{contentType: "application/json", body: `{"last_name":"L"}`, query: "module=Users"}, 400},
+	} {
+		tc.p.conn, tc.p.auth = c.ID, bearer
+		if status, body, _ := h.send(t, tc.p); status != tc.status {
+			t.Errorf("%s: %d %v, want %d", name, status, body, tc.status)
+		}
+	}
+}
+
+func TestSameSubmissionTwiceAndRacing(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "in", zoho.Production)
+	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"ada@example.com","last_name":"Lovelace"}`}
+	s1, _, b1 := h.send(t, p)
+	s2, _, b2 := h.send(t, p)
+	if s1 != 201 || s2 != 201 || b1 != b2 {
+		t.Fatalf("first %d %s, repeat %d %s", s1, b1, s2, b2)
+	}
+	// With an Idempotency-Key: a new entry, then the same answer.
+	p.idemKey, p.body = "order-1", `{"email":"bob@example.com","last_name":"B"}`
+	s3, _, b3 := h.send(t, p)
+	s4, _, b4 := h.send(t, p)
+	if s3 != 201 || s4 != 201 || b3 != b4 {
+		t.Fatalf("keyed %d %s, %d %s", s3, b3, s4, b4)
+	}
+	p.body = `{"email":"other@example.com","last_name":"O"}`
+	if s, body, _ := h.send(t, p); s != 409 || body["error"] != "idempotency_key_reused" {
+		t.Fatalf("reused key: %d %v", s, body)
+	}
+	// Eight identical submissions at once.
+	h.sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Latency: 300 * time.Millisecond, Times: 8})
+	race := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"race@example.com","last_name":"Racer"}`}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 8 {
+		wg.Go(func() {
+			s, _, _ := h.send(t, race)
+			mu.Lock()
+			statuses[s]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, r := range h.records(c, "Leads") {
+		if r["Email"] == "race@example.com" {
+			n++
+		}
+	}
+	if n != 1 || statuses[201] < 1 || statuses[201]+statuses[409] != 8 {
+		t.Fatalf("%d records, statuses %v", n, statuses)
+	}
+	if got := len(h.records(c, "Leads")); got != 3 {
+		t.Fatalf("%d records, want 3", got)
+	}
+}
+
+func TestZohoDownThenBack(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "au", zoho.Production)
+	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"ada@example.com","last_name":"Lovelace"}`}
+	// Zoho down for the submission and the first retry; then back.
+	h.sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 503, Times: 2})
+	status, body, raw := h.send(t, p)
+	sub, _ := body["submission_id"].(string)
+	if status != 202 || body["status"] != "queued" || !strings.HasPrefix(sub, "sub_") {
+		t.Fatalf("%d %v", status, body)
+	}
+	if len(h.records(c, "Leads")) != 0 {
+		t.Fatal("recorded while down")
+	}
+	n, failed := h.drain(t)
+	if n != 1 || len(failed) != 1 {
+		t.Fatalf("first retry: %d handled, %d failed", n, len(failed))
+	}
+	// The failed message is hidden for its backoff (1 min): nothing now.
+	if n, _ := h.drain(t); n != 0 {
+		t.Fatal("a failed message came back before its backoff")
+	}
+	h.expose(t, failed)
+	if n, failed := h.drain(t); n != 1 || len(failed) != 0 {
+		t.Fatalf("second retry: %d handled, %d failed", n, len(failed))
+	}
+	if recs := h.records(c, "Leads"); len(recs) != 1 || recs[0]["Last_Name"] != "Lovelace" {
+		t.Fatalf("records %v", recs)
+	}
+	// The client sends it again: the first answer; nothing new anywhere.
+	if s, _, raw2 := h.send(t, p); s != 202 || raw2 != raw {
+		t.Fatalf("repeat: %d %s", s, raw2)
+	}
+	if n, _ := h.drain(t); n != 0 {
+		t.Fatal("a repeat was queued again")
+	}
+	if len(h.records(c, "Leads")) != 1 {
+		t.Fatal("delivered twice")
+	}
+	// A timeout is handled the same way.
+	h.sync.Service.Timings.ZohoTimeout = 200 * time.Millisecond
+	h.sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Latency: time.Second, Times: 1})
+	if s, _, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"last_name":"Slow"}`}); s != 202 {
+		t.Fatalf("timeout: %d", s)
+	}
+	time.Sleep(time.Second)
+	if n, failed := h.drain(t); n != 1 || len(failed) != 0 {
+		t.Fatalf("after timeout: %d handled, %d failed", n, len(failed))
+	}
+	if len(h.records(c, "Leads")) != 2 {
+		t.Fatalf("records %v", h.records(c, "Leads"))
+	}
+}
+
+func TestTokenExpiringMidStream(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "eu", zoho.Production)
+	rt, err := h.vault.RefreshToken(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(i int) int {
+		s, body, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json",
+			body: `{"last_name":"Person` + strconv.Itoa(i) + `"}`})
+		if s != 201 {
+			t.Fatalf("submission %d: %d %v", i, s, body)
+		}
+		return s
+	}
+	for i := range 3 {
+		send(i)
+	}
+	// The token nears its end (as the table says) and Zoho expires it.
+	if _, err := h.store.Update(context.Background(), c.ID, func(x *connection.Connection) error {
+		x.TokenExpiresAt = time.Now().Add(5 * time.Minute).UTC()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.ExpireAccessTokens()
+	for i := 3; i < 8; i++ {
+		send(i)
+	}
+	if got := h.sim.Stats().Refreshes[rt]; got != 1 {
+		t.Fatalf("%d refreshes, want 1", got)
+	}
+	if got := len(h.records(c, "Leads")); got != 8 {
+		t.Fatalf("%d records, want 8", got)
+	}
+	if n, _ := h.drain(t); n != 0 {
+		t.Fatal("something was queued")
+	}
+}
+
+func TestReauthHoldsUntilReconnect(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "us", zoho.Sandbox)
+	rt, err := h.vault.RefreshToken(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sim.RevokeRefreshToken(rt) // also kills its access tokens
+	if _, err := h.store.Update(context.Background(), c.ID, func(x *connection.Connection) error {
+		x.TokenExpiresAt = time.Now().Add(5 * time.Minute).UTC()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"held@example.com","last_name":"Held"}`}
+	if s, body, _ := h.send(t, p); s != 202 || body["status"] != "queued" {
+		t.Fatalf("%d %v", s, body)
+	}
+	got, _ := h.store.Get(context.Background(), c.ID)
+	if got.Status != connection.ReauthRequired {
+		t.Fatalf("status %s", got.Status)
+	}
+	// Another while it waits: held without asking Zoho.
+	writes := h.crmWrites()
+	if s, _, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"last_name":"Second"}`}); s != 202 {
+		t.Fatal(s)
+	}
+	if h.crmWrites() != writes {
+		t.Fatal("Zoho was called for a connection that needs re-authorization")
+	}
+	// The consumer holds them: re-queued, never failed toward the DLQ.
+	for range 2 {
+		n, failed := h.drain(t)
+		if n != 2 || len(failed) != 0 {
+			t.Fatalf("held: %d handled, %d failed", n, len(failed))
+		}
+	}
+	if len(h.records(c, "Leads")) != 0 || h.crmWrites() != writes {
+		t.Fatal("delivered before reconnect")
+	}
+	// The owner connects again: same connection, same key.
+	again := h.reconnect(t, c)
+	if again.ID != c.ID || again.Key != c.Key {
+		t.Fatal("reconnect changed the connection or its key")
+	}
+	if n, failed := h.drain(t); n != 2 || len(failed) != 0 {
+		t.Fatalf("after reconnect: %d handled, %d failed", n, len(failed))
+	}
+	if recs := h.records(c, "Leads"); len(recs) != 2 {
+		t.Fatalf("records %v", recs)
+	}
+	if n, _ := h.drain(t); n != 0 {
+		t.Fatal("messages left")
+	}
+}
+
+func TestDomainTokenMismatchMarksReauth(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "eu", zoho.Sandbox)
+	// The table says production: the token is used on the wrong host.
+	if _, err := h.store.Update(context.Background(), c.ID, func(x *connection.Connection) error {
+		x.Environment = "production"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"last_name":"L"}`}); s != 202 {
+		t.Fatal(s)
+	}
+	got, _ := h.store.Get(context.Background(), c.ID)
+	if got.Status != connection.ReauthRequired || got.StatusReason != "domain_token_mismatch" {
+		t.Fatalf("status %s (%s)", got.Status, got.StatusReason)
+	}
+}
