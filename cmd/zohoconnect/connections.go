@@ -1,0 +1,422 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/zohoconnect/zohoconnect/internal/admin"
+	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+var cmdConnectionsList = &command{
+	group: "connections", name: "list",
+	args:    "[-status active|reauth_required|disconnected] [-json]",
+	summary: "List the connections: DC, environment, org, status, access token expiry, user.",
+	help: `Reads the whole connections table with a paginated Scan. A Scan reads,
+and is billed for, every item whatever -status keeps: about one read unit
+per 4 KB of connections (a connection is well under 1 KB). A deployment's
+table is small; the read units used are reported on stderr.`,
+	needs: []string{envConnectionsTable},
+	run:   runConnectionsList,
+}
+
+var cmdConnectionsShow = &command{
+	group: "connections", name: "show",
+	args:    "ID [-json]",
+	summary: "Show every field of one connection, and whether its two token secrets exist.",
+	help: `Never shows a token or the submission key (only the key's id). The token
+secrets are looked at with DescribeSecret, which does not read their values.`,
+	needs: []string{envConnectionsTable, envTokenPrefix},
+	run:   runConnectionsShow,
+}
+
+var cmdConnectionsDisconnect = &command{
+	group: "connections", name: "disconnect",
+	args:    "ID [-yes] [-strict] [-json]",
+	summary: "Revoke the connection's refresh token at Zoho, mark it disconnected, delete its token secrets.",
+	help: `The refresh token is revoked at the accounts server of the connection's
+own DC, with the OAuth client from ZOHO_CLIENT_SECRET_ID. If Zoho cannot be
+reached, that is reported and the rest goes on (the stored token is deleted,
+so nobody here can use it; the customer can also remove the app in Zoho's
+Connected Apps), unless -strict, which then stops with nothing changed.
+The connection keeps its id and history; its status becomes "disconnected"
+(reason "disconnected by operator"), so the refresh schedule skips it and its
+submissions are refused. Connecting the org again makes it active with a new
+submission key. Running disconnect again finishes one that stopped half way.
+Asks for confirmation unless -yes (which scripts must pass).`,
+	needs: []string{envConnectionsTable, envTokenPrefix, envClientSecret},
+	run:   runConnectionsDisconnect,
+}
+
+var cmdConnectionsRotateKey = &command{
+	group: "connections", name: "rotate-key",
+	args:    "ID [-json]",
+	summary: "Mint a new submission key for a connection; the old key stops working at once.",
+	help: `The new key is printed to stdout, alone on its line (or as JSON with
+-json), this once: it is stored nowhere, only its id and hash are. Give it to
+whoever posts the connection's submissions.`,
+	needs: []string{envConnectionsTable, envKeySecret},
+	run:   runConnectionsRotateKey,
+}
+
+var cmdConnectionsSetMapping = &command{
+	group: "connections", name: "set-mapping",
+	args:    "ID (field=Zoho_Field ... | -clear | -file mapping.json) [-json]",
+	summary: "Set (replace) the connection's field mapping: posted field name → Zoho field API name.",
+	help: `A mapping entry beats the standard and common field names when a
+submission is turned into a CRM record. Zoho API names are letters, digits
+and underscores, starting with a capital letter (Last_Name, Custom_Field_1).
+-file reads a JSON object {"your-name": "Last_Name", ...}; -file - reads stdin.
+-clear removes the mapping.`,
+	needs: []string{envConnectionsTable},
+	run:   runConnectionsSetMapping,
+}
+
+// connectionService builds the parts of the use cases that need the
+// connections table and, with a prefix, the token secrets.
+func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service, error) {
+	cfg, err := c.awsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := dynamodb.NewFromConfig(cfg)
+	store := awsstore.NewConnectionStore(db, s[envConnectionsTable])
+	store.Now = c.now
+	svc := &admin.Service{
+		Connections: store,
+		Lister:      &awsstore.ConnectionLister{DB: db, Table: s[envConnectionsTable]},
+		Now:         c.now,
+	}
+	if s[envTokenPrefix] != "" || s[envClientSecret] != "" || s[envKeySecret] != "" {
+		sm := secretsmanager.NewFromConfig(cfg)
+		svc.Secrets = &awsstore.TokenSecretInspector{SM: sm, Prefix: s[envTokenPrefix]}
+		svc.Tokens = &awsstore.TokenVault{SM: sm, Prefix: s[envTokenPrefix]}
+		if s[envKeySecret] != "" {
+			svc.Keys = &app.SubmissionKeySource{Secret: &awsstore.CachedSecret{SM: sm, ID: s[envKeySecret], TTL: time.Minute}}
+		}
+		if s[envClientSecret] != "" {
+			hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: s[envZohoOverride]})
+			if err != nil {
+				return nil, usagef(nil, "%s: %v", envZohoOverride, err)
+			}
+			if s[envZohoOverride] != "" {
+				fmt.Fprintf(c.stderr, "%s: %s is set: Zoho requests go to %s instead of Zoho\n", name, envZohoOverride, s[envZohoOverride])
+			}
+			svc.OAuth = &oauthclient.Source{Secret: &awsstore.CachedSecret{SM: sm, ID: s[envClientSecret], TTL: time.Minute}, HTTP: hc}
+		}
+	}
+	return svc, nil
+}
+
+func parseStatus(cmd *command, s string) (connection.Status, error) {
+	switch st := connection.Status(strings.ToLower(strings.TrimSpace(s))); st {
+	case "", connection.Active, connection.ReauthRequired, connection.Disconnected:
+		return st, nil
+	}
+	return "", usagef(cmd, "-status %q: want active, reauth_required or disconnected", s)
+}
+
+func runConnectionsList(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := c.flagSet(cmd)
+	status := fs.String("status", "", "only connections of this status: active, reauth_required or disconnected")
+	asJSON := fs.Bool("json", false, "one JSON object per connection and line")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(cmd, rest); err != nil {
+		return err
+	}
+	st, err := parseStatus(cmd, *status)
+	if err != nil {
+		return err
+	}
+	s, err := c.settings(ctx, cmd, cmd.needs, nil)
+	if err != nil {
+		return err
+	}
+	svc, err := c.connectionService(ctx, s)
+	if err != nil {
+		return err
+	}
+	cs, stats, err := svc.List(ctx, st)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		for _, conn := range cs {
+			if err := jsonLine(c.stdout, toJSON(conn, nil)); err != nil {
+				return err
+			}
+		}
+	} else if len(cs) > 0 {
+		if err := connectionsTable(c.stdout, cs, c.now()); err != nil {
+			return err
+		}
+	}
+	which := "connection"
+	if st != "" {
+		which = string(st) + " connection"
+	}
+	fmt.Fprintf(c.stderr, "%s: %s (scanned %s in %s, %.1f read units)\n",
+		name, plural(len(cs), which), plural(stats.Scanned, "item"), plural(stats.Pages, "request"), stats.CapacityUsed)
+	return nil
+}
+
+func runConnectionsShow(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := c.flagSet(cmd)
+	asJSON := fs.Bool("json", false, "print the connection as one JSON object")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	id, err := connectionID(cmd, rest)
+	if err != nil {
+		return err
+	}
+	s, err := c.settings(ctx, cmd, cmd.needs, nil)
+	if err != nil {
+		return err
+	}
+	svc, err := c.connectionService(ctx, s)
+	if err != nil {
+		return err
+	}
+	d, err := svc.Show(ctx, id)
+	if errors.Is(err, connection.ErrNotFound) {
+		return fmt.Errorf("connection %s: %w", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return jsonLine(c.stdout, toJSON(d.Connection, d.Secrets))
+	}
+	return connectionDetail(c.stdout, d, c.now())
+}
+
+func runConnectionsDisconnect(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := c.flagSet(cmd)
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	strict := fs.Bool("strict", false, "stop, changing nothing, when Zoho does not confirm the revocation")
+	asJSON := fs.Bool("json", false, "print the outcome as one JSON object")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	id, err := connectionID(cmd, rest)
+	if err != nil {
+		return err
+	}
+	if !*yes && !c.terminal {
+		return usagef(cmd, "this asks for confirmation and stdin is not a terminal: pass -yes")
+	}
+	s, err := c.settings(ctx, cmd, cmd.needs, []string{envZohoOverride})
+	if err != nil {
+		return err
+	}
+	svc, err := c.connectionService(ctx, s)
+	if err != nil {
+		return err
+	}
+	conn, err := svc.Get(ctx, id)
+	if errors.Is(err, connection.ErrNotFound) {
+		return fmt.Errorf("connection %s: %w", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		q := fmt.Sprintf("Disconnect %s, org %s (%s %s, status %s)?\nIts refresh token is revoked at Zoho and its token secrets are deleted; the customer must connect again.",
+			id, org(conn), clean(conn.Location), clean(conn.Environment), conn.Status)
+		if err := c.confirm(cmd, q); err != nil {
+			return err
+		}
+	}
+	res, err := svc.Disconnect(ctx, id, *strict)
+	if res != nil {
+		if *asJSON {
+			out := map[string]any{"connection_id": id, "status": string(res.Connection.Status), "revoke": string(res.Revoke), "secrets_deleted": res.SecretsDeleted}
+			if res.RevokeErr != nil {
+				out["revoke_error"] = res.RevokeErr.Error()
+			}
+			if jerr := jsonLine(c.stdout, out); jerr != nil && err == nil {
+				err = jerr
+			}
+		} else {
+			t := newTable(c.stdout)
+			row(t, "connection", id)
+			row(t, "status", clean(string(res.Connection.Status)))
+			row(t, "refresh token", revokeText(res, conn))
+			row(t, "token secrets", map[bool]string{true: "deleted", false: "not deleted"}[res.SecretsDeleted])
+			if ferr := t.Flush(); ferr != nil && err == nil {
+				err = ferr
+			}
+		}
+		if res.Revoke == admin.RevokeFailed && err == nil {
+			fmt.Fprintf(c.stderr, "%s: warning: the refresh token of %s was not revoked at Zoho: %v\n"+
+				"  It is deleted here, so nobody here can use it; the customer can remove the app under Zoho's Connected Apps.\n",
+				name, id, res.RevokeErr)
+		}
+	}
+	if errors.Is(err, connection.ErrNotFound) {
+		return fmt.Errorf("connection %s: %w", id, err)
+	}
+	return err
+}
+
+func revokeText(res *admin.DisconnectResult, conn *connection.Connection) string {
+	switch res.Revoke {
+	case admin.Revoked:
+		return "revoked at " + clean(conn.AccountsServer)
+	case admin.NoRefreshToken:
+		return "none stored, nothing to revoke"
+	case admin.AlreadyInvalid:
+		return "already invalid at Zoho"
+	}
+	return "NOT revoked: " + clean(fmt.Sprint(res.RevokeErr))
+}
+
+func runConnectionsRotateKey(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := c.flagSet(cmd)
+	asJSON := fs.Bool("json", false, `print {"connection_id","submission_key_id","submission_key"}`)
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	id, err := connectionID(cmd, rest)
+	if err != nil {
+		return err
+	}
+	s, err := c.settings(ctx, cmd, cmd.needs, nil)
+	if err != nil {
+		return err
+	}
+	svc, err := c.connectionService(ctx, s)
+	if err != nil {
+		return err
+	}
+	key, conn, err := svc.RotateKey(ctx, id)
+	if errors.Is(err, connection.ErrNotFound) {
+		return fmt.Errorf("connection %s: %w", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "%s: new submission key of %s (org %s); the old key no longer works. It is shown this once:\n", name, id, org(conn))
+	if conn.Status != connection.Active {
+		fmt.Fprintf(c.stderr, "%s: note: the connection is %s; submissions are held or refused until it is connected again\n", name, conn.Status)
+	}
+	if *asJSON {
+		return jsonLine(c.stdout, map[string]string{"connection_id": id, "submission_key_id": conn.SubmissionKeyID, "submission_key": key})
+	}
+	_, err = fmt.Fprintln(c.stdout, key)
+	return err
+}
+
+func runConnectionsSetMapping(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := c.flagSet(cmd)
+	clearAll := fs.Bool("clear", false, "remove the mapping")
+	file := fs.String("file", "", "read the mapping from this JSON file (- for stdin)")
+	asJSON := fs.Bool("json", false, "print the stored mapping as one JSON object")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return usagef(cmd, "a connection ID is required")
+	}
+	id, err := connectionID(cmd, rest[:1])
+	if err != nil {
+		return err
+	}
+	pairs := rest[1:]
+	forms := 0
+	for _, given := range []bool{len(pairs) > 0, *clearAll, *file != ""} {
+		if given {
+			forms++
+		}
+	}
+	if forms != 1 {
+		return usagef(cmd, "give the mapping as field=Zoho_Field arguments, or -clear, or -file (exactly one)")
+	}
+	var m map[string]string
+	switch {
+	case *clearAll:
+		m = map[string]string{}
+	case *file != "":
+		b, err := readFile(c, *file)
+		if err != nil {
+			return usagef(cmd, "-file: %v", err)
+		}
+		if m, err = admin.ParseMappingJSON(b); err != nil {
+			return usagef(cmd, "%s: %v", *file, err)
+		}
+	default:
+		if m, err = admin.ParseMappingArgs(pairs); err != nil {
+			return usagef(cmd, "%v", err)
+		}
+	}
+	s, err := c.settings(ctx, cmd, cmd.needs, nil)
+	if err != nil {
+		return err
+	}
+	svc, err := c.connectionService(ctx, s)
+	if err != nil {
+		return err
+	}
+	conn, err := svc.SetMapping(ctx, id, m)
+	if errors.Is(err, connection.ErrNotFound) {
+		return fmt.Errorf("connection %s: %w", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "%s: field mapping of %s set: %s\n", name, id, plural(len(conn.FieldMapping), "entry"))
+	if *asJSON {
+		out := conn.FieldMapping
+		if out == nil {
+			out = map[string]string{}
+		}
+		return jsonLine(c.stdout, map[string]any{"connection_id": id, "field_mapping": out})
+	}
+	_, err = fmt.Fprintln(c.stdout, mappingText(conn.FieldMapping))
+	return err
+}
+
+// maxMappingFile bounds a mapping file.
+const maxMappingFile = 1 << 20
+
+func readFile(c *cli, path string) ([]byte, error) {
+	var r io.Reader
+	if path == "-" {
+		r = c.stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxMappingFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMappingFile {
+		return nil, fmt.Errorf("over %d bytes", maxMappingFile)
+	}
+	return b, nil
+}
