@@ -1,5 +1,7 @@
 # zohoconnect: the one place to build, test and run things.
 #
+#   make demo        the whole story locally (no AWS, Zoho or Docker)
+#   make dev         the API on 127.0.0.1:8080 with a simulated Zoho
 #   make test        THE test command (README, .ci/run): installs what is
 #                    missing, gofmt + vet, unit tests, then integration tests
 #                    against a local stack it starts and stops, then
@@ -34,13 +36,14 @@ FUZZTIME  ?= 10s
 PKGS      ?= ./...
 FUNCTION  ?= CallbackFunction
 EVENT     ?= events/connect.json
+DEV_PORT  ?= 8080
 
 export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
 
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
 
-.PHONY: test tools fmt-check vet unit integration sam-validate sam-build \
+.PHONY: demo dev test tools fmt-check vet unit integration sam-validate sam-build \
 	build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
 
 # ---------------------------------------------------------------- install
@@ -56,6 +59,7 @@ $(SAM):
 
 tools: $(SAM)
 	@scripts/localstack.sh install
+	@scripts/install-chromium.sh
 
 # ---------------------------------------------------------------- test
 
@@ -147,8 +151,28 @@ fuzz:
 	[[ $$found == 1 ]] || echo "fuzz: no Fuzz functions found"
 
 # ---------------------------------------------------------------- demo / dev
-# `make demo` and `make dev` go here (they use cmd/localstack and the Zoho
-# simulator against the stack of `make stack-up`).
+
+# The whole story on this machine: a private local stack, the Zoho
+# simulator and the real handlers (cmd/demo); everything stops on exit.
+demo:
+	@scripts/localstack.sh install
+	@state="$(CURDIR)/$(CACHE)/demo-stack.$$$$"; \
+	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
+	scripts/localstack.sh start 2>/dev/null; \
+	. "$$LOCALSTACK_ENV_FILE"; \
+	$(GO) run ./cmd/demo -log $(CACHE)/demo.log
+
+# The template's routes on http://127.0.0.1:$(DEV_PORT) with the simulator's
+# consent page, for a browser and curl; Ctrl-C stops everything.
+dev:
+	@scripts/localstack.sh install
+	@state="$(CURDIR)/$(CACHE)/dev-stack.$$$$"; \
+	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
+	scripts/localstack.sh start 2>/dev/null; \
+	. "$$LOCALSTACK_ENV_FILE"; \
+	$(GO) run ./cmd/dev -addr 127.0.0.1:$(DEV_PORT) -log $(CACHE)/dev.log
 
 # ---------------------------------------------------------------- clean
 
