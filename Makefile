@@ -7,6 +7,7 @@
 #                    against a local stack it starts and stops, then
 #                    sam validate --lint and sam build.
 #   make build       bin/<function>/bootstrap for linux/arm64
+#   make zohoconnect bin/zohoconnect, the operator's command
 #   make stack-up    start DynamoDB Local + moto; then: . .cache/localstack.env
 #   make stack-down  stop them
 #   make validate    sam validate --lint
@@ -43,7 +44,7 @@ export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
 
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
 
-.PHONY: demo dev test tools fmt-check vet unit integration sam-validate sam-build \
+.PHONY: demo dev zohoconnect test tools fmt-check vet unit integration sam-validate sam-build \
 	build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
 
 # ---------------------------------------------------------------- install
@@ -111,6 +112,10 @@ build:
 		GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
 			-ldflags='-s -w' -o bin/$$f/bootstrap ./functions/$$f; \
 	done
+
+# The operator's command for this machine.
+zohoconnect:
+	$(GO) build -o bin/zohoconnect ./cmd/zohoconnect
 
 # ---------------------------------------------------------------- local stack
 
