@@ -1,0 +1,42 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestReaderReportsEveryProblemByName(t *testing.T) {
+	t.Setenv("A_SET", " value ")
+	t.Setenv("A_NUMBER", "12")
+	t.Setenv("A_BAD_NUMBER", "twelve")
+	t.Setenv("A_NEGATIVE", "-1")
+	t.Setenv("AN_EMPTY", "")
+	var r Reader
+	if got := r.String("A_SET"); got != "value" {
+		t.Fatalf("String = %q", got)
+	}
+	if got := r.Int("A_NUMBER", 5); got != 12 {
+		t.Fatalf("Int = %d", got)
+	}
+	if got := r.Int("UNSET_NUMBER", 5); got != 5 {
+		t.Fatalf("default = %d", got)
+	}
+	if got := r.Optional("AN_EMPTY", "d"); got != "d" {
+		t.Fatalf("Optional = %q", got)
+	}
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	r.String("MISSING_ONE")
+	r.Int("A_BAD_NUMBER", 1)
+	r.Int("A_NEGATIVE", 1)
+	err := r.Err()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"MISSING_ONE is not set", `A_BAD_NUMBER="twelve"`, `A_NEGATIVE="-1"`} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("%v does not name %s", err, name)
+		}
+	}
+}
