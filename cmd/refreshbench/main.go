@@ -34,9 +34,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/benchstack"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
@@ -93,18 +93,11 @@ func (c *awsCounter) take() map[string]int {
 
 func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool) error {
 	ctx := context.Background()
-	eps, err := testenv.EndpointsFromEnv()
+	stack, err := benchstack.Open(ctx)
 	if err != nil {
 		return err
 	}
-	tpl, err := testenv.Template()
-	if err != nil {
-		return err
-	}
-	cfg, err := testenv.NewConfig(ctx, eps)
-	if err != nil {
-		return err
-	}
+	cfg, eps := stack.Config, stack.Endpoints
 	counter := &awsCounter{base: http.DefaultTransport, ops: map[string]int{}}
 	cfg.HTTPClient = &http.Client{Transport: counter}
 	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(eps.DynamoDB) })
@@ -122,21 +115,18 @@ func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool
 		return err
 	}
 
-	id := "b" + randomHex(4)
-	local := samtemplate.Local{DynamoDB: db, SecretsManager: sm}
-	secretJSON := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"redirect_uri":"https://bench.example/oauth/callback"}`, client.ID, client.Secret)
-	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
-		Prefix:        "bench-" + id,
-		Vars:          map[string]string{"Stage": id, "AWS::Region": eps.Region, "AWS::StackName": "zohoconnect-" + id},
-		SecretStrings: map[string]string{testenv.ClientSecretLogicalID: secretJSON},
-	})
-	prefix := "zohoconnect/" + id + "/"
-	defer cleanup(sm, local, d, prefix)
+	d, err := stack.Deploy(ctx, samtemplate.Local{DynamoDB: db, SecretsManager: sm},
+		benchstack.Options{Stage: "b" + randomHex(4), ClientID: client.ID, ClientSecret: client.Secret})
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "refreshbench: cleanup:", err)
+		}
+	}()
 	store := awsstore.NewConnectionStore(db, d.Tables["ConnectionsTable"])
-	vault := &awsstore.TokenVault{SM: sm, Prefix: prefix}
+	vault := &awsstore.TokenVault{SM: sm, Prefix: d.TokenSecretPrefix}
 	oauth := &oauthclient.Source{Secret: &awsstore.CachedSecret{SM: sm, ID: d.Secrets[testenv.ClientSecretLogicalID], TTL: time.Hour}, HTTP: hc}
 
 	fmt.Printf("setting up %d due connections (code exchange, two secrets, one item each)...\n", n)
@@ -312,29 +302,6 @@ func describe(ops map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", name, ops[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func cleanup(sm *secretsmanager.Client, local samtemplate.Local, d *samtemplate.Deployment, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if d != nil {
-		if err := local.Teardown(ctx, d); err != nil {
-			fmt.Fprintln(os.Stderr, "refreshbench: cleanup:", err)
-		}
-	}
-	p := secretsmanager.NewListSecretsPaginator(sm, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "refreshbench: cleanup:", err)
-			return
-		}
-		for _, s := range page.SecretList {
-			_, _ = sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
-		}
-	}
 }
 
 func randomHex(n int) string {

@@ -27,20 +27,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/internal/benchstack"
 	"github.com/zohoconnect/zohoconnect/internal/callback"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
-	"github.com/zohoconnect/zohoconnect/internal/testenv"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
@@ -103,18 +101,11 @@ func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func bench(n, warm int) error {
 	ctx := context.Background()
-	eps, err := testenv.EndpointsFromEnv()
+	stack, err := benchstack.Open(ctx)
 	if err != nil {
 		return err
 	}
-	tpl, err := testenv.Template()
-	if err != nil {
-		return err
-	}
-	cfg, err := testenv.NewConfig(ctx, eps)
-	if err != nil {
-		return err
-	}
+	cfg := stack.Config
 	m := &meter{ops: map[string]int{}}
 	cfg.APIOptions = append(cfg.APIOptions, m.countOps)
 	cfg.HTTPClient = &http.Client{Transport: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
@@ -131,23 +122,21 @@ func bench(n, warm int) error {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 
-	id := "s" + randomHex(4)
-	local := samtemplate.Local{DynamoDB: db, SecretsManager: sm, SQS: sq}
-	secretJSON := fmt.Sprintf(`{"client_id":%q,"client_secret":%q,"redirect_uri":"https://bench.example/oauth/callback"}`, client.ID, client.Secret)
-	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
-		Prefix:        "bench-" + id,
-		Vars:          map[string]string{"Stage": id, "AWS::Region": eps.Region, "AWS::StackName": "zohoconnect-" + id, "ZohoEndpointOverride": srv.URL},
-		SecretStrings: map[string]string{testenv.ClientSecretLogicalID: secretJSON},
-		Queues:        true,
+	d, err := stack.Deploy(ctx, samtemplate.Local{DynamoDB: db, SecretsManager: sm, SQS: sq}, benchstack.Options{
+		Stage: "s" + randomHex(4), ClientID: client.ID, ClientSecret: client.Secret,
+		Params: map[string]string{"ZohoEndpointOverride": srv.URL}, Queues: true,
 	})
-	prefix := "zohoconnect/" + id + "/"
-	defer cleanup(sm, local, d, prefix)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := d.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "syncbench: cleanup:", err)
+		}
+	}()
 	log := logging.New(io.Discard, "info")
 	setenv := func(fn string) error {
-		env, err := d.FunctionEnvironment(tpl, fn)
+		env, err := d.FunctionEnvironment(stack.Template, fn)
 		if err != nil {
 			return err
 		}
@@ -324,29 +313,6 @@ func connect(ctx context.Context, sim *zohosim.Server, simURL string, cb *callba
 		return "", "", err
 	}
 	return body.ConnectionID, body.SubmissionKey, nil
-}
-
-func cleanup(sm *secretsmanager.Client, local samtemplate.Local, d *samtemplate.Deployment, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if d != nil {
-		if err := local.Teardown(ctx, d); err != nil {
-			fmt.Fprintln(os.Stderr, "syncbench: cleanup:", err)
-		}
-	}
-	p := secretsmanager.NewListSecretsPaginator(sm, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "syncbench: cleanup:", err)
-			return
-		}
-		for _, s := range page.SecretList {
-			_, _ = sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
-		}
-	}
 }
 
 func randomHex(n int) string {

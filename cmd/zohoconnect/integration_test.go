@@ -7,9 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,74 +15,47 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
+	"github.com/zohoconnect/zohoconnect/internal/testflow"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
-// harness is one test's deployment: the local stack made from the
-// template, the Zoho simulator, the real callback function to connect
-// orgs with, and the command's environment pointing at all of it.
+// harness is one test's deployment: the connect flow of testflow (the
+// local stack made from the template, the Zoho simulator, the real
+// callback function to connect orgs with), and the command's environment
+// pointing at all of it.
 type harness struct {
-	env      *testenv.Env
-	sim      *zohosim.Server
-	callback *callback.Handler
-	zohoHTTP *http.Client
-	vars     map[string]string
-	secrets  []string // every token, key and secret that must never be printed
+	*testflow.Flow
+	vars map[string]string
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	cs := testenv.ClientSecret{ClientID: "1000.ADMINTEST", ClientSecret: "s3cr3t-client-value", RedirectURI: "https://api.example.test/oauth/callback",
 		ClientSecrets: map[string]string{"eu": "s3cr3t-eu-value"}}
-	sim, simURL := zohosim.Start(t, zohosim.Options{
-		Clients: []zohosim.Client{{ID: cs.ClientID, Secret: cs.ClientSecret, Secrets: cs.ClientSecrets, RedirectURIs: []string{cs.RedirectURI}}},
-		Limits:  zohosim.Limits{GrantCodesPer10Min: -1},
-	})
-	env := testenv.New(t, testenv.WithClientSecret(cs), testenv.WithZohoEndpoint(simURL), testenv.WithQueues())
-	for k, v := range env.FunctionEnv(t, "CallbackFunction") {
-		t.Setenv(k, v)
-	}
-	cfg, err := callback.LoadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := app.NewCallback(cfg, env.Config, logging.New(io.Discard, "info"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs), testenv.WithQueues())
 	// The command's environment: what the functions get from the
 	// template, as `go run ./cmd/localstack` prints it.
 	vars := map[string]string{}
 	for _, fn := range []string{"CallbackFunction", "SyncFunction"} {
-		for k, v := range env.FunctionEnv(t, fn) {
+		for k, v := range f.Env.FunctionEnv(t, fn) {
 			vars[k] = v
 		}
 	}
-	vars[envDeadLetterQueue] = env.Queues["SubmissionDeadLetterQueue"]
-	if vars[envDeadLetterQueue] == "" || vars[envSubmissionQueue] == "" || vars[envZohoOverride] != simURL {
+	vars[envDeadLetterQueue] = f.Env.Queues["SubmissionDeadLetterQueue"]
+	if vars[envDeadLetterQueue] == "" || vars[envSubmissionQueue] == "" || vars[envZohoOverride] != f.SimURL {
 		t.Fatalf("the template's environment lacks queues or the simulator: %v", vars)
 	}
-	hs := &harness{env: env, sim: sim, callback: h, zohoHTTP: zc, vars: vars,
-		secrets: []string{cs.ClientSecret, cs.ClientSecrets["eu"], env.SubmissionKey}}
-	return hs
+	return &harness{Flow: f, vars: vars}
 }
 
 // result is one run of the command.
@@ -119,68 +89,23 @@ func (h *harness) runWith(t *testing.T, over map[string]string, args ...string) 
 // /oauth/callback; it returns the callback's JSON answer.
 func (h *harness) connect(t *testing.T, environment, orgID string) map[string]any {
 	t.Helper()
-	ctx := context.Background()
-	resp, err := h.callback.Handle(ctx, request("/connect", "environment="+environment, false))
-	if err != nil || resp.StatusCode != 302 {
-		t.Fatalf("/connect: %v %d %s", err, resp.StatusCode, resp.Body)
-	}
-	u, _ := url.Parse(resp.Headers["Location"])
-	q := u.Query()
-	q.Set("sim_org", orgID)
-	q.Set("sim_action", "accept")
-	u.RawQuery = q.Encode()
-	consent, err := h.zohoHTTP.Get(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	consent.Body.Close()
-	back, _ := url.Parse(consent.Header.Get("Location"))
-	resp, err = h.callback.Handle(ctx, request("/oauth/callback", back.RawQuery, true))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/oauth/callback: %v %d %s", err, resp.StatusCode, resp.Body)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatal(err)
-	}
-	if k, ok := body["submission_key"].(string); ok {
-		h.secrets = append(h.secrets, k)
-	}
-	return body
-}
-
-func request(path, rawQuery string, jsonAnswer bool) events.APIGatewayV2HTTPRequest {
-	r := events.APIGatewayV2HTTPRequest{RouteKey: "GET " + path, RawPath: path, RawQueryString: rawQuery, Headers: map[string]string{}}
-	r.RequestContext.HTTP.Method = "GET"
-	r.RequestContext.HTTP.Path = path
-	if jsonAnswer {
-		r.Headers["accept"] = "application/json"
-	}
-	return r
+	return h.Connected(t, "environment="+environment, orgID)
 }
 
 func (h *harness) store() *awsstore.ConnectionStore {
-	return awsstore.NewConnectionStore(h.env.DynamoDB, h.env.Tables["ConnectionsTable"])
+	return awsstore.NewConnectionStore(h.Env.DynamoDB, h.Env.Tables["ConnectionsTable"])
 }
 
 func (h *harness) vault() *awsstore.TokenVault {
-	return &awsstore.TokenVault{SM: h.env.SecretsManager, Prefix: h.env.TokenSecretPrefix}
+	return &awsstore.TokenVault{SM: h.Env.SecretsManager, Prefix: h.Env.TokenSecretPrefix}
 }
 
 // noSecrets fails when a run printed a token, key or secret.
 func (h *harness) noSecrets(t *testing.T, runs ...result) {
 	t.Helper()
-	secrets := append([]string(nil), h.secrets...)
-	for _, r := range h.sim.Requests() {
-		secrets = append(secrets, r.Form.Get("refresh_token"), r.Form.Get("code"), r.Query.Get("token"),
-			strings.TrimPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken "))
-	}
 	for _, run := range runs {
-		for _, s := range secrets {
-			if len(s) >= 8 && (strings.Contains(run.stdout, s) || strings.Contains(run.stderr, s)) {
-				t.Errorf("a run printed a secret (%d characters, starting %q)", len(s), s[:4])
-			}
-		}
+		h.CheckText(t, "a run's stdout", run.stdout)
+		h.CheckText(t, "a run's stderr", run.stderr)
 	}
 }
 
@@ -195,8 +120,8 @@ func (r result) must(t *testing.T, code int) result {
 func TestConnectionCommands(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	ana := h.sim.AddUser(zohosim.User{Email: "ana@example.eu", Location: "eu", Orgs: []zohosim.Org{{Name: "Acme Sandbox", Environment: zoho.Sandbox}}})
-	bob := h.sim.AddUser(zohosim.User{Email: "bob@example.com", Location: "us", Orgs: []zohosim.Org{{Name: "Bob Inc", Environment: zoho.Production}}})
+	ana := h.Sim.AddUser(zohosim.User{Email: "ana@example.eu", Location: "eu", Orgs: []zohosim.Org{{Name: "Acme Sandbox", Environment: zoho.Sandbox}}})
+	bob := h.Sim.AddUser(zohosim.User{Email: "bob@example.com", Location: "us", Orgs: []zohosim.Org{{Name: "Bob Inc", Environment: zoho.Production}}})
 	euBody := h.connect(t, "sandbox", ana.Orgs[0].ID)
 	usBody := h.connect(t, "production", bob.Orgs[0].ID)
 	eu, us := euBody["connection_id"].(string), usBody["connection_id"].(string)
@@ -235,8 +160,8 @@ func TestConnectionCommands(t *testing.T) {
 	r = h.run(t, "connections", "show", eu).must(t, exitOK)
 	runs = append(runs, r)
 	for _, want := range []string{"connection", eu, "eu (accounts https://accounts.zoho.eu", "Acme Sandbox", "ana@example.eu", "ZohoCRM.modules.ALL",
-		"status", "active", "submission key id", "access token secret", h.env.TokenSecretPrefix + "access/" + eu + ": exists, last changed",
-		h.env.TokenSecretPrefix + "refresh/" + eu + ": exists"} {
+		"status", "active", "submission key id", "access token secret", h.Env.TokenSecretPrefix + "access/" + eu + ": exists, last changed",
+		h.Env.TokenSecretPrefix + "refresh/" + eu + ": exists"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show has no %q:\n%s", want, r.stdout)
 		}
@@ -257,7 +182,7 @@ func TestConnectionCommands(t *testing.T) {
 	oldKey := euBody["submission_key"].(string)
 	r = h.run(t, "connections", "rotate-key", eu).must(t, exitOK)
 	newKey := strings.TrimSpace(r.stdout)
-	h.secrets = append(h.secrets, newKey)
+	h.AddSecret(newKey)
 	stored, err := h.store().Get(ctx, eu)
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +193,7 @@ func TestConnectionCommands(t *testing.T) {
 	if strings.Contains(r.stderr, newKey) || strings.Count(r.stdout, newKey) != 1 {
 		t.Fatal("rotate-key: the key is printed other than once on stdout")
 	}
-	keys, _ := connection.NewSubmissionKeys([]byte(h.env.SubmissionKey))
+	keys, _ := connection.NewSubmissionKeys([]byte(h.Env.SubmissionKey))
 	if keys.Derive(eu, stored.SubmissionKeyID) != newKey {
 		t.Fatal("rotate-key: the key is not derived from the master secret (X-Signature would fail)")
 	}
@@ -307,22 +232,22 @@ func TestConnectionCommands(t *testing.T) {
 
 	// disconnect: revoked at the EU accounts server, secrets gone, marked.
 	refresh, err := h.vault().RefreshToken(ctx, eu)
-	if err != nil || !h.sim.RefreshTokenActive(refresh) {
+	if err != nil || !h.Sim.RefreshTokenActive(refresh) {
 		t.Fatalf("refresh token before: %v", err)
 	}
-	h.secrets = append(h.secrets, refresh)
+	h.AddSecret(refresh)
 	r = h.run(t, "connections", "disconnect", eu, "-yes").must(t, exitOK)
 	runs = append(runs, r)
-	if h.sim.RefreshTokenActive(refresh) {
+	if h.Sim.RefreshTokenActive(refresh) {
 		t.Fatal("disconnect: the refresh token is still active at Zoho")
 	}
-	for _, req := range h.sim.Requests() {
+	for _, req := range h.Sim.Requests() {
 		if req.Path == "/oauth/v2/token/revoke" && req.Host != "accounts.zoho.eu" {
 			t.Errorf("revoked at %s", req.Host)
 		}
 	}
 	for _, kind := range []string{"access/", "refresh/"} {
-		_, err := h.env.SecretsManager.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(h.env.TokenSecretPrefix + kind + eu)})
+		_, err := h.Env.SecretsManager.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(h.Env.TokenSecretPrefix + kind + eu)})
 		var nf *smtypes.ResourceNotFoundException
 		if !errors.As(err, &nf) {
 			t.Errorf("disconnect: secret %s remains: %v", kind, err)
@@ -336,7 +261,7 @@ func TestConnectionCommands(t *testing.T) {
 		t.Errorf("disconnect printed:\n%s", r.stdout)
 	}
 	// The other connection is untouched; a second disconnect is harmless.
-	if usRefresh, err := h.vault().RefreshToken(ctx, us); err != nil || !h.sim.RefreshTokenActive(usRefresh) {
+	if usRefresh, err := h.vault().RefreshToken(ctx, us); err != nil || !h.Sim.RefreshTokenActive(usRefresh) {
 		t.Fatal("disconnect touched another connection")
 	}
 	r = h.run(t, "connections", "disconnect", eu, "-yes", "-json").must(t, exitOK)
@@ -362,9 +287,9 @@ func TestConnectionCommands(t *testing.T) {
 func TestDisconnectStrictWhenZohoIsDown(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	u := h.sim.AddUser(zohosim.User{Email: "cy@example.in", Location: "in", Orgs: []zohosim.Org{{Name: "Cy Dev", Environment: zoho.Developer}}})
+	u := h.Sim.AddUser(zohosim.User{Email: "cy@example.in", Location: "in", Orgs: []zohosim.Org{{Name: "Cy Dev", Environment: zoho.Developer}}})
 	id := h.connect(t, "developer", u.Orgs[0].ID)["connection_id"].(string)
-	h.sim.Inject(zohosim.Fault{Path: "/oauth/v2/token/revoke", Status: 503})
+	h.Sim.Inject(zohosim.Fault{Path: "/oauth/v2/token/revoke", Status: 503})
 
 	r := h.run(t, "connections", "disconnect", id, "-yes", "-strict")
 	if r.code != exitFailed || !strings.Contains(r.stderr, "could not be revoked") {
@@ -403,7 +328,7 @@ func deadLetter(conn, sub string) string {
 
 func (h *harness) send(t *testing.T, queue, body string) string {
 	t.Helper()
-	out, err := h.env.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(body)})
+	out, err := h.Env.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(body)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +340,7 @@ func (h *harness) drain(t *testing.T, queue string) []string {
 	t.Helper()
 	var bodies []string
 	for {
-		out, err := h.env.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		out, err := h.Env.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30,
 		})
 		if err != nil {
@@ -427,7 +352,7 @@ func (h *harness) drain(t *testing.T, queue string) []string {
 		}
 		for _, m := range out.Messages {
 			bodies = append(bodies, aws.ToString(m.Body))
-			if _, err := h.env.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			if _, err := h.Env.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -518,21 +443,21 @@ func TestDeadLetterCommands(t *testing.T) {
 func TestStackOutputs(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	u := h.sim.AddUser(zohosim.User{Email: "dee@example.com.au", Location: "au", Orgs: []zohosim.Org{{Name: "Dee Pty", Environment: zoho.Production}}})
+	u := h.Sim.AddUser(zohosim.User{Email: "dee@example.com.au", Location: "au", Orgs: []zohosim.Org{{Name: "Dee Pty", Environment: zoho.Production}}})
 	id := h.connect(t, "production", u.Orgs[0].ID)["connection_id"].(string)
 
 	motoURL := os.Getenv(testenv.EnvSQS) // moto serves CloudFormation too
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", motoURL)
-	cf := cloudformation.NewFromConfig(h.env.Config, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(motoURL) })
+	cf := cloudformation.NewFromConfig(h.Env.Config, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(motoURL) })
 	outputs := map[string]any{}
 	for v, o := range stackOutputs {
 		outputs[o] = map[string]string{"Value": h.vars[v]}
 	}
 	tpl, _ := json.Marshal(map[string]any{
-		"Resources": map[string]any{"Probe": map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]string{"QueueName": "stack-" + h.env.ID}}},
+		"Resources": map[string]any{"Probe": map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]string{"QueueName": "stack-" + h.Env.ID}}},
 		"Outputs":   outputs,
 	})
-	stack := "zohoconnect-" + h.env.ID
+	stack := "zohoconnect-" + h.Env.ID
 	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(tpl))}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@
 package callback_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -13,47 +12,22 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
+	"github.com/zohoconnect/zohoconnect/internal/testflow"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
-// harness is one test's bundle: the local AWS stack, the simulator and the
-// callback function built from the template's own environment.
+// harness is one test's bundle: the connect flow of testflow, with the
+// callback function's AWS requests counted.
 type harness struct {
-	env      *testenv.Env
-	sim      *zohosim.Server
-	handler  *callback.Handler
-	logs     *syncBuffer
-	zohoHTTP *http.Client
+	*testflow.Flow
 	awsCalls *atomic.Int64
-	keys     []string // submission keys seen, checked against the logs
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // countingTransport counts the AWS requests the function makes.
@@ -71,142 +45,17 @@ func newHarness(t testing.TB, opts zohosim.Options) *harness {
 	t.Helper()
 	cs := testenv.ClientSecret{ClientID: "1000.TESTCLIENT", ClientSecret: "s3cr3t-client-value", RedirectURI: "https://api.example.test/oauth/callback",
 		ClientSecrets: map[string]string{"eu": "s3cr3t-eu-value"}}
-	opts.Clients = append(opts.Clients, zohosim.Client{ID: cs.ClientID, Secret: cs.ClientSecret, Secrets: cs.ClientSecrets, RedirectURIs: []string{cs.RedirectURI}})
-	if opts.Limits.GrantCodesPer10Min == 0 {
-		opts.Limits.GrantCodesPer10Min = -1
-	}
-	sim, simURL := zohosim.Start(t, opts)
-	env := testenv.New(t, testenv.WithClientSecret(cs), testenv.WithZohoEndpoint(simURL))
-	for k, v := range env.FunctionEnv(t, "CallbackFunction") {
-		t.Setenv(k, v)
-	}
-	cfg, err := callback.LoadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.EndpointOverride != simURL {
-		t.Fatalf("the template's environment does not carry the simulator: %q", cfg.EndpointOverride)
-	}
-	logs := &syncBuffer{}
+	f := testflow.New(t, opts, testenv.WithClientSecret(cs))
 	var calls atomic.Int64
-	awsCfg := env.Config.Copy()
+	awsCfg := f.Env.Config.Copy()
 	awsCfg.HTTPClient = &http.Client{Transport: countingTransport{base: http.DefaultTransport, n: &calls}}
-	h, err := app.NewCallback(cfg, awsCfg, logging.New(logs, "debug"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &harness{env: env, sim: sim, handler: h, logs: logs, zohoHTTP: zc, awsCalls: &calls}
-	t.Cleanup(func() { hs.checkLogs(t) })
-	return hs
-}
-
-// checkLogs fails the test if any token, code, secret or key the
-// simulator saw or the function handed out appears in the logs.
-func (h *harness) checkLogs(t testing.TB) {
-	logs := h.logs.String()
-	secrets := append([]string{h.env.ClientSecret.ClientSecret, h.env.SubmissionKey}, h.keys...)
-	for _, s := range h.env.ClientSecret.ClientSecrets {
-		secrets = append(secrets, s)
-	}
-	for _, r := range h.sim.Requests() {
-		for _, k := range []string{"code", "refresh_token", "client_secret"} {
-			secrets = append(secrets, r.Form.Get(k))
-		}
-		secrets = append(secrets, r.Query.Get("token"), r.Query.Get("state"), strings.TrimPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken "))
-	}
-	for _, s := range secrets {
-		if len(s) >= 8 && strings.Contains(logs, s) {
-			t.Errorf("the logs contain a secret (%d characters, starting %q)", len(s), s[:4])
-		}
-		// No part of it either: the token's signature halves are long.
-		for _, part := range strings.Split(s, ".") {
-			if len(part) >= 16 && strings.Contains(logs, part) {
-				t.Errorf("the logs contain part of a secret")
-			}
-		}
-	}
-}
-
-func request(path, rawQuery string, jsonAnswer bool) events.APIGatewayV2HTTPRequest {
-	r := events.APIGatewayV2HTTPRequest{RouteKey: "GET " + path, RawPath: path, RawQueryString: rawQuery, Headers: map[string]string{}}
-	r.RequestContext.HTTP.Method = "GET"
-	r.RequestContext.HTTP.Path = path
-	if jsonAnswer {
-		r.Headers["accept"] = "application/json"
-	}
-	return r
-}
-
-func (h *harness) do(t testing.TB, path, rawQuery string, jsonAnswer bool) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	resp, err := h.handler.Handle(context.Background(), request(path, rawQuery, jsonAnswer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-// start runs GET /connect and returns Zoho's consent URL.
-func (h *harness) start(t testing.TB, query string) *url.URL {
-	t.Helper()
-	resp := h.do(t, "/connect", query, false)
-	if resp.StatusCode != 302 {
-		t.Fatalf("/connect?%s answered %d: %s", query, resp.StatusCode, resp.Body)
-	}
-	u, err := url.Parse(resp.Headers["Location"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// consent plays the person on Zoho's consent page: it follows the consent
-// URL to the simulator, picks orgID and accepts (or refuses), and returns
-// the query of Zoho's redirect back to us, exactly as Zoho built it.
-func (h *harness) consent(t testing.TB, consentURL *url.URL, orgID, action string) string {
-	t.Helper()
-	u := *consentURL
-	q := u.Query()
-	q.Set("sim_org", orgID)
-	q.Set("sim_action", action)
-	u.RawQuery = q.Encode()
-	resp, err := h.zohoHTTP.Get(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 302 {
-		t.Fatalf("consent answered %d", resp.StatusCode)
-	}
-	back, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return back.RawQuery
-}
-
-// connect runs the whole flow and returns the callback's JSON answer.
-func (h *harness) connect(t testing.TB, query, orgID string) (int, map[string]any) {
-	t.Helper()
-	back := h.consent(t, h.start(t, query), orgID, "accept")
-	resp := h.do(t, "/oauth/callback", back, true)
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("callback answered %d, not JSON: %s", resp.StatusCode, resp.Body)
-	}
-	if k, ok := body["submission_key"].(string); ok {
-		h.keys = append(h.keys, k)
-	}
-	return resp.StatusCode, body
+	f.Callback = f.NewCallback(t, awsCfg)
+	return &harness{Flow: f, awsCalls: &calls}
 }
 
 func (h *harness) tokenRequests() int {
 	n := 0
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if r.Path == "/oauth/v2/token" {
 			n++
 		}
@@ -215,7 +64,7 @@ func (h *harness) tokenRequests() int {
 }
 
 func euUser(h *harness) zohosim.User {
-	return h.sim.AddUser(zohosim.User{Email: "ana@example.eu", FullName: "Ana EU", Location: "eu", Orgs: []zohosim.Org{
+	return h.Sim.AddUser(zohosim.User{Email: "ana@example.eu", FullName: "Ana EU", Location: "eu", Orgs: []zohosim.Org{
 		{Name: "Acme GmbH", Environment: zoho.Production},
 		{Name: "Acme Sandbox", Environment: zoho.Sandbox},
 		{Name: "Acme Dev", Environment: zoho.Developer},
@@ -224,7 +73,7 @@ func euUser(h *harness) zohosim.User {
 
 func TestConnectRedirectsToZohoConsent(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
-	u := h.start(t, "environment=Sandbox")
+	u := h.Start(t, "environment=Sandbox")
 	q := u.Query()
 	if u.Host != "accounts.zoho.com" || u.Path != "/oauth/v2/auth" || u.Scheme != "https" {
 		t.Fatalf("consent URL %s", u.Redacted())
@@ -239,14 +88,14 @@ func TestConnectRedirectsToZohoConsent(t *testing.T) {
 	if len(q.Get("state")) < 22 { // 128 bits in base64url
 		t.Errorf("state %d characters", len(q.Get("state")))
 	}
-	if s2 := h.start(t, "environment=sandbox").Query().Get("state"); s2 == q.Get("state") {
+	if s2 := h.Start(t, "environment=sandbox").Query().Get("state"); s2 == q.Get("state") {
 		t.Error("two connects got the same state")
 	}
-	if cn := h.start(t, "dc=CN"); cn.Host != "accounts.zoho.com.cn" {
+	if cn := h.Start(t, "dc=CN"); cn.Host != "accounts.zoho.com.cn" {
 		t.Errorf("dc=cn starts at %s", cn.Host)
 	}
 	for _, bad := range []string{"environment=staging", "dc=mars", "environment=sandbox&environment=production"} {
-		resp := h.do(t, "/connect", bad, true)
+		resp := h.Do(t, "/connect", bad, true)
 		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"error":"invalid_request"`) {
 			t.Errorf("/connect?%s answered %d %s", bad, resp.StatusCode, resp.Body)
 		}
@@ -256,7 +105,7 @@ func TestConnectRedirectsToZohoConsent(t *testing.T) {
 func TestEveryDataCenterAndEnvironmentConnects(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
 	for _, dc := range zoho.DataCenters() {
-		u := h.sim.AddUser(zohosim.User{Email: "user@" + dc.Location + ".example", Location: dc.Location, Orgs: []zohosim.Org{
+		u := h.Sim.AddUser(zohosim.User{Email: "user@" + dc.Location + ".example", Location: dc.Location, Orgs: []zohosim.Org{
 			{Name: dc.Name + " prod", Environment: zoho.Production},
 			{Name: dc.Name + " sandbox", Environment: zoho.Sandbox},
 			{Name: dc.Name + " dev", Environment: zoho.Developer},
@@ -266,7 +115,7 @@ func TestEveryDataCenterAndEnvironmentConnects(t *testing.T) {
 			if dc.Location == "cn" {
 				query += "&dc=cn"
 			}
-			status, body := h.connect(t, query, org.ID)
+			status, body := h.Connect(t, query, org.ID)
 			if status != 200 {
 				t.Fatalf("%s %s: %d %v", dc.Location, org.Environment, status, body)
 			}
@@ -280,15 +129,15 @@ func TestEveryDataCenterAndEnvironmentConnects(t *testing.T) {
 	}
 	// Every token request went to the accounts server of the user's DC,
 	// and every CRM call to the org's own environment host.
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if r.Path == "/oauth/v2/token" {
 			if _, env, ok := zoho.ByHost(r.Host); !ok || env != 0 {
 				t.Errorf("token request to %s", r.Host)
 			}
 		}
 	}
-	store := awsstore.NewConnectionStore(h.env.DynamoDB, h.env.Tables["ConnectionsTable"])
-	c, err := store.Get(context.Background(), connection.ID("ca", zoho.Sandbox, h.sim.AddUser(zohosim.User{}).ID))
+	store := awsstore.NewConnectionStore(h.Env.DynamoDB, h.Env.Tables["ConnectionsTable"])
+	c, err := store.Get(context.Background(), connection.ID("ca", zoho.Sandbox, h.Sim.AddUser(zohosim.User{}).ID))
 	if err == nil || c != nil {
 		t.Fatal("found a connection that was never made")
 	}
@@ -297,13 +146,13 @@ func TestEveryDataCenterAndEnvironmentConnects(t *testing.T) {
 func TestConnectionIsStoredWithoutSecrets(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
 	u := euUser(h)
-	status, body := h.connect(t, "environment=sandbox", u.Orgs[1].ID)
+	status, body := h.Connect(t, "environment=sandbox", u.Orgs[1].ID)
 	if status != 200 {
 		t.Fatalf("%d %v", status, body)
 	}
 	id := body["connection_id"].(string)
 	ctx := context.Background()
-	c, err := awsstore.NewConnectionStore(h.env.DynamoDB, h.env.Tables["ConnectionsTable"]).Get(ctx, id)
+	c, err := awsstore.NewConnectionStore(h.Env.DynamoDB, h.Env.Tables["ConnectionsTable"]).Get(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,18 +169,18 @@ func TestConnectionIsStoredWithoutSecrets(t *testing.T) {
 	if strings.Contains(string(raw), key) {
 		t.Fatal("the key is stored")
 	}
-	vault := &awsstore.TokenVault{SM: h.env.SecretsManager, Prefix: h.env.TokenSecretPrefix}
+	vault := &awsstore.TokenVault{SM: h.Env.SecretsManager, Prefix: h.Env.TokenSecretPrefix}
 	at, err := vault.AccessToken(ctx, id)
-	if err != nil || !h.sim.AccessTokenValid(at.Token) {
+	if err != nil || !h.Sim.AccessTokenValid(at.Token) {
 		t.Fatalf("access token in the vault: %v", err)
 	}
 	rt, err := vault.RefreshToken(ctx, id)
-	if err != nil || !h.sim.RefreshTokenActive(rt) {
+	if err != nil || !h.Sim.RefreshTokenActive(rt) {
 		t.Fatalf("refresh token in the vault: %v", err)
 	}
 	// The two tokens live in two secrets, so IAM can tell them apart.
 	for _, name := range []string{vault.AccessSecretName(id), vault.RefreshSecretName(id)} {
-		if _, err := h.env.SecretsManager.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}); err != nil {
+		if _, err := h.Env.SecretsManager.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}); err != nil {
 			t.Errorf("secret %s: %v", name, err)
 		}
 	}
@@ -340,14 +189,14 @@ func TestConnectionIsStoredWithoutSecrets(t *testing.T) {
 func TestReconnectKeepsIDAndKeyAndRevokesTheOldToken(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
 	u := euUser(h)
-	_, first := h.connect(t, "environment=production", u.Orgs[0].ID)
+	_, first := h.Connect(t, "environment=production", u.Orgs[0].ID)
 	id := first["connection_id"].(string)
-	vault := &awsstore.TokenVault{SM: h.env.SecretsManager, Prefix: h.env.TokenSecretPrefix}
+	vault := &awsstore.TokenVault{SM: h.Env.SecretsManager, Prefix: h.Env.TokenSecretPrefix}
 	oldRT, err := vault.RefreshToken(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, second := h.connect(t, "", u.Orgs[0].ID)
+	status, second := h.Connect(t, "", u.Orgs[0].ID)
 	if status != 200 || second["connection_id"] != id {
 		t.Fatalf("%d %v", status, second)
 	}
@@ -355,13 +204,13 @@ func TestReconnectKeepsIDAndKeyAndRevokesTheOldToken(t *testing.T) {
 		t.Fatal("the submission key was shown again")
 	}
 	newRT, _ := vault.RefreshToken(context.Background(), id)
-	if newRT == oldRT || !h.sim.RefreshTokenActive(newRT) {
+	if newRT == oldRT || !h.Sim.RefreshTokenActive(newRT) {
 		t.Fatal("the refresh token was not replaced")
 	}
-	if h.sim.RefreshTokenActive(oldRT) {
+	if h.Sim.RefreshTokenActive(oldRT) {
 		t.Fatal("the replaced refresh token was not revoked")
 	}
-	c, _ := awsstore.NewConnectionStore(h.env.DynamoDB, h.env.Tables["ConnectionsTable"]).Get(context.Background(), id)
+	c, _ := awsstore.NewConnectionStore(h.Env.DynamoDB, h.Env.Tables["ConnectionsTable"]).Get(context.Background(), id)
 	if !connection.KeyMatches(first["submission_key"].(string), c.SubmissionHash) {
 		t.Fatal("the first submission key no longer matches")
 	}
@@ -371,15 +220,15 @@ func TestEnvironmentMismatchRevokesTheNewToken(t *testing.T) {
 	for _, names := range []bool{false, true} {
 		h := newHarness(t, zohosim.Options{APIDomainNamesEnvironment: names})
 		u := euUser(h)
-		status, body := h.connect(t, "environment=sandbox", u.Orgs[0].ID) // a production org
+		status, body := h.Connect(t, "environment=sandbox", u.Orgs[0].ID) // a production org
 		if status != 409 || body["error"] != "environment_mismatch" {
 			t.Fatalf("%d %v", status, body)
 		}
-		if st := h.sim.Stats(); st.RefreshTokensIssued != 1 || st.Revocations != 1 {
+		if st := h.Sim.Stats(); st.RefreshTokensIssued != 1 || st.Revocations != 1 {
 			t.Fatalf("issued %d, revoked %d refresh tokens", st.RefreshTokensIssued, st.Revocations)
 		}
 		// Asked for no environment, the same org connects as production.
-		status, body = h.connect(t, "", u.Orgs[0].ID)
+		status, body = h.Connect(t, "", u.Orgs[0].ID)
 		if status != 200 || body["environment"] != "production" {
 			t.Fatalf("%d %v", status, body)
 		}
@@ -391,7 +240,7 @@ func TestCallbackFailures(t *testing.T) {
 	u := euUser(h)
 	org := u.Orgs[1].ID
 	good := func(t *testing.T) url.Values {
-		back, _ := url.ParseQuery(h.consent(t, h.start(t, "environment=sandbox"), org, "accept"))
+		back, _ := url.ParseQuery(h.Consent(t, h.Start(t, "environment=sandbox"), org, "accept"))
 		return back
 	}
 	tests := []struct {
@@ -400,7 +249,7 @@ func TestCallbackFailures(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"refused", func(t *testing.T) string { return h.consent(t, h.start(t, ""), org, "reject") }, 403, "access_denied"},
+		{"refused", func(t *testing.T) string { return h.Consent(t, h.Start(t, ""), org, "reject") }, 403, "access_denied"},
 		{"no code", func(t *testing.T) string { q := good(t); q.Del("code"); return q.Encode() }, 400, "invalid_request"},
 		{"no state", func(t *testing.T) string { q := good(t); q.Del("state"); return q.Encode() }, 400, "invalid_state"},
 		{"unknown state", func(t *testing.T) string { q := good(t); q.Set("state", "forged"); return q.Encode() }, 400, "invalid_state"},
@@ -416,15 +265,15 @@ func TestCallbackFailures(t *testing.T) {
 			q.Set("accounts-server", "https://accounts.zoho.eu.attacker.example")
 			return q.Encode()
 		}, 400, "invalid_location"},
-		{"grant expired", func(t *testing.T) string { q := good(t); h.sim.Advance(61e9); return q.Encode() }, 400, "grant_expired"},
+		{"grant expired", func(t *testing.T) string { q := good(t); h.Sim.Advance(61e9); return q.Encode() }, 400, "grant_expired"},
 		{"zoho down", func(t *testing.T) string {
 			q := good(t)
-			h.sim.Inject(zohosim.Fault{Path: "/oauth/v2/token", Status: 503, Times: 1})
+			h.Sim.Inject(zohosim.Fault{Path: "/oauth/v2/token", Status: 503, Times: 1})
 			return q.Encode()
 		}, 502, "zoho_unavailable"},
 		{"org API down", func(t *testing.T) string {
 			q := good(t)
-			h.sim.Inject(zohosim.Fault{Path: "/crm/v8/org", Status: 500, Times: 1})
+			h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/org", Status: 500, Times: 1})
 			return q.Encode()
 		}, 502, "zoho_unavailable"},
 	}
@@ -433,7 +282,7 @@ func TestCallbackFailures(t *testing.T) {
 			before := h.tokenRequests()
 			for _, asJSON := range []bool{true, false} {
 				// A state is single use, so each answer gets its own redirect.
-				resp := h.do(t, "/oauth/callback", tt.query(t), asJSON)
+				resp := h.Do(t, "/oauth/callback", tt.query(t), asJSON)
 				if asJSON {
 					var body map[string]string
 					if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || resp.StatusCode != tt.status || body["error"] != tt.code || body["message"] == "" {
@@ -449,7 +298,7 @@ func TestCallbackFailures(t *testing.T) {
 			}
 		})
 	}
-	h.sim.ClearFaults()
+	h.Sim.ClearFaults()
 }
 
 func TestForgedAccountsServerNeverGetsTheSecret(t *testing.T) {
@@ -457,14 +306,14 @@ func TestForgedAccountsServerNeverGetsTheSecret(t *testing.T) {
 	u := euUser(h)
 	for _, forged := range []string{"https://evil.example", "https%3A%2F%2Fevil.example%2F%3Faccounts.zoho.eu", "http://accounts.zoho.eu",
 		"https://accounts.zoho.eu:8443", "https://accounts.zoho.com.cn", "https://user@accounts.zoho.eu"} {
-		back, _ := url.ParseQuery(h.consent(t, h.start(t, ""), u.Orgs[0].ID, "accept"))
+		back, _ := url.ParseQuery(h.Consent(t, h.Start(t, ""), u.Orgs[0].ID, "accept"))
 		raw := "code=" + url.QueryEscape(back.Get("code")) + "&location=eu&state=" + url.QueryEscape(back.Get("state")) + "&accounts-server=" + forged
-		resp := h.do(t, "/oauth/callback", raw, true)
+		resp := h.Do(t, "/oauth/callback", raw, true)
 		if resp.StatusCode != 400 || !strings.Contains(resp.Body, "invalid_location") {
 			t.Fatalf("%s: %d %s", forged, resp.StatusCode, resp.Body)
 		}
 	}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if r.Form.Get("client_secret") != "" || r.Path == "/oauth/v2/token" {
 			t.Fatalf("the simulator received a token request at %s", r.Host)
 		}
@@ -475,11 +324,11 @@ func TestStateReplayRaceHasOneWinner(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
 	u := euUser(h)
 	for round := range 5 {
-		back := h.consent(t, h.start(t, ""), u.Orgs[round%3].ID, "accept")
+		back := h.Consent(t, h.Start(t, ""), u.Orgs[round%3].ID, "accept")
 		var wg sync.WaitGroup
 		statuses := make([]int, 4)
 		for i := range statuses {
-			wg.Go(func() { statuses[i] = h.do(t, "/oauth/callback", back, true).StatusCode })
+			wg.Go(func() { statuses[i] = h.Do(t, "/oauth/callback", back, true).StatusCode })
 		}
 		wg.Wait()
 		wins, replays := 0, 0
@@ -495,7 +344,7 @@ func TestStateReplayRaceHasOneWinner(t *testing.T) {
 			t.Fatalf("round %d: statuses %v", round, statuses)
 		}
 	}
-	if n := h.sim.Stats().TokenRequests["authorization_code"]; n != 5 {
+	if n := h.Sim.Stats().TokenRequests["authorization_code"]; n != 5 {
 		t.Fatalf("%d code exchanges for 5 grants", n)
 	}
 }
@@ -503,14 +352,14 @@ func TestStateReplayRaceHasOneWinner(t *testing.T) {
 func TestSuccessPageForAPerson(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
 	u := euUser(h)
-	back := h.consent(t, h.start(t, "environment=developer"), u.Orgs[2].ID, "accept")
-	resp := h.do(t, "/oauth/callback", back, false)
+	back := h.Consent(t, h.Start(t, "environment=developer"), u.Orgs[2].ID, "accept")
+	resp := h.Do(t, "/oauth/callback", back, false)
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, "Zoho CRM connected") || !strings.Contains(resp.Body, "Acme Dev") ||
 		!strings.Contains(resp.Body, "zsk_") || resp.Headers["Cache-Control"] != "no-store" {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
 	i := strings.Index(resp.Body, "zsk_")
-	h.keys = append(h.keys, resp.Body[i:i+47])
+	h.AddSecret(resp.Body[i : i+47])
 }
 
 // BenchmarkCallback measures the callback's own work per successful
@@ -521,17 +370,17 @@ func BenchmarkCallback(b *testing.B) {
 	u := euUser(h)
 	queries := make([]string, b.N)
 	for i := range queries {
-		queries[i] = h.consent(b, h.start(b, ""), u.Orgs[i%3].ID, "accept")
+		queries[i] = h.Consent(b, h.Start(b, ""), u.Orgs[i%3].ID, "accept")
 	}
 	h.awsCalls.Store(0)
-	h.sim.ResetRequests()
+	h.Sim.ResetRequests()
 	b.ResetTimer()
 	for i := range b.N {
-		if resp := h.do(b, "/oauth/callback", queries[i], true); resp.StatusCode != 200 {
+		if resp := h.Do(b, "/oauth/callback", queries[i], true); resp.StatusCode != 200 {
 			b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(h.awsCalls.Load())/float64(b.N), "aws-calls/op")
-	b.ReportMetric(float64(len(h.sim.Requests()))/float64(b.N), "zoho-calls/op")
+	b.ReportMetric(float64(len(h.Sim.Requests()))/float64(b.N), "zoho-calls/op")
 }

@@ -3,18 +3,14 @@
 package refresh_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -22,80 +18,40 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/app"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
+	"github.com/zohoconnect/zohoconnect/internal/testflow"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// harness: the local stack, the simulator, the callback function (to
-// connect orgs the real way) and the refresh function, both built from
-// the template's own environment.
+// harness: the connect flow of testflow (to connect orgs the real way)
+// and the refresh function, both built from the template's own
+// environment.
 type harness struct {
-	env      *testenv.Env
-	sim      *zohosim.Server
-	callback *callback.Handler
-	refresh  *refresh.Handler
-	refCfg   refresh.Config
-	store    *awsstore.ConnectionStore
-	vault    *awsstore.TokenVault
-	zohoHTTP *http.Client
-	logs     *syncBuffer
+	*testflow.Flow
+	refresh *refresh.Handler
+	refCfg  refresh.Config
+	store   *awsstore.ConnectionStore
+	vault   *awsstore.TokenVault
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	cs := testenv.ClientSecret{ClientID: "1000.REFRESHCLIENT", ClientSecret: "refresh-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
-	sim, simURL := zohosim.Start(t, zohosim.Options{
-		Clients: []zohosim.Client{{ID: cs.ClientID, Secret: cs.ClientSecret, RedirectURIs: []string{cs.RedirectURI}}},
-		Limits:  zohosim.Limits{GrantCodesPer10Min: -1},
-	})
-	env := testenv.New(t, testenv.WithClientSecret(cs), testenv.WithZohoEndpoint(simURL))
-	h := &harness{env: env, sim: sim, logs: &syncBuffer{}}
-	log := logging.New(h.logs, "debug")
-
-	env.Setenv(t, "CallbackFunction")
-	ccfg, err := callback.LoadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.callback, err = app.NewCallback(ccfg, env.Config, log); err != nil {
-		t.Fatal(err)
-	}
-	env.Setenv(t, "RefreshFunction")
+	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs))}
+	h.Env.Setenv(t, "RefreshFunction")
+	var err error
 	if h.refCfg, err = refresh.LoadConfig(); err != nil {
 		t.Fatal(err)
 	}
-	if h.refCfg.EndpointOverride != simURL || h.refCfg.Window != 30*time.Minute || h.refCfg.Workers != 8 || h.refCfg.Lease != time.Minute || h.refCfg.MaxConsecutiveFailures != 5 {
+	if h.refCfg.EndpointOverride != h.SimURL || h.refCfg.Window != 30*time.Minute || h.refCfg.Workers != 8 || h.refCfg.Lease != time.Minute || h.refCfg.MaxConsecutiveFailures != 5 {
 		t.Fatalf("the template's RefreshFunction environment: %+v", h.refCfg)
 	}
 	h.refresh = h.newRefresh(t)
-	h.store = awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
-	h.vault = &awsstore.TokenVault{SM: env.SecretsManager, Prefix: env.TokenSecretPrefix}
-	if h.zohoHTTP, err = zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.checkLogs(t) })
+	h.store = awsstore.NewConnectionStore(h.Env.DynamoDB, h.Env.Tables["ConnectionsTable"])
+	h.vault = &awsstore.TokenVault{SM: h.Env.SecretsManager, Prefix: h.Env.TokenSecretPrefix}
 	return h
 }
 
@@ -103,33 +59,10 @@ func newHarness(t *testing.T) *harness {
 // concurrent Lambda would be).
 func (h *harness) newRefresh(t *testing.T) *refresh.Handler {
 	t.Helper()
-	r, err := app.NewRefresh(h.refCfg, h.env.Config, logging.New(h.logs, "debug"))
+	r, err := app.NewRefresh(h.refCfg, h.Env.Config, h.Log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
-}
-
-func (h *harness) checkLogs(t *testing.T) {
-	logs := h.logs.String()
-	secrets := []string{h.env.ClientSecret.ClientSecret}
-	for _, r := range h.sim.Requests() {
-		secrets = append(secrets, r.Form.Get("code"), r.Form.Get("refresh_token"), r.Form.Get("client_secret"), r.Query.Get("token"),
-			strings.TrimPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken "))
-	}
-	for _, s := range secrets {
-		for _, part := range strings.Split(s, ".") {
-			if len(part) >= 16 && strings.Contains(logs, part) {
-				t.Errorf("the logs contain (part of) a secret")
-			}
-		}
-	}
-}
-
-func apiRequest(path, rawQuery string) events.APIGatewayV2HTTPRequest {
-	r := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: rawQuery, Headers: map[string]string{"accept": "application/json"}}
-	r.RequestContext.HTTP.Method = "GET"
-	r.RequestContext.HTTP.Path = path
 	return r
 }
 
@@ -138,33 +71,8 @@ func apiRequest(path, rawQuery string) events.APIGatewayV2HTTPRequest {
 // connection id.
 func (h *harness) connect(t *testing.T, location string, env zoho.Environment) string {
 	t.Helper()
-	u := h.sim.AddUser(zohosim.User{Location: location, Orgs: []zohosim.Org{{Environment: env}}})
-	resp, err := h.callback.Handle(context.Background(), apiRequest("/connect", "environment="+env.String()))
-	if err != nil || resp.StatusCode != 302 {
-		t.Fatalf("/connect: %d %v", resp.StatusCode, err)
-	}
-	consent, _ := url.Parse(resp.Headers["Location"])
-	q := consent.Query()
-	q.Set("sim_org", u.Orgs[0].ID)
-	q.Set("sim_action", "accept")
-	consent.RawQuery = q.Encode()
-	r, err := h.zohoHTTP.Get(consent.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
-	back, _ := url.Parse(r.Header.Get("Location"))
-	resp, err = h.callback.Handle(context.Background(), apiRequest("/oauth/callback", back.RawQuery))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/oauth/callback: %d %s %v", resp.StatusCode, resp.Body, err)
-	}
-	var body struct {
-		ConnectionID string `json:"connection_id"`
-	}
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || body.ConnectionID == "" {
-		t.Fatalf("callback answered %s", resp.Body)
-	}
-	return body.ConnectionID
+	u := h.Sim.AddUser(zohosim.User{Location: location, Orgs: []zohosim.Org{{Environment: env}}})
+	return h.Connected(t, "environment="+env.String(), u.Orgs[0].ID)["connection_id"].(string)
 }
 
 // expireIn moves a connection's token expiry (as if time had passed since
@@ -193,8 +101,8 @@ func (h *harness) get(t *testing.T, id string) *connection.Connection {
 // rawItem reads the item's attributes, lease and shard included.
 func (h *harness) rawItem(t *testing.T, id string) map[string]ddbtypes.AttributeValue {
 	t.Helper()
-	out, err := h.env.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(h.env.Tables["ConnectionsTable"]), ConsistentRead: aws.Bool(true),
+	out, err := h.Env.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(h.Env.Tables["ConnectionsTable"]), ConsistentRead: aws.Bool(true),
 		Key: map[string]ddbtypes.AttributeValue{"connection_id": &ddbtypes.AttributeValueMemberS{Value: id}},
 	})
 	if err != nil {
@@ -205,7 +113,7 @@ func (h *harness) rawItem(t *testing.T, id string) map[string]ddbtypes.Attribute
 
 func (h *harness) accessToken(t *testing.T, id, stage string) string {
 	t.Helper()
-	out, err := h.env.SecretsManager.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
+	out, err := h.Env.SecretsManager.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
 		SecretId: aws.String(h.vault.AccessSecretName(id)), VersionStage: aws.String(stage),
 	})
 	if err != nil {
@@ -231,7 +139,7 @@ func (h *harness) refreshToken(t *testing.T, id string) string {
 // per refresh token.
 func (h *harness) refreshGrants() map[string]int {
 	out := map[string]int{}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if r.Path == "/oauth/v2/token" && r.Form.Get("grant_type") == "refresh_token" {
 			out[r.Form.Get("refresh_token")]++
 		}
@@ -275,7 +183,7 @@ func TestRefreshesDueConnections(t *testing.T) {
 		if cur == before[id] || prev != before[id] {
 			t.Errorf("%s: the new token is not current with the old one kept as AWSPREVIOUS", id)
 		}
-		if !h.sim.AccessTokenValid(cur) || !h.sim.AccessTokenValid(prev) {
+		if !h.Sim.AccessTokenValid(cur) || !h.Sim.AccessTokenValid(prev) {
 			t.Errorf("%s: the new and the previous token should both work at Zoho", id)
 		}
 		item := h.rawItem(t, id)
@@ -287,7 +195,7 @@ func TestRefreshesDueConnections(t *testing.T) {
 		}
 	}
 	hosts := map[string]int{}
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if r.Form.Get("grant_type") == "refresh_token" {
 			hosts[r.Host]++
 		}
@@ -307,7 +215,7 @@ func TestRefreshesDueConnections(t *testing.T) {
 	if sum := run(t, h.refresh); sum.Due != 0 {
 		t.Fatalf("second run %+v", sum)
 	}
-	if strings.Count(h.logs.String(), `"msg":"refresh run"`) != 2 || !strings.Contains(h.logs.String(), `"RefreshRefreshed":2`) {
+	if strings.Count(h.Logs.String(), `"msg":"refresh run"`) != 2 || !strings.Contains(h.Logs.String(), `"RefreshRefreshed":2`) {
 		t.Error("each run logs one summary line with its metrics")
 	}
 }
@@ -316,7 +224,7 @@ func TestRevokedRefreshTokenNeedsReauthorization(t *testing.T) {
 	h := newHarness(t)
 	id := h.connect(t, "us", zoho.Production)
 	h.expireIn(t, id, 5*time.Minute)
-	h.sim.RevokeRefreshToken(h.refreshToken(t, id))
+	h.Sim.RevokeRefreshToken(h.refreshToken(t, id))
 
 	sum := run(t, h.refresh)
 	if sum.Due != 1 || sum.ReauthRequired != 1 || sum.Failed != 0 {
@@ -361,7 +269,7 @@ func TestFailuresBackOffAndFlag(t *testing.T) {
 			h.expireIn(t, id, 5*time.Minute)
 			h.expireIn(t, other, 5*time.Minute)
 			tc.fault.Host = "accounts.zoho.com"
-			h.sim.Inject(tc.fault)
+			h.Sim.Inject(tc.fault)
 
 			// The service's clock, moved ahead to let backoffs pass.
 			var offset time.Duration
@@ -398,7 +306,7 @@ func TestFailuresBackOffAndFlag(t *testing.T) {
 				}
 			}
 			// Zoho recovers: the flagged connection is refreshed and cleared.
-			h.sim.ClearFaults()
+			h.Sim.ClearFaults()
 			offset += refresh.Backoff(5) + time.Second
 			// (The other connection is due again on the service's clock.)
 			if sum := run(t, h.refresh); sum.Refreshed < 1 || sum.Failed != 0 {
@@ -420,7 +328,7 @@ func TestTwoRunsAtOnceRefreshEachConnectionOnce(t *testing.T) {
 		h.expireIn(t, id, time.Duration(i+1)*time.Minute)
 		ids = append(ids, id)
 	}
-	h.sim.Inject(zohosim.Fault{Path: "/oauth/v2/token", Latency: 30 * time.Millisecond})
+	h.Sim.Inject(zohosim.Fault{Path: "/oauth/v2/token", Latency: 30 * time.Millisecond})
 	second := h.newRefresh(t)
 	var (
 		wg   sync.WaitGroup
@@ -451,7 +359,7 @@ func TestRunCutShortByItsDeadline(t *testing.T) {
 		ids = append(ids, id)
 		old[id] = h.accessToken(t, id, "AWSCURRENT")
 	}
-	h.sim.Inject(zohosim.Fault{Path: "/oauth/v2/token", Latency: 250 * time.Millisecond})
+	h.Sim.Inject(zohosim.Fault{Path: "/oauth/v2/token", Latency: 250 * time.Millisecond})
 	svc := h.refresh.Service
 	svc.Workers, svc.DeadlineMargin = 2, time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 1700*time.Millisecond)
@@ -481,7 +389,7 @@ func TestRunCutShortByItsDeadline(t *testing.T) {
 	if done != sum.Refreshed {
 		t.Errorf("%d refreshed in the table, the summary says %d", done, sum.Refreshed)
 	}
-	h.sim.ClearFaults()
+	h.Sim.ClearFaults()
 	sum2, err := svc.Run(context.Background())
 	if err != nil || sum2.Refreshed != sum.Deferred || sum2.Due != sum.Deferred {
 		t.Fatalf("the next run finishes them: %+v %v (deferred %d)", sum2, err, sum.Deferred)

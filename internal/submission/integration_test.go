@@ -3,12 +3,9 @@
 package submission_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,93 +19,43 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/app"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/localrun"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
+	"github.com/zohoconnect/zohoconnect/internal/testflow"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// harness: the local stack made from template.yaml, the simulator, and the
-// three functions built the way their main.go builds them, from the
+// harness: the connect flow of testflow (the local stack made from
+// template.yaml, the simulator, the callback function) and the refresh
+// and sync functions, built the way their main.go builds them, from the
 // template's own environment. Sync's on-demand refresh calls the refresh
-// function's handler in process (app.ReadRefreshAnswer reads its answer,
-// as the Lambda adapter does).
+// function's handler in process (localrun.InProcessRefresher, as `make
+// dev` does: app.ReadRefreshAnswer reads its answer, as the Lambda adapter
+// does).
 type harness struct {
-	env      *testenv.Env
-	sim      *zohosim.Server
-	callback *callback.Handler
+	*testflow.Flow
 	refresh  *refresh.Handler
 	sync     *submission.Handler
 	store    *awsstore.ConnectionStore
 	vault    *awsstore.TokenVault
 	queueURL string
-	zohoHTTP *http.Client
-	logs     *syncBuffer
-	keys     []string // submission keys seen, for the log check
-}
-
-type inProcessRefresher struct{ h *refresh.Handler }
-
-func (r inProcessRefresher) RefreshConnection(ctx context.Context, id string) error {
-	p, _ := json.Marshal(map[string]string{"connection_id": id})
-	out, err := r.h.Handle(ctx, p)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	return app.ReadRefreshAnswer(b)
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	cs := testenv.ClientSecret{ClientID: "1000.SYNCCLIENT", ClientSecret: "sync-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
-	sim, simURL := zohosim.Start(t, zohosim.Options{
-		Clients: []zohosim.Client{{ID: cs.ClientID, Secret: cs.ClientSecret, RedirectURIs: []string{cs.RedirectURI}}},
-		Limits:  zohosim.Limits{GrantCodesPer10Min: -1},
-	})
-	env := testenv.New(t, testenv.WithClientSecret(cs), testenv.WithZohoEndpoint(simURL), testenv.WithQueues())
-	h := &harness{env: env, sim: sim, logs: &syncBuffer{}}
-	log := logging.New(h.logs, "debug")
-	var err error
-
-	env.Setenv(t, "CallbackFunction")
-	ccfg, err := callback.LoadConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.callback, err = app.NewCallback(ccfg, env.Config, log); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs), testenv.WithQueues())}
+	env := h.Env
 	env.Setenv(t, "RefreshFunction")
 	rcfg, err := refresh.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.refresh, err = app.NewRefresh(rcfg, env.Config, log); err != nil {
+	if h.refresh, err = app.NewRefresh(rcfg, env.Config, h.Log); err != nil {
 		t.Fatal(err)
 	}
 	env.Setenv(t, "SyncFunction")
@@ -117,51 +64,31 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.queueURL = env.Queues["SubmissionQueue"]
-	if scfg.QueueURL != h.queueURL || scfg.MaxBodyBytes != 65536 || scfg.EndpointOverride != simURL ||
+	if scfg.QueueURL != h.queueURL || scfg.MaxBodyBytes != 65536 || scfg.EndpointOverride != h.SimURL ||
 		scfg.IdempotencyTable != env.Tables["IdempotencyTable"] || scfg.RefreshFunctionName == "" {
 		t.Fatalf("the template's SyncFunction environment: %+v", scfg)
 	}
-	if h.sync, err = app.NewSync(scfg, env.Config, log); err != nil {
+	if h.sync, err = app.NewSync(scfg, env.Config, h.Log); err != nil {
 		t.Fatal(err)
 	}
-	h.sync.Service.Refresher = inProcessRefresher{h.refresh}
+	h.sync.Service.Refresher = localrun.InProcessRefresher{Handler: h.refresh}
 	// No waiting on SQS delays in tests (DelaySeconds 0).
 	h.sync.Service.Timings.RetryDelay = time.Millisecond
 	h.sync.Service.Timings.HoldDelay = time.Millisecond
 
 	h.store = awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
 	h.vault = &awsstore.TokenVault{SM: env.SecretsManager, Prefix: env.TokenSecretPrefix}
-	if h.zohoHTTP, err = zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.checkLogs(t) })
-	return h
-}
-
-// checkLogs: no token, code, client secret, submission key or signature,
-// whole or in part (any 16 characters of one), in anything logged.
-func (h *harness) checkLogs(t *testing.T) {
-	logs := h.logs.String()
-	secrets := append([]string{h.env.ClientSecret.ClientSecret, h.env.SubmissionKey}, h.keys...)
-	for _, r := range h.sim.Requests() {
-		secrets = append(secrets, r.Form.Get("code"), r.Form.Get("refresh_token"), r.Form.Get("client_secret"), r.Query.Get("token"),
-			strings.TrimPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken "))
-	}
-	for _, s := range secrets {
-		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '_' }) {
-			for i := 0; i+16 <= len(part); i += 8 {
-				if strings.Contains(logs, part[i:i+16]) {
-					t.Errorf("the logs contain part of a secret")
-					return
-				}
+	// Besides testflow's check for tokens, codes, client secrets and
+	// submission keys: no submitted value or signature is logged.
+	t.Cleanup(func() {
+		logs := h.Logs.String()
+		for _, leak := range []string{"ada@example.com", "Lovelace", "sha256="} {
+			if strings.Contains(logs, leak) {
+				t.Errorf("the logs contain a submitted value or signature: %q", leak)
 			}
 		}
-	}
-	for _, leak := range []string{"ada@example.com", "Lovelace", "sha256="} {
-		if strings.Contains(logs, leak) {
-			t.Errorf("the logs contain a submitted value or signature: %q", leak)
-		}
-	}
+	})
+	return h
 }
 
 type conn struct {
@@ -169,18 +96,11 @@ type conn struct {
 	user           zohosim.User
 }
 
-func apiRequest(path, rawQuery string) events.APIGatewayV2HTTPRequest {
-	r := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: rawQuery, Headers: map[string]string{"accept": "application/json"}}
-	r.RequestContext.HTTP.Method = "GET"
-	r.RequestContext.HTTP.Path = path
-	return r
-}
-
 // connect adds a Zoho user with one org and connects it through the real
 // flow: /connect, the simulator's consent, /oauth/callback.
 func (h *harness) connect(t *testing.T, location string, env zoho.Environment) conn {
 	t.Helper()
-	u := h.sim.AddUser(zohosim.User{Location: location, FullName: "Owner Person", Orgs: []zohosim.Org{{Environment: env}}})
+	u := h.Sim.AddUser(zohosim.User{Location: location, FullName: "Owner Person", Orgs: []zohosim.Org{{Environment: env}}})
 	c := h.reconnect(t, conn{user: u})
 	if c.Key == "" {
 		t.Fatal("a new connection came without a submission key")
@@ -192,37 +112,11 @@ func (h *harness) connect(t *testing.T, location string, env zoho.Environment) c
 func (h *harness) reconnect(t *testing.T, c conn) conn {
 	t.Helper()
 	org := c.user.Orgs[0]
-	resp, err := h.callback.Handle(context.Background(), apiRequest("/connect", "environment="+org.Environment.String()))
-	if err != nil || resp.StatusCode != 302 {
-		t.Fatalf("/connect: %d %v", resp.StatusCode, err)
-	}
-	consent, _ := url.Parse(resp.Headers["Location"])
-	q := consent.Query()
-	q.Set("sim_org", org.ID)
-	q.Set("sim_action", "accept")
-	consent.RawQuery = q.Encode()
-	r, err := h.zohoHTTP.Get(consent.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
-	back, _ := url.Parse(r.Header.Get("Location"))
-	resp, err = h.callback.Handle(context.Background(), apiRequest("/oauth/callback", back.RawQuery))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/oauth/callback: %d %s %v", resp.StatusCode, resp.Body, err)
-	}
-	var body struct {
-		ConnectionID  string `json:"connection_id"`
-		OrgID         string `json:"org_id"`
-		SubmissionKey string `json:"submission_key"`
-	}
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || body.ConnectionID == "" {
-		t.Fatalf("callback answered %s", resp.Body)
-	}
-	c.ID, c.OrgID = body.ConnectionID, body.OrgID
-	if body.SubmissionKey != "" {
-		c.Key = body.SubmissionKey
-		h.keys = append(h.keys, c.Key)
+	body := h.Connected(t, "environment="+org.Environment.String(), org.ID)
+	c.ID, _ = body["connection_id"].(string)
+	c.OrgID, _ = body["org_id"].(string)
+	if k, _ := body["submission_key"].(string); k != "" {
+		c.Key = k
 	}
 	return c
 }
@@ -279,7 +173,7 @@ func (h *harness) send(t *testing.T, p post) (int, map[string]any, string) {
 func (h *harness) drain(t *testing.T) (int, []string) {
 	t.Helper()
 	ctx := context.Background()
-	out, err := h.env.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+	out, err := h.Env.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl: aws.String(h.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 	})
@@ -311,7 +205,7 @@ func (h *harness) drain(t *testing.T) (int, []string) {
 			failedHandles = append(failedHandles, aws.ToString(m.ReceiptHandle))
 			continue
 		}
-		if _, err := h.env.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(h.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+		if _, err := h.Env.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(h.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -323,7 +217,7 @@ func (h *harness) drain(t *testing.T) (int, []string) {
 func (h *harness) expose(t *testing.T, handles []string) {
 	t.Helper()
 	for _, rh := range handles {
-		if _, err := h.env.SQS.ChangeMessageVisibility(context.Background(), &sqs.ChangeMessageVisibilityInput{
+		if _, err := h.Env.SQS.ChangeMessageVisibility(context.Background(), &sqs.ChangeMessageVisibilityInput{
 			QueueUrl: aws.String(h.queueURL), ReceiptHandle: aws.String(rh), VisibilityTimeout: 0,
 		}); err != nil {
 			t.Fatal(err)
@@ -332,12 +226,12 @@ func (h *harness) expose(t *testing.T, handles []string) {
 }
 
 func (h *harness) records(c conn, module string) []map[string]any {
-	return h.sim.Records(c.OrgID, module)
+	return h.Sim.Records(c.OrgID, module)
 }
 
 func (h *harness) crmWrites() int {
 	n := 0
-	for k, v := range h.sim.Stats().CRMRequests {
+	for k, v := range h.Sim.Stats().CRMRequests {
 		if strings.HasPrefix(k, "POST ") {
 			n += v
 		}
@@ -365,7 +259,7 @@ func TestAuthenticationBothFormsAndFailures(t *testing.T) {
 		t.Fatalf("records %v", recs)
 	}
 	// Delivered to the connection's own DC and environment host.
-	for _, r := range h.sim.Requests() {
+	for _, r := range h.Sim.Requests() {
 		if strings.HasPrefix(r.Path, "/crm/v8/Leads") && r.Host != "sandbox.zohoapis.eu" {
 			t.Fatalf("delivered to %s", r.Host)
 		}
@@ -482,7 +376,7 @@ func TestSameSubmissionTwiceAndRacing(t *testing.T) {
 		t.Fatalf("reused key: %d %v", s, body)
 	}
 	// Eight identical submissions at once.
-	h.sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Latency: 300 * time.Millisecond, Times: 8})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Latency: 300 * time.Millisecond, Times: 8})
 	race := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"race@example.com","last_name":"Racer"}`}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -515,7 +409,7 @@ func TestZohoDownThenBack(t *testing.T) {
 	c := h.connect(t, "au", zoho.Production)
 	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"ada@example.com","last_name":"Lovelace"}`}
 	// Zoho down for the submission and the first retry; then back.
-	h.sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 503, Times: 2})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 503, Times: 2})
 	status, body, raw := h.send(t, p)
 	sub, _ := body["submission_id"].(string)
 	if status != 202 || body["status"] != "queued" || !strings.HasPrefix(sub, "sub_") {
@@ -551,7 +445,7 @@ func TestZohoDownThenBack(t *testing.T) {
 	}
 	// A timeout is handled the same way.
 	h.sync.Service.Timings.ZohoTimeout = 200 * time.Millisecond
-	h.sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Latency: time.Second, Times: 1})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Latency: time.Second, Times: 1})
 	if s, _, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"last_name":"Slow"}`}); s != 202 {
 		t.Fatalf("timeout: %d", s)
 	}
@@ -589,11 +483,11 @@ func TestTokenExpiringMidStream(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h.sim.ExpireAccessTokens()
+	h.Sim.ExpireAccessTokens()
 	for i := 3; i < 8; i++ {
 		send(i)
 	}
-	if got := h.sim.Stats().Refreshes[rt]; got != 1 {
+	if got := h.Sim.Stats().Refreshes[rt]; got != 1 {
 		t.Fatalf("%d refreshes, want 1", got)
 	}
 	if got := len(h.records(c, "Leads")); got != 8 {
@@ -611,7 +505,7 @@ func TestReauthHoldsUntilReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.sim.RevokeRefreshToken(rt) // also kills its access tokens
+	h.Sim.RevokeRefreshToken(rt) // also kills its access tokens
 	if _, err := h.store.Update(context.Background(), c.ID, func(x *connection.Connection) error {
 		x.TokenExpiresAt = time.Now().Add(5 * time.Minute).UTC()
 		return nil
