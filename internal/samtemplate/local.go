@@ -216,7 +216,9 @@ func (l Local) DeleteSecretsUnder(ctx context.Context, prefix string) error {
 	if prefix == "" {
 		return errors.New("samtemplate: refusing to delete secrets under an empty prefix")
 	}
-	var errs []error
+	// List every name first: deleting while paging shifts the pages, and
+	// half the secrets would be skipped.
+	var arns []string
 	p := secretsmanager.NewListSecretsPaginator(l.SecretsManager, &secretsmanager.ListSecretsInput{
 		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
 	})
@@ -226,13 +228,17 @@ func (l Local) DeleteSecretsUnder(ctx context.Context, prefix string) error {
 			return fmt.Errorf("list secrets under %s: %w", prefix, err)
 		}
 		for _, s := range page.SecretList {
-			if !strings.HasPrefix(aws.ToString(s.Name), prefix) {
-				continue // the name filter also matches inside names
+			if strings.HasPrefix(aws.ToString(s.Name), prefix) { // the name filter also matches inside names
+				arns = append(arns, aws.ToString(s.ARN))
 			}
-			_, err := l.SecretsManager.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: s.ARN, ForceDeleteWithoutRecovery: aws.Bool(true)})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("delete %s: %w", aws.ToString(s.Name), err))
-			}
+		}
+	}
+	var errs []error
+	for _, arn := range arns {
+		_, err := l.SecretsManager.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String(arn), ForceDeleteWithoutRecovery: aws.Bool(true)})
+		var nf *smtypes.ResourceNotFoundException
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", arn, err))
 		}
 	}
 	return errors.Join(errs...)
