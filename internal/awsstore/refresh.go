@@ -130,11 +130,43 @@ func (s *ConnectionStore) Lease(ctx context.Context, id string) (owner string, u
 // ReleaseLease gives the lease back without recording anything. A lease
 // that is no longer owner's is left alone.
 func (s *ConnectionStore) ReleaseLease(ctx context.Context, id, owner string) error {
-	err := s.leasedUpdate(ctx, id, owner, "REMOVE #lo, #le", nil, nil)
-	if errors.Is(err, connection.ErrConflict) {
-		return nil
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.Table,
+		Key:                       connectionKey(id),
+		UpdateExpression:          aws.String("REMOVE #lo, #le"),
+		ConditionExpression:       aws.String("#lo = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#lo": "lease_owner", "#le": "lease_expires_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": sAttr(owner)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("release lease: %w", err)
 	}
-	return err
+	return nil
+}
+
+// TakeLease takes a connection's lease for owner until until, whatever its
+// status, when nobody holds an unexpired one. The callback holds it while
+// it replaces a connection's tokens, so that a refresh never runs with a
+// refresh token that is being replaced and revoked. It answers false when
+// someone else holds the lease or the connection does not exist.
+func (s *ConnectionStore) TakeLease(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.Table,
+		Key:                       connectionKey(id),
+		UpdateExpression:          aws.String("SET #lo = :owner, #le = :until"),
+		ConditionExpression:       aws.String("attribute_exists(connection_id) AND (attribute_not_exists(#le) OR #le < :now)"),
+		ExpressionAttributeNames:  map[string]string{"#lo": "lease_owner", "#le": "lease_expires_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": sAttr(owner), ":until": nAttr(until.Unix()), ":now": nAttr(now.Unix())},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("take lease: %w", err)
+	}
+	return true, nil
 }
 
 // RecordRefreshed records a refresh: the new expiry, the failure
@@ -197,7 +229,9 @@ func (s *ConnectionStore) leasedUpdate(ctx context.Context, id, owner, update st
 }
 
 // leasedUpdateOut runs update (a "SET ... REMOVE ..." expression that may
-// lack either clause) on the condition that owner holds the lease, adding
+// lack either clause) on the condition that owner holds the lease and the
+// connection is still active (an operator's disconnect, made while a
+// refresh was under way, must not be undone by it), adding
 // the version bump and updated_at.
 func (s *ConnectionStore) leasedUpdateOut(ctx context.Context, id, owner, update string, names map[string]string, values map[string]types.AttributeValue, read func(*dynamodb.UpdateItemOutput) error) error {
 	if names == nil {
@@ -207,7 +241,9 @@ func (s *ConnectionStore) leasedUpdateOut(ctx context.Context, id, owner, update
 		values = map[string]types.AttributeValue{}
 	}
 	names["#lo"], names["#le"], names["#version"], names["#updated"] = "lease_owner", "lease_expires_at", "version", "updated_at"
+	names["#lstatus"] = "status"
 	values[":owner"], values[":zero"], values[":one"] = sAttr(owner), nAttr(0), nAttr(1)
+	values[":lactive"] = sAttr(string(connection.Active))
 	values[":updated"] = sAttr(formatTime(s.Now()))
 	bump := "#version = if_not_exists(#version, :zero) + :one, #updated = :updated"
 	if rest, ok := strings.CutPrefix(update, "SET "); ok {
@@ -219,7 +255,7 @@ func (s *ConnectionStore) leasedUpdateOut(ctx context.Context, id, owner, update
 		TableName:                 &s.Table,
 		Key:                       connectionKey(id),
 		UpdateExpression:          &update,
-		ConditionExpression:       aws.String("#lo = :owner"),
+		ConditionExpression:       aws.String("#lo = :owner AND #lstatus = :lactive"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	}

@@ -28,8 +28,10 @@ type SecretsManager interface {
 
 var _ SecretsManager = (*secretsmanager.Client)(nil)
 
-// ErrNoSecret is returned when a connection has no such token stored.
-var ErrNoSecret = errors.New("no token stored for this connection")
+// ErrNoSecret is returned when a connection has no such token stored; it
+// is connection.ErrNoToken, so use cases can test for it without this
+// package.
+var ErrNoSecret = connection.ErrNoToken
 
 // TokenVault keeps each connection's tokens in two secrets, so that IAM can
 // let a function read access tokens without ever reaching refresh tokens:

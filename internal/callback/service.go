@@ -37,10 +37,12 @@ type StateStore interface {
 	Consume(ctx context.Context, stateHash string, now time.Time) (connection.PendingConnect, error)
 }
 
-// ConnectionStore keeps connections.
+// ConnectionStore keeps connections. The lease is the refresh function's:
+// the flow holds it while it replaces an existing connection's tokens.
 type ConnectionStore interface {
-	Get(ctx context.Context, id string) (*connection.Connection, error)
 	Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error)
+	TakeLease(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, id, owner string) error
 }
 
 // TokenVault keeps tokens.
@@ -80,9 +82,25 @@ type Service struct {
 	// StateTTL is how long a started connect may take (default 10 min).
 	StateTTL time.Duration
 	// ExchangeTimeout bounds the grant exchange; it must fit the grant's
-	// one-minute life (default 15 s).
+	// one-minute life (default 10 s).
 	ExchangeTimeout time.Duration
+	// IdentifyTimeout bounds the Organization and user API calls
+	// (default 8 s).
+	IdentifyTimeout time.Duration
+	// LeaseWait is how long a reconnect waits for a refresh in progress
+	// to finish before it replaces the tokens anyway (default 3 s).
+	LeaseWait time.Duration
 }
+
+// The time budget of a callback: exchange 10 s + identify 8 s + lease
+// wait 3 s + storage + revoke 5 s stays inside the function's 29 s.
+const (
+	defaultExchangeTimeout = 10 * time.Second
+	defaultIdentifyTimeout = 8 * time.Second
+	defaultLeaseWait       = 3 * time.Second
+	revokeTimeout          = 5 * time.Second
+	swapLease              = 30 * time.Second
+)
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -179,7 +197,9 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	org, user, env, err := s.identify(ctx, dc, want, tok)
+	ictx, cancel := context.WithTimeout(ctx, orDefault(s.IdentifyTimeout, defaultIdentifyTimeout))
+	org, user, env, err := s.identify(ictx, dc, want, tok)
+	cancel()
 	if err != nil {
 		s.revoke(ctx, conf, dc, tok.RefreshToken, "identification failed")
 		return nil, err
@@ -188,8 +208,13 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 		s.revoke(ctx, conf, dc, tok.RefreshToken, "environment mismatch")
 		return nil, fmt.Errorf("%w: the org %q is a %s org, not %s", ErrEnvironmentMismatch, org.Name, env, want)
 	}
-	res, oldRefresh, err := s.store(ctx, dc, env, org, user, tok, conf.Scopes)
+	res, oldRefresh, committed, err := s.store(ctx, dc, env, org, user, tok, conf.Scopes)
 	if err != nil {
+		if !committed {
+			// Nobody will ever use it: do not leave it counting against
+			// the user's 20 refresh tokens.
+			s.revoke(ctx, conf, dc, tok.RefreshToken, "storing the connection failed")
+		}
 		return nil, err
 	}
 	res.RequestedEnvironment = pending.Environment
@@ -199,13 +224,16 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	return res, nil
 }
 
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
 // exchange spends the grant once, under a deadline that fits its life.
 func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, code string) (*zoho.Token, error) {
-	timeout := s.ExchangeTimeout
-	if timeout <= 0 {
-		timeout = 15 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, orDefault(s.ExchangeTimeout, defaultExchangeTimeout))
 	defer cancel()
 	tok, err := conf.Exchange(ctx, dc, code)
 	switch {
@@ -273,22 +301,34 @@ func (s *Service) identify(ctx context.Context, dc zoho.DataCenter, want zoho.En
 }
 
 // store writes the tokens, then the connection; it returns the refresh
-// token the new one replaces, if any.
-func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Environment, org *zoho.Org, user *zoho.User, tok *zoho.Token, scopes []string) (*Result, string, error) {
+// token the new one replaces, if any, and whether the new refresh token
+// was committed to the vault (after which it must not be revoked: the
+// connection uses it). An existing connection's tokens are replaced under
+// the refresh lease, so no refresh runs with the token being replaced.
+func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Environment, org *zoho.Org, user *zoho.User, tok *zoho.Token, scopes []string) (*Result, string, bool, error) {
 	id := connection.ID(dc.Location, env, org.ID)
 	oldRefresh, err := s.Tokens.RefreshToken(ctx, id)
-	if err != nil {
-		oldRefresh = "" // none stored yet (or unreadable): nothing to revoke
-	}
-	if err := s.Tokens.PutRefreshToken(ctx, id, tok.RefreshToken); err != nil {
-		return nil, "", err
-	}
-	if err := s.Tokens.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
-		return nil, "", err
+	switch {
+	case errors.Is(err, connection.ErrNoToken):
+		oldRefresh = "" // a new connection
+	case err != nil:
+		// Unknown: going on could leave the old token unrevoked.
+		return nil, "", false, fmt.Errorf("reading the connection's current refresh token: %w", err)
+	default:
+		owner := "callback-" + hashState(tok.RefreshToken)[:12]
+		if s.takeLease(ctx, id, owner) {
+			defer func() { _ = s.Connections.ReleaseLease(context.WithoutCancel(ctx), id, owner) }()
+		}
 	}
 	keys, err := s.Keys.Keys(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
+	}
+	if err := s.Tokens.PutRefreshToken(ctx, id, tok.RefreshToken); err != nil {
+		return nil, "", false, err
+	}
+	if err := s.Tokens.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
+		return nil, "", true, err
 	}
 	now := s.now().UTC()
 	var newKey string
@@ -313,9 +353,32 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 		return nil
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, "", true, err
 	}
-	return &Result{Connection: c, SubmissionKey: newKey}, oldRefresh, nil
+	return &Result{Connection: c, SubmissionKey: newKey}, oldRefresh, true, nil
+}
+
+// takeLease waits up to LeaseWait for a refresh in progress to let go of
+// the connection. If it does not, the tokens are replaced anyway: the
+// refresh then finds its token replaced and stands down.
+func (s *Service) takeLease(ctx context.Context, id, owner string) bool {
+	deadline := time.Now().Add(orDefault(s.LeaseWait, defaultLeaseWait))
+	for {
+		now := s.now()
+		ok, err := s.Connections.TakeLease(ctx, id, owner, now, now.Add(swapLease))
+		if err == nil && ok {
+			return true
+		}
+		if err != nil || time.Now().After(deadline) {
+			s.Log.Warn("replacing tokens without the refresh lease", "connection_id", id)
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func joinScopes(granted string, asked []string) string {
@@ -335,7 +398,7 @@ func joinScopes(granted string, asked []string) string {
 // revoke is best effort: a refresh token left alive is a leak, not a
 // failure of the flow, so it is logged and the flow goes on.
 func (s *Service) revoke(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, refreshToken, why string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	if err := conf.Revoke(ctx, dc, refreshToken); err != nil {
 		s.Log.Warn("revoking a refresh token failed", "reason", why, "location", dc.Location, "err", err.Error())

@@ -35,6 +35,10 @@ const RefreshShards = 16
 // ErrNotFound is returned by stores for an unknown connection.
 var ErrNotFound = errors.New("connection not found")
 
+// ErrNoToken is returned by token vaults when a connection has no such
+// token stored.
+var ErrNoToken = errors.New("no token stored for this connection")
+
 // ErrConflict is returned by stores when a conditional write lost a race.
 var ErrConflict = errors.New("connection changed concurrently")
 

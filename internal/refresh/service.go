@@ -327,8 +327,18 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 	zcancel()
 	switch {
 	case errors.Is(err, zoho.ErrInvalidCode):
+		// A reconnect that did not wait for this lease may have replaced
+		// and revoked the token just now: then there is nothing to mark.
+		if now, rerr := s.Tokens.RefreshToken(finish, c.ID); rerr == nil && now != rt {
+			_ = s.Connections.ReleaseLease(finish, c.ID, owner)
+			log.Info("refresh: skipped, the refresh token was replaced by a new connect meanwhile")
+			return Skipped
+		}
 		reason := "Zoho refused the refresh token (invalid_code): it was revoked or expired; connect the org again"
-		if err := s.Connections.MarkReauthRequired(finish, c.ID, owner, reason, s.now().UTC()); err != nil {
+		if err := s.Connections.MarkReauthRequired(finish, c.ID, owner, reason, s.now().UTC()); errors.Is(err, connection.ErrConflict) {
+			log.Info("refresh: skipped, the connection changed meanwhile (disconnected, or the lease ran out)")
+			return Skipped
+		} else if err != nil {
 			log.Error("refresh: recording reauth_required failed", "err", err.Error())
 			return Failed
 		}
