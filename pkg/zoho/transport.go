@@ -58,6 +58,9 @@ func NewHTTPClient(opts HTTPOptions) (*http.Client, error) {
 			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
 			return nil, fmt.Errorf("zoho: %s=%q is not an origin like http://127.0.0.1:8088", EndpointOverrideEnv, opts.EndpointOverride)
 		}
+		if !localHost(u.Hostname()) {
+			return nil, fmt.Errorf("zoho: %s=%q is not a local address: the override carries client secrets and tokens over plain HTTP, so it may only name this machine or a private network (a simulator)", EndpointOverrideEnv, opts.EndpointOverride)
+		}
 		rt.override = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
 	timeout := opts.Timeout
@@ -71,6 +74,18 @@ func NewHTTPClient(opts HTTPOptions) (*http.Client, error) {
 		// to another host.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
+}
+
+// localHost reports whether an override may name host: a loopback,
+// private or link-local address, localhost, or Docker's name for the host
+// machine (sam local invoke reaching a simulator on the host).
+func localHost(host string) bool {
+	switch h := strings.ToLower(host); {
+	case h == "localhost", strings.HasSuffix(h, ".localhost"), h == "host.docker.internal":
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
 }
 
 // zohoTransport refuses non-Zoho hosts and applies the endpoint override.

@@ -100,14 +100,17 @@ func TestNonZohoHostsRefused(t *testing.T) {
 }
 
 func TestBadEndpointOverride(t *testing.T) {
-	for _, v := range []string{"127.0.0.1:8088", "localhost", "ftp://127.0.0.1", "http://", "http://127.0.0.1:8088/prefix", "://x", "http://127.0.0.1:8088?x=1", "http://user:pw@127.0.0.1:8088", "http://127.0.0.1:8088#f"} {
+	for _, v := range []string{"127.0.0.1:8088", "localhost", "ftp://127.0.0.1", "http://", "http://127.0.0.1:8088/prefix", "://x", "http://127.0.0.1:8088?x=1", "http://user:pw@127.0.0.1:8088", "http://127.0.0.1:8088#f",
+		// Not this machine or a private network: secrets would travel in clear text.
+		"https://sim.internal", "http://203.0.113.7:8088", "http://attacker.example", "http://8.8.8.8"} {
 		if _, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: v}); err == nil {
 			t.Errorf("EndpointOverride %q accepted", v)
 		} else if !strings.Contains(err.Error(), zoho.EndpointOverrideEnv) {
 			t.Errorf("error %q does not name %s", err, zoho.EndpointOverrideEnv)
 		}
 	}
-	for _, v := range []string{"http://127.0.0.1:8088", "http://127.0.0.1:8088/", "https://sim.internal"} {
+	for _, v := range []string{"http://127.0.0.1:8088", "http://127.0.0.1:8088/", "http://localhost:9", "http://[::1]:8088",
+		"http://10.0.0.5:8088", "http://192.168.1.2", "http://host.docker.internal:8088"} {
 		if _, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: v}); err != nil {
 			t.Errorf("EndpointOverride %q: %v", v, err)
 		}
