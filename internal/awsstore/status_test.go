@@ -1,0 +1,172 @@
+package awsstore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"gopkg.in/yaml.v3"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+)
+
+// updateOnly records UpdateItem requests; every other call fails.
+type updateOnly struct {
+	DynamoDB
+	in  []*dynamodb.UpdateItemInput
+	err error
+}
+
+func (u *updateOnly) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	u.in = append(u.in, in)
+	return &dynamodb.UpdateItemOutput{}, u.err
+}
+
+// RequireReauth is one UpdateItem naming exactly RequireReauthAttributes
+// (every attribute through a #placeholder, so the names map is the whole
+// list), asking nothing back, conditional on an active connection.
+func TestRequireReauthRequest(t *testing.T) {
+	db := &updateOnly{}
+	s := NewConnectionStore(db, "connections")
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.RequireReauth(context.Background(), "zc_1", "scope_mismatch", now); err != nil {
+		t.Fatal(err)
+	}
+	if len(db.in) != 1 {
+		t.Fatalf("%d requests", len(db.in))
+	}
+	in := db.in[0]
+	var names []string
+	for k := range in.Key {
+		names = append(names, k)
+	}
+	for _, v := range in.ExpressionAttributeNames {
+		names = append(names, v)
+	}
+	slices.Sort(names)
+	want := slices.Sorted(slices.Values(RequireReauthAttributes))
+	if !slices.Equal(names, want) {
+		t.Fatalf("the request names %v, want %v", names, want)
+	}
+	// No attribute is named outside the placeholders.
+	bare := regexp.MustCompile(`(^|[^#:\w])([A-Za-z_]\w*)`)
+	for _, expr := range []string{*in.UpdateExpression, *in.ConditionExpression} {
+		for _, m := range bare.FindAllStringSubmatch(expr, -1) {
+			switch m[2] {
+			case "SET", "REMOVE", "AND", "if_not_exists":
+			default:
+				t.Errorf("%q names %q directly", expr, m[2])
+			}
+		}
+	}
+	if in.ReturnValues != "" && in.ReturnValues != types.ReturnValueNone {
+		t.Errorf("ReturnValues %s", in.ReturnValues)
+	}
+	if *in.ConditionExpression != "#status = :active" || in.ExpressionAttributeValues[":active"].(*types.AttributeValueMemberS).Value != string(connection.Active) {
+		t.Errorf("condition %s", *in.ConditionExpression)
+	}
+
+	// A connection that is not active (or not there) is no error.
+	db.err = &types.ConditionalCheckFailedException{}
+	if err := s.RequireReauth(context.Background(), "zc_1", "scope_mismatch", now); err != nil {
+		t.Fatalf("condition failed: %v", err)
+	}
+	db.err = errors.New("throttled")
+	if err := s.RequireReauth(context.Background(), "zc_1", "scope_mismatch", now); err == nil {
+		t.Fatal("a failed write was not reported")
+	}
+}
+
+// SyncFunction may UpdateItem the connections table only for the
+// attributes RequireReauth names (dynamodb:Attributes), and asking for
+// nothing back.
+func TestSyncFunctionUpdateItemPolicy(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	policies := path(doc.Content[0], "Resources", "SyncFunction", "Properties", "Policies")
+	if policies == nil {
+		t.Fatal("SyncFunction has no Policies")
+	}
+	var updates []*yaml.Node
+	for _, p := range policies.Content {
+		st := path(p, "Statement")
+		if st == nil {
+			continue
+		}
+		for _, s := range st.Content {
+			for _, a := range scalars(path(s, "Action")) {
+				if a == "dynamodb:UpdateItem" || a == "dynamodb:*" || a == "*" {
+					updates = append(updates, s)
+				}
+			}
+		}
+	}
+	if len(updates) != 1 {
+		t.Fatalf("%d statements allow dynamodb:UpdateItem, want 1", len(updates))
+	}
+	s := updates[0]
+	if r := path(s, "Resource"); r == nil || r.Tag != "!GetAtt" || r.Value != "ConnectionsTable.Arn" {
+		t.Errorf("UpdateItem on %v, want !GetAtt ConnectionsTable.Arn", r)
+	}
+	if got := scalars(path(s, "Action")); len(got) != 1 {
+		t.Errorf("the conditioned statement allows %v", got)
+	}
+	attrs := scalars(path(s, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes"))
+	slices.Sort(attrs)
+	if want := slices.Sorted(slices.Values(RequireReauthAttributes)); !slices.Equal(attrs, want) {
+		t.Errorf("dynamodb:Attributes %v, want %v", attrs, want)
+	}
+	if rv := scalars(path(s, "Condition", "StringEqualsIfExists", "dynamodb:ReturnValues")); strings.Join(rv, ",") != "NONE" {
+		t.Errorf("dynamodb:ReturnValues %v", rv)
+	}
+	if c := path(s, "Condition"); c == nil || len(c.Content) != 4 {
+		t.Errorf("the conditions are not exactly those two: %v", c)
+	}
+}
+
+// path walks mapping keys.
+func path(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// scalars reads a scalar or a sequence of scalars.
+func scalars(n *yaml.Node) []string {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		return []string{n.Value}
+	case n.Kind == yaml.SequenceNode:
+		var out []string
+		for _, c := range n.Content {
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	return nil
+}
