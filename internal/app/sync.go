@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -71,17 +73,18 @@ type LambdaInvoker interface {
 }
 
 // LambdaRefresher refreshes one connection on demand by invoking the
-// RefreshFunction with {"connection_id": "..."}: the refresh happens there,
-// under the lease the scheduled refresh uses, and sync never needs to read
-// a refresh token.
+// RefreshFunction with {"connection_id": "...", "rejected_token_expires_at":
+// "<RFC 3339>"} (refresh.Request; the expiry only when a token was refused):
+// the refresh happens there, under the lease the scheduled refresh uses,
+// and sync never needs to read a refresh token.
 type LambdaRefresher struct {
 	Lambda       LambdaInvoker
 	FunctionName string
 }
 
 // RefreshConnection invokes the refresh and reads its answer.
-func (r *LambdaRefresher) RefreshConnection(ctx context.Context, id string) error {
-	payload, err := json.Marshal(map[string]string{"connection_id": id})
+func (r *LambdaRefresher) RefreshConnection(ctx context.Context, id string, rejected time.Time) error {
+	payload, err := json.Marshal(refresh.NewRequest(id, rejected))
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
@@ -39,7 +42,7 @@ func TestLambdaRefresher(t *testing.T) {
 		{`{"errorMessage":"boom"}`, aws.String("Unhandled"), errAny},
 	} {
 		f := &fakeLambda{out: &lambda.InvokeOutput{Payload: []byte(tc.payload), FunctionError: tc.fnErr}}
-		err := (&LambdaRefresher{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1")
+		err := (&LambdaRefresher{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1", time.Time{})
 		switch {
 		case tc.want == nil && err != nil, tc.want == errAny && (err == nil || errors.Is(err, submission.ErrReauthRequired)),
 			tc.want == submission.ErrReauthRequired && !errors.Is(err, submission.ErrReauthRequired):
@@ -48,6 +51,28 @@ func TestLambdaRefresher(t *testing.T) {
 		if string(f.in.Payload) != `{"connection_id":"zc_1"}` || *f.in.FunctionName != "stack-refresh" {
 			t.Errorf("invoked %s with %s", *f.in.FunctionName, f.in.Payload)
 		}
+	}
+}
+
+// The refused token's expiry travels as rejected_token_expires_at (RFC
+// 3339, UTC, whole seconds: the table keeps unix seconds), and the
+// refresh handler reads it back.
+func TestLambdaRefresherNamesTheRejectedToken(t *testing.T) {
+	f := &fakeLambda{out: &lambda.InvokeOutput{Payload: []byte(`{"outcome":"refreshed"}`)}}
+	rejected := time.Date(2030, 1, 2, 4, 5, 6, 789000000, time.FixedZone("CET", 3600))
+	if err := (&LambdaRefresher{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1", rejected); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.in.Payload), `{"connection_id":"zc_1","rejected_token_expires_at":"2030-01-02T03:05:06Z"}`; got != want {
+		t.Fatalf("payload %s, want %s", got, want)
+	}
+	var req refresh.Request
+	if err := json.Unmarshal(f.in.Payload, &req); err != nil || req.ConnectionID != "zc_1" {
+		t.Fatalf("%+v %v", req, err)
+	}
+	back, err := time.Parse(time.RFC3339, req.RejectedTokenExpiresAt)
+	if err != nil || !back.Equal(rejected.Truncate(time.Second)) {
+		t.Fatalf("read back %v %v", back, err)
 	}
 }
 

@@ -40,6 +40,7 @@ type idempotencyItem struct {
 	Record          []byte `dynamodbav:"record,omitempty"`
 	QueuedAt        int64  `dynamodbav:"queued_at,omitempty"`
 	HoldUntil       int64  `dynamodbav:"hold_until,omitempty"`
+	MessageSent     bool   `dynamodbav:"message_sent,omitempty"`
 	Attempts        int    `dynamodbav:"attempts,omitempty"`
 	DeliveredStatus int    `dynamodbav:"delivered_status,omitempty"`
 	RecordID        string `dynamodbav:"record_id,omitempty"`
@@ -52,7 +53,7 @@ func toIdempotencyItem(e *submission.Entry) idempotencyItem {
 		Key: e.Key, ConnectionID: e.ConnectionID, Module: e.Module, Fingerprint: e.Fingerprint,
 		SubmissionID: e.SubmissionID, State: string(e.State), ClaimToken: e.ClaimToken,
 		ClaimExpiresAt: unix(e.ClaimExpiresAt), AnswerStatus: e.Answer.Status, AnswerBody: e.Answer.Body,
-		Record: e.Record, QueuedAt: unix(e.QueuedAt), HoldUntil: unix(e.HoldUntil), Attempts: e.Attempts,
+		Record: e.Record, QueuedAt: unix(e.QueuedAt), HoldUntil: unix(e.HoldUntil), MessageSent: e.MessageSent, Attempts: e.Attempts,
 		DeliveredStatus: e.DeliveredStatus, RecordID: e.RecordID, LastError: e.LastError, ExpiresAt: unix(e.ExpiresAt),
 	}
 }
@@ -62,7 +63,7 @@ func fromIdempotencyItem(it idempotencyItem) *submission.Entry {
 		Key: it.Key, ConnectionID: it.ConnectionID, Module: it.Module, Fingerprint: it.Fingerprint,
 		SubmissionID: it.SubmissionID, State: submission.State(it.State), ClaimToken: it.ClaimToken,
 		ClaimExpiresAt: fromUnix(it.ClaimExpiresAt), Answer: submission.Answer{Status: it.AnswerStatus, Body: it.AnswerBody},
-		Record: it.Record, QueuedAt: fromUnix(it.QueuedAt), HoldUntil: fromUnix(it.HoldUntil), Attempts: it.Attempts,
+		Record: it.Record, QueuedAt: fromUnix(it.QueuedAt), HoldUntil: fromUnix(it.HoldUntil), MessageSent: it.MessageSent, Attempts: it.Attempts,
 		DeliveredStatus: it.DeliveredStatus, RecordID: it.RecordID, LastError: it.LastError, ExpiresAt: fromUnix(it.ExpiresAt),
 	}
 }
@@ -75,7 +76,11 @@ func nowValue(now time.Time) types.AttributeValue {
 // its TTL (DynamoDB deletes expired items only eventually), or a claim
 // past its claim_expires_at (left by a crashed run). Otherwise the
 // existing entry comes back, from the failed condition itself (no second
-// read).
+// read) — unless it is this very claim: when the SDK retries a PutItem
+// whose first try was written but whose answer was lost (a timeout, a
+// dropped connection), the retry's condition fails on the claim the first
+// try wrote. Claim tokens are random per attempt, so an entry holding
+// e.ClaimToken is ours, and the claim is won.
 func (s *IdempotencyStore) Claim(ctx context.Context, e *submission.Entry, now time.Time) (*submission.Entry, error) {
 	err := s.put(ctx, e,
 		"attribute_not_exists(idempotency_key) OR expires_at < :now OR (#state = :claimed AND claim_expires_at < :now)",
@@ -91,6 +96,9 @@ func (s *IdempotencyStore) Claim(ctx context.Context, e *submission.Entry, now t
 		}
 		if prev == nil { // gone in between: the caller may try again
 			return nil, fmt.Errorf("claim: %w", submission.ErrClaimLost)
+		}
+		if prev.State == submission.Claimed && e.ClaimToken != "" && prev.ClaimToken == e.ClaimToken {
+			return nil, nil
 		}
 		return prev, submission.ErrClaimHeld
 	}
@@ -114,6 +122,17 @@ func (s *IdempotencyStore) Take(ctx context.Context, e *submission.Entry, now ti
 func (s *IdempotencyStore) Put(ctx context.Context, e *submission.Entry, owner string) error {
 	return s.put(ctx, e, "claim_token = :owner",
 		map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}}, false)
+}
+
+// MarkSent writes e (its queue message sent) if the stored entry is still
+// queued under e.ClaimToken: a consumer that took the entry meanwhile
+// (a new claim token) or gave it up (rejected) is never undone.
+func (s *IdempotencyStore) MarkSent(ctx context.Context, e *submission.Entry) error {
+	return s.put(ctx, e, "#state = :queued AND claim_token = :owner",
+		map[string]types.AttributeValue{
+			":queued": &types.AttributeValueMemberS{Value: string(submission.Queued)},
+			":owner":  &types.AttributeValueMemberS{Value: e.ClaimToken},
+		}, false)
 }
 
 // Release deletes an entry still claimed by owner.

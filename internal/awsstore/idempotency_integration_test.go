@@ -6,10 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -135,5 +139,125 @@ func TestSubmissionQueue(t *testing.T) {
 	again, err := env.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1})
 	if err != nil || len(again.Messages) != 1 {
 		t.Fatalf("not visible again after Delay(0): %v", err)
+	}
+}
+
+// losingTransport delivers the first PutItem to DynamoDB, then drops its
+// answer as a connection reset would: the SDK retries the same request.
+type losingTransport struct {
+	lost atomic.Int32
+}
+
+func (l *losingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.PutItem" && l.lost.CompareAndSwap(0, 1) {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer")
+	}
+	return resp, err
+}
+
+// The SDK retries a claim whose first try was written but whose answer
+// was lost: the retry's condition fails on that very claim. It is won, not
+// answered as someone else's (which would give the client 409 for its own
+// first request).
+func TestIdempotencyClaimSurvivesASDKRetry(t *testing.T) {
+	env := testenv.New(t)
+	lossy := &losingTransport{}
+	db := dynamodb.NewFromConfig(env.Config, func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: lossy}
+		o.DisableValidateResponseChecksum = true
+	})
+	s := &awsstore.IdempotencyStore{DB: db, Table: env.Tables["IdempotencyTable"]}
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	e := &submission.Entry{Key: "b_retry", ConnectionID: "zc_1", Module: "Leads", Fingerprint: "f", SubmissionID: "sub_1",
+		State: submission.Claimed, ClaimToken: "run-1", ClaimExpiresAt: now.Add(time.Minute), ExpiresAt: now.Add(24 * time.Hour)}
+	prev, err := s.Claim(ctx, e, now)
+	if lossy.lost.Load() != 1 {
+		t.Fatal("no answer was lost: the test did not test anything")
+	}
+	if err != nil || prev != nil {
+		t.Fatalf("claim after a lost answer: %+v %v", prev, err)
+	}
+	// Someone else's claim is still held.
+	other := *e
+	other.ClaimToken = "run-2"
+	if prev, err := s.Claim(ctx, &other, now); !errors.Is(err, submission.ErrClaimHeld) || prev.ClaimToken != "run-1" {
+		t.Fatalf("another claim: %+v %v", prev, err)
+	}
+	// Once the entry has moved on (done), the same token claims nothing.
+	done := *e
+	done.State, done.Answer = submission.Done, submission.Answer{Status: 201, Body: "{}"}
+	if err := s.Put(ctx, &done, "run-1"); err != nil {
+		t.Fatal(err)
+	}
+	if prev, err := s.Claim(ctx, e, now); !errors.Is(err, submission.ErrClaimHeld) || prev.State != submission.Done {
+		t.Fatalf("claim of a done entry with its old token: %+v %v", prev, err)
+	}
+}
+
+// MarkSent records a queued entry's message only while it is still queued
+// under the claim token it was queued with.
+func TestIdempotencyMarkSent(t *testing.T) {
+	env := testenv.New(t)
+	s := &awsstore.IdempotencyStore{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	e := &submission.Entry{Key: "b_q", ConnectionID: "zc_1", Module: "Leads", Fingerprint: "f", SubmissionID: "sub_1",
+		State: submission.Claimed, ClaimToken: "run-1", ClaimExpiresAt: now.Add(time.Minute), ExpiresAt: now.Add(24 * time.Hour)}
+	if _, err := s.Claim(ctx, e, now); err != nil {
+		t.Fatal(err)
+	}
+	// Still claimed, not queued: nothing to mark.
+	sent := *e
+	sent.MessageSent = true
+	if err := s.MarkSent(ctx, &sent); !errors.Is(err, submission.ErrClaimLost) {
+		t.Fatalf("mark a claimed entry: %v", err)
+	}
+	q := *e
+	q.State, q.ClaimExpiresAt, q.Record, q.QueuedAt = submission.Queued, time.Time{}, []byte(`{"Last_Name":"L"}`), now
+	if err := s.Put(ctx, &q, "run-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, "b_q"); got.MessageSent {
+		t.Fatal("message_sent before MarkSent")
+	}
+	sent = q
+	sent.MessageSent = true
+	if err := s.MarkSent(ctx, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, "b_q"); !got.MessageSent || got.State != submission.Queued || string(got.Record) != `{"Last_Name":"L"}` {
+		t.Fatalf("after MarkSent: %+v", got)
+	}
+	// A consumer took it: a late MarkSent of the queued entry loses.
+	taken := sent
+	taken.State, taken.ClaimToken, taken.ClaimExpiresAt, taken.Attempts = submission.Claimed, "consumer-1", now.Add(time.Minute), 1
+	if err := s.Take(ctx, &taken, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, &sent); !errors.Is(err, submission.ErrClaimLost) {
+		t.Fatalf("mark a taken entry: %v", err)
+	}
+	// Given up with the queued token (rejected): never queued again.
+	rejected := sent
+	rejected.Key, rejected.State, rejected.LastError = "b_r", submission.Rejected, "connection_gone"
+	r0 := rejected
+	r0.State = submission.Claimed
+	if _, err := s.Claim(ctx, &r0, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, &rejected, rejected.ClaimToken); err != nil {
+		t.Fatal(err)
+	}
+	late := rejected
+	late.State = submission.Queued
+	if err := s.MarkSent(ctx, &late); !errors.Is(err, submission.ErrClaimLost) {
+		t.Fatalf("mark a rejected entry: %v", err)
+	}
+	if got, _ := s.Get(ctx, "b_r"); got.State != submission.Rejected {
+		t.Fatalf("a rejected entry came back: %+v", got)
 	}
 }

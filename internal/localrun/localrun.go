@@ -198,9 +198,10 @@ type InProcessRefresher struct {
 	Handler *refresh.Handler
 }
 
-// RefreshConnection invokes the refresh handler as Lambda would.
-func (r InProcessRefresher) RefreshConnection(ctx context.Context, id string) error {
-	payload, _ := json.Marshal(refresh.Request{ConnectionID: id})
+// RefreshConnection invokes the refresh handler as Lambda would, with the
+// payload app.LambdaRefresher sends.
+func (r InProcessRefresher) RefreshConnection(ctx context.Context, id string, rejected time.Time) error {
+	payload, _ := json.Marshal(refresh.NewRequest(id, rejected))
 	out, err := r.Handler.Handle(ctx, payload)
 	if err != nil {
 		return err

@@ -244,7 +244,7 @@ func TestRevokedRefreshTokenNeedsReauthorization(t *testing.T) {
 	if sum := run(t, h.refresh); sum.Due != 0 {
 		t.Fatalf("a reauth_required connection is due again: %+v", sum)
 	}
-	if res, err := h.refresh.Service.RefreshOne(context.Background(), id); err != nil || res.Outcome != refresh.ReauthRequired {
+	if res, err := h.refresh.Service.RefreshOne(context.Background(), id, time.Time{}); err != nil || res.Outcome != refresh.ReauthRequired {
 		t.Fatalf("RefreshOne: %+v %v", res, err)
 	}
 	if len(h.refreshGrants()) != grants {

@@ -418,10 +418,26 @@ type OneResult struct {
 
 // RefreshOne refreshes one connection now (sync asks after Zoho refused
 // its access token), under the same lease as the schedule. When someone
-// else holds the lease it waits a little for them; a token refreshed
-// under a minute ago is not refreshed again. After any outcome but
+// else holds the lease it waits a little for them. After any outcome but
 // Refreshed or Failed the caller should read the vault again.
-func (s *Service) RefreshOne(ctx context.Context, id string) (OneResult, error) {
+//
+// rejected, when not zero, is the expiry of the access token Zoho
+// refused. The stored token_expires_at (unix seconds) then says whether
+// the stored token is still that one: at or before rejected (truncated to
+// the second) it is, and it is refreshed however young it is (Zoho kills
+// tokens early: a revoke-and-reconnect race, its limit of active tokens
+// per refresh token); later, someone refreshed it meanwhile and the
+// answer is RefreshedByAnother. AcquireLease's token_expires_at <= dueBy
+// condition makes that decision atomic with taking the lease, so of many
+// callers naming the same rejected token, one refreshes.
+//
+// Two tokens whose expiries fall in the same second are one to the
+// table: a caller naming the older then refreshes the newer again (one
+// refresh too many, never one too few).
+//
+// Without rejected (zero), a token refreshed under a minute ago is not
+// refreshed again (Fresh).
+func (s *Service) RefreshOne(ctx context.Context, id string, rejected time.Time) (OneResult, error) {
 	res := OneResult{ConnectionID: id}
 	if !connection.ValidID(id) {
 		return res, ErrInvalidRequest
@@ -449,6 +465,9 @@ func (s *Service) RefreshOne(ctx context.Context, id string) (OneResult, error) 
 		}
 		now := s.now()
 		dueBy := now.Add(accessTokenLife - recentRefresh)
+		if !rejected.IsZero() {
+			dueBy = rejected.Truncate(time.Second)
+		}
 		if !c.TokenExpiresAt.After(dueBy) {
 			leased, ok, err := s.Connections.AcquireLease(ctx, id, owner, now, now.Add(orDefault(s.Lease, DefaultLease)), dueBy)
 			if err != nil {
@@ -463,7 +482,7 @@ func (s *Service) RefreshOne(ctx context.Context, id string) (OneResult, error) 
 			}
 		} else {
 			res.Outcome = Fresh
-			if waited {
+			if waited || !rejected.IsZero() {
 				res.Outcome = RefreshedByAnother
 			}
 			return res, nil

@@ -512,12 +512,12 @@ func TestRefreshOne(t *testing.T) {
 	t.Run("refreshes", func(t *testing.T) {
 		f := newFixture(t)
 		id := f.add("ok-1", 50*time.Minute)
-		res, err := f.svc.RefreshOne(context.Background(), id)
+		res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != Refreshed || res.TokenExpiresAt == nil || !res.TokenExpiresAt.After(f.now.Add(55*time.Minute)) {
 			t.Fatalf("%+v %v", res, err)
 		}
 		// Asked again at once: the token is fresh, Zoho is not asked again.
-		res, err = f.svc.RefreshOne(context.Background(), id)
+		res, err = f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != Fresh || f.zoho.callsFor("ok-1") != 1 {
 			t.Fatalf("%+v %v, %d calls", res, err, f.zoho.callsFor("ok-1"))
 		}
@@ -533,7 +533,7 @@ func TestRefreshOne(t *testing.T) {
 			time.Sleep(150 * time.Millisecond)
 			_ = f.store.RecordRefreshed(context.Background(), id, "run-other", time.Now().Add(time.Hour))
 		}()
-		res, err := f.svc.RefreshOne(context.Background(), id)
+		res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != RefreshedByAnother || f.zoho.callsFor("ok-1") != 0 {
 			t.Fatalf("%+v %v", res, err)
 		}
@@ -545,7 +545,7 @@ func TestRefreshOne(t *testing.T) {
 		f.store.mu.Lock()
 		f.store.items[id].owner, f.store.items[id].until = "run-other", time.Now().Add(time.Minute)
 		f.store.mu.Unlock()
-		res, err := f.svc.RefreshOne(context.Background(), id)
+		res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != InProgress || f.zoho.callsFor("ok-1") != 0 {
 			t.Fatalf("%+v %v", res, err)
 		}
@@ -553,21 +553,93 @@ func TestRefreshOne(t *testing.T) {
 	t.Run("revoked", func(t *testing.T) {
 		f := newFixture(t)
 		id := f.add("revoked-1", 50*time.Minute)
-		res, err := f.svc.RefreshOne(context.Background(), id)
+		res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != ReauthRequired {
 			t.Fatalf("%+v %v", res, err)
 		}
-		if res, _ := f.svc.RefreshOne(context.Background(), id); res.Outcome != ReauthRequired || f.zoho.callsFor("revoked-1") != 1 {
+		if res, _ := f.svc.RefreshOne(context.Background(), id, time.Time{}); res.Outcome != ReauthRequired || f.zoho.callsFor("revoked-1") != 1 {
 			t.Fatalf("a reauth_required connection is not refreshed again: %+v", res)
 		}
 	})
 	t.Run("unknown and malformed", func(t *testing.T) {
 		f := newFixture(t)
-		if res, err := f.svc.RefreshOne(context.Background(), connection.ID("us", zoho.Production, "1")); err != nil || res.Outcome != NotFound {
+		if res, err := f.svc.RefreshOne(context.Background(), connection.ID("us", zoho.Production, "1"), time.Time{}); err != nil || res.Outcome != NotFound {
 			t.Fatalf("%+v %v", res, err)
 		}
-		if _, err := f.svc.RefreshOne(context.Background(), "zc_../../x"); !errors.Is(err, ErrInvalidRequest) {
+		if _, err := f.svc.RefreshOne(context.Background(), "zc_../../x", time.Time{}); !errors.Is(err, ErrInvalidRequest) {
 			t.Fatalf("%v", err)
+		}
+	})
+}
+
+// Sync names the token Zoho refused by its expiry: a young token (which
+// RefreshOne alone calls fresh) is refreshed when it is still the stored
+// one, and not when someone replaced it meanwhile.
+func TestRefreshOneRejectedToken(t *testing.T) {
+	t.Run("young token refused: refreshed once", func(t *testing.T) {
+		f := newFixture(t)
+		// Just connected (half a minute ago: a refresh now gives a later
+		// expiry, as it does at Zoho; two tokens whose expiries fall in the
+		// same second are one to the table).
+		id := f.add("ok-1", 59*time.Minute+30*time.Second)
+		stored := f.store.item(id).c.TokenExpiresAt
+		if res, err := f.svc.RefreshOne(context.Background(), id, time.Time{}); err != nil || res.Outcome != Fresh || f.zoho.callsFor("ok-1") != 0 {
+			t.Fatalf("without a rejected token: %+v %v", res, err)
+		}
+		// The vault's expiry has sub-second precision; the table's is whole
+		// seconds.
+		rejected := stored.Add(700 * time.Millisecond)
+		res, err := f.svc.RefreshOne(context.Background(), id, rejected)
+		if err != nil || res.Outcome != Refreshed || f.zoho.callsFor("ok-1") != 1 || f.vault.versions(id) != 1 {
+			t.Fatalf("rejected token still stored: %+v %v, %d calls", res, err, f.zoho.callsFor("ok-1"))
+		}
+		// Another caller that was refused the same token: the stored one is
+		// newer now; read the vault, spend nothing.
+		res, err = f.svc.RefreshOne(context.Background(), id, rejected)
+		if err != nil || res.Outcome != RefreshedByAnother || f.zoho.callsFor("ok-1") != 1 {
+			t.Fatalf("already replaced: %+v %v, %d calls", res, err, f.zoho.callsFor("ok-1"))
+		}
+	})
+	t.Run("many callers at once: one refresh", func(t *testing.T) {
+		f := newFixture(t)
+		f.zoho.latency = 50 * time.Millisecond
+		f.svc.PollInterval = 10 * time.Millisecond
+		id := f.add("ok-1", 59*time.Minute+30*time.Second)
+		rejected := f.store.item(id).c.TokenExpiresAt
+		var wg sync.WaitGroup
+		outcomes := make([]Outcome, 6)
+		for i := range outcomes {
+			wg.Go(func() {
+				res, err := f.svc.RefreshOne(context.Background(), id, rejected)
+				if err != nil {
+					t.Error(err)
+				}
+				outcomes[i] = res.Outcome
+			})
+		}
+		wg.Wait()
+		n := map[Outcome]int{}
+		for _, o := range outcomes {
+			n[o]++
+		}
+		if f.zoho.callsFor("ok-1") != 1 || n[Refreshed] != 1 || n[RefreshedByAnother] != 5 {
+			t.Fatalf("%d refreshes, outcomes %v", f.zoho.callsFor("ok-1"), n)
+		}
+	})
+	t.Run("handler reads rejected_token_expires_at", func(t *testing.T) {
+		f := newFixture(t)
+		id := f.add("ok-1", time.Hour)
+		h := &Handler{Service: f.svc, Log: f.svc.Log}
+		exp := f.store.item(id).c.TokenExpiresAt.UTC().Format(time.RFC3339)
+		out, err := h.Handle(context.Background(), json.RawMessage(`{"connection_id":"`+id+`","rejected_token_expires_at":"`+exp+`"}`))
+		if res, ok := out.(OneResult); err != nil || !ok || res.Outcome != Refreshed {
+			t.Fatalf("%#v %v", out, err)
+		}
+		if _, err := h.Handle(context.Background(), json.RawMessage(`{"connection_id":"`+id+`","rejected_token_expires_at":"yesterday"}`)); !errors.Is(err, ErrInvalidRequest) {
+			t.Fatalf("malformed expiry: %v", err)
+		}
+		if f.zoho.callsFor("ok-1") != 1 {
+			t.Fatalf("%d refreshes", f.zoho.callsFor("ok-1"))
 		}
 	})
 }

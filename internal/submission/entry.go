@@ -54,7 +54,12 @@ type Entry struct {
 	// long it may wait for a re-authorization.
 	QueuedAt  time.Time
 	HoldUntil time.Time
-	Attempts  int
+	// MessageSent: a queue message for the entry is known to have been
+	// sent. A queued entry without it, never attempted and older than a
+	// claim, lost its message (the send failed and so did the release, or
+	// the run died in between): a repeat sends it again before answering.
+	MessageSent bool
+	Attempts    int
 	// Outcome of a delivery from the queue.
 	DeliveredStatus int
 	RecordID        string
@@ -73,7 +78,9 @@ var ErrClaimLost = errors.New("the submission's claim is held by another run")
 type Idempotency interface {
 	// Claim writes e (state Claimed) if no live entry has its key: none,
 	// an expired one, or a claim whose ClaimExpiresAt passed. Otherwise it
-	// returns the existing entry and ErrClaimHeld.
+	// returns the existing entry and ErrClaimHeld, except when the entry
+	// is e's own claim (e.ClaimToken): a retried write whose first try
+	// landed but whose answer was lost has won.
 	Claim(ctx context.Context, e *Entry, now time.Time) (*Entry, error)
 	// Take claims a queued entry (or one whose claim expired) for a
 	// delivery from the queue: e is written, with e.ClaimToken, or
@@ -82,6 +89,10 @@ type Idempotency interface {
 	// Put writes e if the stored entry's claim token is owner, else
 	// ErrClaimLost.
 	Put(ctx context.Context, e *Entry, owner string) error
+	// MarkSent writes e (queued, MessageSent set) if the stored entry is
+	// still queued under e.ClaimToken, else ErrClaimLost: a consumer that
+	// took it, or gave it up, is never undone.
+	MarkSent(ctx context.Context, e *Entry) error
 	// Release deletes an entry claimed by owner, so that the client may
 	// try again.
 	Release(ctx context.Context, key, owner string) error

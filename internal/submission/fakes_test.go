@@ -31,6 +31,22 @@ func (s *memConnections) Get(_ context.Context, id string) (*connection.Connecti
 	return &c, nil
 }
 
+// RequireReauth follows awsstore.ConnectionStore.RequireReauth: only an
+// active connection changes, and only its status attributes.
+func (s *memConnections) RequireReauth(_ context.Context, id, reason string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[id]
+	if !ok || c.Status != connection.Active {
+		return nil
+	}
+	c.Status, c.StatusReason, c.StatusChangedAt, c.UpdatedAt = connection.ReauthRequired, reason, now, now
+	c.Version++
+	s.m[id] = c
+	return nil
+}
+
+// Update is for the tests' own changes (sync has no such write).
 func (s *memConnections) Update(_ context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -75,14 +91,16 @@ func (s staticKeys) Keys(context.Context) (*connection.SubmissionKeys, error) { 
 
 // fakeRefresher issues a new token into the vault, or fails.
 type fakeRefresher struct {
-	vault *memVault
-	err   error
-	calls int
-	next  string
+	vault    *memVault
+	err      error
+	calls    int
+	next     string
+	rejected []time.Time // what each call named
 }
 
-func (r *fakeRefresher) RefreshConnection(_ context.Context, id string) error {
+func (r *fakeRefresher) RefreshConnection(_ context.Context, id string, rejected time.Time) error {
 	r.calls++
+	r.rejected = append(r.rejected, rejected)
 	if r.err != nil {
 		return r.err
 	}
@@ -163,6 +181,9 @@ func (s *memIdempotency) Claim(_ context.Context, e *Entry, now time.Time) (*Ent
 		return nil, err
 	}
 	if old, ok := s.m[e.Key]; ok && !old.ExpiresAt.Before(now) && !(old.State == Claimed && old.ClaimExpiresAt.Before(now)) {
+		if old.State == Claimed && old.ClaimToken == e.ClaimToken {
+			return nil, nil // our own claim, written by a retried request
+		}
 		return &old, ErrClaimHeld
 	}
 	s.writes++
@@ -197,9 +218,27 @@ func (s *memIdempotency) Put(_ context.Context, e *Entry, owner string) error {
 	return nil
 }
 
+func (s *memIdempotency) MarkSent(_ context.Context, e *Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.fail("marksent"); err != nil {
+		return err
+	}
+	old, ok := s.m[e.Key]
+	if !ok || old.State != Queued || old.ClaimToken != e.ClaimToken {
+		return ErrClaimLost
+	}
+	s.writes++
+	s.m[e.Key] = copyEntry(e)
+	return nil
+}
+
 func (s *memIdempotency) Release(_ context.Context, key, owner string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.fail("release"); err != nil {
+		return err
+	}
 	old, ok := s.m[key]
 	if !ok || old.ClaimToken != owner {
 		return ErrClaimLost

@@ -572,3 +572,114 @@ func TestDomainTokenMismatchMarksReauth(t *testing.T) {
 		t.Fatalf("status %s (%s)", got.Status, got.StatusReason)
 	}
 }
+
+// refreshGrants counts the refresh_token grants Zoho was asked for.
+func (h *harness) refreshGrants() int {
+	n := 0
+	for _, r := range h.Sim.Requests() {
+		if r.Path == "/oauth/v2/token" && (r.Form.Get("grant_type") == "refresh_token" || r.Query.Get("grant_type") == "refresh_token") {
+			n++
+		}
+	}
+	return n
+}
+
+// Zoho kills a token right after the connect (a revoke-and-reconnect
+// race, its limit of active tokens) while the table still says it has an
+// hour: sync names the refused token, the refresh replaces it however
+// young it is, and the submission goes through at once.
+func TestYoungTokenKilledAtZoho(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "eu", zoho.Production)
+	before, err := h.store.Get(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(before.TokenExpiresAt); left < 59*time.Minute {
+		t.Fatalf("the connect's token has %v left: not the young token this test is about", left)
+	}
+	h.Sim.ExpireAccessTokens() // the recorded expiry does not move
+	grants := h.refreshGrants()
+	s, body, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json",
+		body: `{"email":"ada@example.com","last_name":"Lovelace"}`})
+	if s != 201 || body["status"] != "created" {
+		t.Fatalf("%d %v", s, body)
+	}
+	if got := h.refreshGrants() - grants; got != 1 {
+		t.Fatalf("%d refreshes, want 1", got)
+	}
+	// The next one uses the new token: no refresh, nothing queued.
+	if s, body, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"last_name":"Two"}`}); s != 201 {
+		t.Fatalf("%d %v", s, body)
+	}
+	if got := h.refreshGrants() - grants; got != 1 {
+		t.Fatalf("%d refreshes, want 1", got)
+	}
+	if len(h.records(c, "Leads")) != 2 {
+		t.Fatalf("records %v", h.records(c, "Leads"))
+	}
+	if n, _ := h.drain(t); n != 0 {
+		t.Fatal("something was queued")
+	}
+	// (The new token may expire in the same second as the one it replaced.)
+	after, _ := h.store.Get(context.Background(), c.ID)
+	if after.Status != connection.Active || after.TokenExpiresAt.Before(before.TokenExpiresAt) {
+		t.Fatalf("after: %s, expiry %v (was %v)", after.Status, after.TokenExpiresAt, before.TokenExpiresAt)
+	}
+}
+
+// Zoho refusing the request itself (a top-level 4xx such as INVALID_DATA
+// or NO_PERMISSION) is a refusal: 422 at once; from the queue, the entry
+// is rejected and the message goes to the dead-letter queue unretried.
+func TestZohoRefusesTheRequest(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect(t, "us", zoho.Production)
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 400, Times: 1,
+		Body: `{"code":"INVALID_DATA","details":{"api_name":"Email"},"message":"invalid data","status":"error"}`})
+	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"ada@example.com","last_name":"Lovelace"}`}
+	s, body, raw := h.send(t, p)
+	if fields, _ := body["fields"].(map[string]any); s != 422 || body["error"] != "invalid_submission" || fields["Email"] != "invalid" {
+		t.Fatalf("%d %v", s, body)
+	}
+	if n, _ := h.drain(t); n != 0 {
+		t.Fatal("a refused submission was queued")
+	}
+	// The same again: the first answer, Zoho not asked.
+	writes := h.crmWrites()
+	if s2, _, raw2 := h.send(t, p); s2 != 422 || raw2 != raw || h.crmWrites() != writes {
+		t.Fatalf("repeat: %d %s", s2, raw2)
+	}
+
+	// Zoho down when submitted, then refusing: to the dead-letter queue.
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 503, Times: 1})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 403, Times: 1,
+		Body: `{"code":"NO_PERMISSION","details":{"permissions":["Crm_Implied_Create_Leads"]},"message":"permission denied","status":"error"}`})
+	q := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"grace@example.com","last_name":"Hopper"}`}
+	if s, body, _ := h.send(t, q); s != 202 {
+		t.Fatalf("%d %v", s, body)
+	}
+	// (Faulted answers are not in the simulator's stats: count requests.)
+	upserts := func() int {
+		n := 0
+		for _, r := range h.Sim.Requests() {
+			if r.Method == "POST" && r.Path == "/crm/v8/Leads/upsert" {
+				n++
+			}
+		}
+		return n
+	}
+	sent := upserts()
+	n, failed := h.drain(t)
+	if n != 1 || len(failed) != 1 || upserts() != sent+1 {
+		t.Fatalf("first retry: %d handled, %d failed, %d writes", n, len(failed), upserts()-sent)
+	}
+	// A permanent failure comes back at once (no backoff), and is not sent
+	// to Zoho again: it waits for the dead-letter queue.
+	n, failed = h.drain(t)
+	if n != 1 || len(failed) != 1 || upserts() != sent+1 {
+		t.Fatalf("second look: %d handled, %d failed, %d writes", n, len(failed), upserts()-sent)
+	}
+	if len(h.records(c, "Leads")) != 0 {
+		t.Fatalf("records %v", h.records(c, "Leads"))
+	}
+}

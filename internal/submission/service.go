@@ -6,16 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-// ConnectionStore keeps connections.
+// ConnectionStore keeps connections. Sync reads them and makes one write:
+// RequireReauth (awsstore.ConnectionStore: one UpdateItem naming only the
+// status attributes, which is all SyncFunction's IAM policy allows).
 type ConnectionStore interface {
 	Get(ctx context.Context, id string) (*connection.Connection, error)
-	Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error)
+	// RequireReauth marks an active connection reauth_required (status,
+	// reason, time; it leaves the due index). A connection that is not
+	// active, or unknown, is left as it is, without an error.
+	RequireReauth(ctx context.Context, id, reason string, now time.Time) error
 }
 
 // TokenVault reads access tokens.
@@ -31,7 +37,12 @@ type KeySource interface {
 // Refresher refreshes one connection's access token now, under the same
 // lease as the scheduled refresh (the RefreshFunction, invoked).
 type Refresher interface {
-	RefreshConnection(ctx context.Context, id string) error
+	// RefreshConnection asks for a new access token. rejected, when not
+	// zero, is the expiry of the access token Zoho refused: the refresh
+	// happens when the stored token is still that one, however young
+	// (Zoho may kill a token early: a revocation, its limit of active
+	// tokens), and not when someone replaced it meanwhile.
+	RefreshConnection(ctx context.Context, id string, rejected time.Time) error
 }
 
 // ErrReauthRequired is what a Refresher returns when the connection's
@@ -185,7 +196,7 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 	}
 	prev, err := s.Idempotency.Claim(ctx, e, now)
 	if errors.Is(err, ErrClaimHeld) && prev != nil {
-		return s.replay(log, prev, e.Fingerprint)
+		return s.replay(ctx, log, prev, e.Fingerprint)
 	}
 	if err != nil {
 		return Answer{}, fmt.Errorf("claim: %w", err)
@@ -235,11 +246,34 @@ func withReserve(ctx context.Context, reserve time.Duration) (context.Context, c
 	return context.WithCancel(ctx)
 }
 
-// replay answers a repeat from the entry the first run left.
-func (s *Service) replay(log *slog.Logger, prev *Entry, fingerprint string) (Answer, error) {
+// replay answers a repeat from the entry the first run left. A 202 is
+// only answered for an entry whose queue message is known to be sent, or
+// has just been sent again here.
+func (s *Service) replay(ctx context.Context, log *slog.Logger, prev *Entry, fingerprint string) (Answer, error) {
 	if prev.Fingerprint != "" && prev.Fingerprint != fingerprint {
 		log.Warn("Idempotency-Key reused for other content")
 		return Answer{}, ErrKeyReused
+	}
+	if prev.State == Queued && !prev.MessageSent && prev.Attempts == 0 {
+		// Stored for the queue, but its message is not on record: the
+		// first run may still be between the two (or may yet release the
+		// entry), so wait a claim's length; after that it died or failed
+		// to send, and the message is sent again. A duplicate is harmless:
+		// the consumer's Take is conditional.
+		t := s.Timings.withDefaults()
+		if s.now().Sub(prev.QueuedAt) < t.ClaimTTL {
+			return Answer{}, ErrInProgress
+		}
+		m := Message{Key: prev.Key, ConnectionID: prev.ConnectionID, SubmissionID: prev.SubmissionID}
+		if err := s.Queue.Send(ctx, m, t.RetryDelay); err != nil {
+			return Answer{}, fmt.Errorf("queue: send a lost message again: %w", err)
+		}
+		sent := *prev
+		sent.MessageSent = true
+		if err := s.Idempotency.MarkSent(ctx, &sent); err != nil && !errors.Is(err, ErrClaimLost) {
+			log.Warn("recording a re-sent queue message failed: a later repeat sends it again", "err", err.Error())
+		}
+		log.Warn("queued submission had no queue message on record: sent again", "submission_id", prev.SubmissionID)
 	}
 	if prev.Answer.Status != 0 {
 		log.Info("repeat answered from the first answer", "submission_id", prev.SubmissionID, "status", prev.Answer.Status)
@@ -248,9 +282,12 @@ func (s *Service) replay(log *slog.Logger, prev *Entry, fingerprint string) (Ans
 	return Answer{}, ErrInProgress
 }
 
-// enqueue stores the record in the entry, then sends the queue message;
-// when the message cannot be sent the claim is released and the client
-// told to try again, so nothing is answered 202 that is not queued.
+// enqueue stores the record in the entry, sends the queue message, then
+// records that it was sent. When the message cannot be sent the claim is
+// released and the client told to try again, so nothing is answered 202
+// that is not queued; when the release fails too (or the run dies before
+// the send), the entry stays queued without MessageSent, and a repeat
+// sends the message (replay).
 func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, rec zoho.Record, hold bool, why string) (Answer, error) {
 	t := s.Timings.withDefaults()
 	b, err := marshal(rec)
@@ -264,7 +301,8 @@ func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, rec z
 	e.LastError = why
 	e.Answer = queuedAnswer(e.SubmissionID)
 	if err := s.Idempotency.Put(ctx, e, owner); err != nil {
-		s.release(ctx, log, e.Key, owner)
+		s.release(ctx, log, e.Key, owner,
+			"releasing a claim failed: a repeat is answered 409 until the claim expires (60 s), then delivered afresh")
 		return Answer{}, fmt.Errorf("queue: store the submission: %w", err)
 	}
 	delay := t.RetryDelay
@@ -272,18 +310,27 @@ func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, rec z
 		delay = t.HoldDelay
 	}
 	if err := s.Queue.Send(ctx, Message{Key: e.Key, ConnectionID: e.ConnectionID, SubmissionID: e.SubmissionID}, delay); err != nil {
-		s.release(ctx, log, e.Key, owner)
+		s.release(ctx, log, e.Key, owner,
+			"releasing a claim failed: the submission is stored without a queue message; a repeat is answered 409 for a minute, then its message is sent again and it is answered 202")
 		return Answer{}, fmt.Errorf("queue: send: %w", err)
+	}
+	sent := *e
+	sent.MessageSent = true
+	if err := s.Idempotency.MarkSent(ctx, &sent); err != nil && !errors.Is(err, ErrClaimLost) {
+		// Queued all the same; a repeat may send a harmless duplicate.
+		log.Warn("recording the queue message failed", "err", err.Error())
 	}
 	log.Info("submission queued", "reason", why, "hold", hold)
 	return e.Answer, nil
 }
 
-func (s *Service) release(ctx context.Context, log *slog.Logger, key, owner string) {
+// release deletes the entry the run claimed, so that the client's next
+// try starts afresh; failed says what a failure leaves behind.
+func (s *Service) release(ctx context.Context, log *slog.Logger, key, owner, failed string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.Idempotency.Release(ctx, key, owner); err != nil {
-		log.Error("releasing a claim failed: a repeat is answered 409 until the entry expires", "err", err.Error())
+		log.Error(failed, "err", err.Error())
 	}
 }
 
@@ -353,7 +400,9 @@ func (s *Service) deliver(ctx context.Context, c *connection.Connection, module 
 	results, err := s.write(ctx, dc, env, tok, module, rec)
 	if errors.Is(err, zoho.ErrInvalidToken) {
 		s.tokens.drop(c.ID)
-		if err := s.refresh(ctx, c); err != nil {
+		// Tell the refresh which token Zoho refused, by its expiry: a
+		// young token killed early is refreshed all the same.
+		if err := s.refresh(ctx, c, tok.ExpiresAt); err != nil {
 			return delivered{}, err
 		}
 		if tok, err = s.token(ctx, c, true); err != nil {
@@ -374,24 +423,73 @@ func (s *Service) deliver(ctx context.Context, c *connection.Connection, module 
 		return delivered{}, hold("scope_mismatch", err)
 	case errors.Is(err, zoho.ErrTooManyRequests):
 		return delivered{}, retry("zoho_rate_limited", err)
-	case err != nil:
+	}
+	if ae, ok := refusal(err); ok {
+		// Zoho refused the request itself (INVALID_DATA, INVALID_MODULE,
+		// REQUIRED_PARAM_MISSING, NO_PERMISSION, ...): sending it again
+		// changes nothing.
+		field := detail(ae.Details, "api_name")
+		if field == "" {
+			field = detail(ae.Details, "param_name")
+		}
+		return delivered{Rejected: map[string]string{fieldOr(field): problemOf(ae.Code)}, Code: ae.Code}, nil
+	}
+	if err != nil {
 		return delivered{}, retry("zoho_unavailable", err)
 	}
 	r := results[0]
 	if r.OK() {
 		return delivered{Action: r.Action, RecordID: r.ID, Code: r.Code}, nil
 	}
-	field, problem := r.Field, "invalid"
-	switch r.Code {
-	case "MANDATORY_NOT_FOUND":
-		problem = "required"
+	return delivered{Rejected: map[string]string{fieldOr(r.Field): problemOf(r.Code)}, Code: r.Code}, nil
+}
+
+// refusal reports whether err is Zoho refusing the write for good: an
+// HTTP 4xx answer other than a token, scope or environment problem (those
+// are refreshed or held), any other 401 (credentials, never the data), a
+// rate limit (429) or a request timeout (408), which are retried. Only
+// outages (5xx), rate limits, timeouts and network errors (and a 401 Zoho
+// did not explain) are worth trying again.
+func refusal(err error) (*zoho.APIError, bool) {
+	var ae *zoho.APIError
+	if err == nil || !errors.As(err, &ae) || ae.StatusCode < 400 || ae.StatusCode > 499 {
+		return nil, false
+	}
+	switch {
+	case ae.StatusCode == 408, // a timeout: try again
+		ae.StatusCode == 401, // about the credentials, not the record
+		errors.Is(err, zoho.ErrTooManyRequests),
+		errors.Is(err, zoho.ErrInvalidToken),
+		errors.Is(err, zoho.ErrScopeMismatch),
+		errors.Is(err, zoho.ErrDomainTokenMismatch):
+		return nil, false
+	}
+	return ae, true
+}
+
+// problemOf names what Zoho's code says about a field.
+func problemOf(code string) string {
+	switch strings.ToUpper(code) {
+	case "MANDATORY_NOT_FOUND", "REQUIRED_PARAM_MISSING":
+		return "required"
 	case "DUPLICATE_DATA":
-		problem = "duplicate"
+		return "duplicate"
+	case "NO_PERMISSION":
+		return "not_permitted"
 	}
+	return "invalid"
+}
+
+func fieldOr(field string) string {
 	if field == "" {
-		field = "record"
+		return "record"
 	}
-	return delivered{Rejected: map[string]string{field: problem}, Code: r.Code}, nil
+	return field
+}
+
+func detail(d map[string]any, key string) string {
+	s, _ := d[key].(string)
+	return s
 }
 
 // write makes the one Zoho call: Upsert matching on Email when there is
@@ -409,13 +507,15 @@ func (s *Service) write(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 	return crm.Insert(ctx, module, []zoho.Record{rec}, opts)
 }
 
-// refresh asks for a new access token. A refresh that fails leaves the
-// connection's status to tell why: re-authorization, or try again.
-func (s *Service) refresh(ctx context.Context, c *connection.Connection) error {
+// refresh asks for a new access token; rejected is the expiry of the
+// token Zoho refused (zero when none was tried). A refresh that fails
+// leaves the connection's status to tell why: re-authorization, or try
+// again.
+func (s *Service) refresh(ctx context.Context, c *connection.Connection, rejected time.Time) error {
 	if s.Refresher == nil {
 		return retry("no_refresher", nil)
 	}
-	err := s.Refresher.RefreshConnection(ctx, c.ID)
+	err := s.Refresher.RefreshConnection(ctx, c.ID, rejected)
 	if err == nil {
 		s.Log.Info("access token refreshed on demand", "connection_id", c.ID)
 		return nil
@@ -431,18 +531,10 @@ func (s *Service) refresh(ctx context.Context, c *connection.Connection) error {
 }
 
 // markReauth flags the connection for re-authorization (best effort: the
-// submission is held either way).
+// submission is held either way). One targeted write: sync never rewrites
+// a connection's other attributes.
 func (s *Service) markReauth(ctx context.Context, id, why string) {
-	_, err := s.Connections.Update(ctx, id, func(c *connection.Connection) error {
-		if c.Version == 0 {
-			return connection.ErrNotFound // never create a connection here
-		}
-		if c.Status == connection.Active {
-			c.SetStatus(connection.ReauthRequired, why, s.now().UTC())
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.Connections.RequireReauth(ctx, id, why, s.now().UTC()); err != nil {
 		s.Log.Error("marking the connection for re-authorization failed", "connection_id", id, "reason", why, "err", err.Error())
 		return
 	}

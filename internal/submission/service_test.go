@@ -580,3 +580,186 @@ func (c ctxCRM) Upsert(ctx context.Context, module string, recs []zoho.Record, o
 	*c.ctx = ctx
 	return c.CRM.Upsert(ctx, module, recs, opts)
 }
+
+// A submission stored for the queue whose message was never sent (the
+// send failed and so did the release; or the run died in between) is not
+// answered 202 from its entry alone: a repeat within a claim's length gets
+// 409, a later one sends the message again first.
+func TestLostQueueMessageIsSentAgain(t *testing.T) {
+	w := newWorld(t)
+	now := time.Now()
+	w.svc.Now = func() time.Time { return now }
+	down := true
+	w.crm.answer = func(string, zoho.Record) ([]zoho.RecordResult, error) {
+		if down {
+			return nil, zoho.ErrUnavailable
+		}
+		return []zoho.RecordResult{{Code: "SUCCESS", Action: "insert", ID: "31"}}, nil
+	}
+	w.queue.err = errBoom
+	w.idem.failOn = map[string]error{"release": errBoom}
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 500 {
+		t.Fatalf("send and release failed: %d", status)
+	}
+	if e := w.idem.only(t); e.State != Queued || e.MessageSent || e.Answer.Status != 202 {
+		t.Fatalf("entry %+v", e)
+	}
+	if !strings.Contains(w.logText(), "a repeat is answered 409 for a minute, then its message is sent again") {
+		t.Errorf("the log does not say what a repeat gets:\n%s", w.logText())
+	}
+	w.queue.err = nil
+	// The client tries again at once: the first run might still be sending.
+	now = now.Add(5 * time.Second)
+	if status, body := w.post(t, w.request("application/json", leadJSON)); status != 409 || body["error"] != "submission_in_progress" {
+		t.Fatalf("repeat within a minute: %d %v", status, body)
+	}
+	if msgs := w.queue.take(); len(msgs) != 0 {
+		t.Fatalf("sent within a minute: %+v", msgs)
+	}
+	// Later, with SQS failing again: no 202 without a message.
+	now = now.Add(time.Minute)
+	w.queue.err = errBoom
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 500 {
+		t.Fatalf("repeat while SQS fails: %d", status)
+	}
+	w.queue.err = nil
+	status, body := w.post(t, w.request("application/json", leadJSON))
+	msgs := w.queue.take()
+	if status != 202 || body["status"] != "queued" || len(msgs) != 1 || msgs[0].m.SubmissionID != body["submission_id"] {
+		t.Fatalf("repeat after a minute: %d %v, messages %+v", status, body, msgs)
+	}
+	if e := w.idem.only(t); !e.MessageSent || e.State != Queued {
+		t.Fatalf("entry %+v", e)
+	}
+	// Once on record, repeats send nothing more.
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 202 || len(w.queue.take()) != 0 {
+		t.Fatalf("a repeat sent another message (%d)", status)
+	}
+	down = false
+	if resp := w.h.HandleSQS(context.Background(), sqsEvent(msgs[0].m, "rh", 1)); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v", resp)
+	}
+	if e := w.idem.only(t); e.State != Done || e.RecordID != "31" {
+		t.Fatalf("entry %+v", e)
+	}
+}
+
+// The usual queueing records its message: a repeat a minute later (the
+// consumer not there yet) sends nothing.
+func TestQueuedEntryRecordsItsMessage(t *testing.T) {
+	w := newWorld(t)
+	now := time.Now()
+	w.svc.Now = func() time.Time { return now }
+	w.crm.answer = func(string, zoho.Record) ([]zoho.RecordResult, error) { return nil, zoho.ErrUnavailable }
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 202 || len(w.queue.take()) != 1 {
+		t.Fatal(status)
+	}
+	if e := w.idem.only(t); !e.MessageSent {
+		t.Fatalf("entry %+v", e)
+	}
+	now = now.Add(2 * time.Minute)
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 202 || len(w.queue.take()) != 0 {
+		t.Fatalf("repeat: %d", status)
+	}
+}
+
+// A top-level 4xx from Zoho other than a token, scope, environment or rate
+// problem is a refusal: 422 at once, and from the queue straight to the
+// dead-letter queue, never retried.
+func TestZohoRequestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		err          *zoho.APIError
+		field, probl string
+	}{
+		{&zoho.APIError{StatusCode: 400, Code: "INVALID_DATA", Details: map[string]any{"api_name": "Phone"}}, "Phone", "invalid"},
+		{&zoho.APIError{StatusCode: 400, Code: "INVALID_MODULE"}, "record", "invalid"},
+		{&zoho.APIError{StatusCode: 400, Code: "REQUIRED_PARAM_MISSING", Details: map[string]any{"param_name": "data"}}, "data", "required"},
+		{&zoho.APIError{StatusCode: 403, Code: "NO_PERMISSION"}, "record", "not_permitted"},
+		{&zoho.APIError{StatusCode: 404, Code: "INVALID_URL_PATTERN"}, "record", "invalid"},
+	} {
+		t.Run(tc.err.Code, func(t *testing.T) {
+			w := newWorld(t)
+			w.crm.answer = func(string, zoho.Record) ([]zoho.RecordResult, error) { return nil, tc.err }
+			status, body := w.post(t, w.request("application/json", leadJSON))
+			fields, _ := body["fields"].(map[string]any)
+			if status != 422 || body["error"] != "invalid_submission" || fields[tc.field] != tc.probl {
+				t.Fatalf("got %d %v", status, body)
+			}
+			if msgs := w.queue.take(); len(msgs) != 0 {
+				t.Fatalf("queued: %+v", msgs)
+			}
+			if e := w.idem.only(t); e.State != Done || e.Answer.Status != 422 || e.Record != nil {
+				t.Fatalf("entry %+v", e)
+			}
+			if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 422 || w.crm.count() != 1 {
+				t.Fatalf("repeat: %d after %d calls", status, w.crm.count())
+			}
+
+			// From the queue: Zoho down when submitted, then refuses.
+			w2 := newWorld(t)
+			down := true
+			w2.crm.answer = func(string, zoho.Record) ([]zoho.RecordResult, error) {
+				if down {
+					return nil, zoho.ErrUnavailable
+				}
+				return nil, tc.err
+			}
+			if status, _ := w2.post(t, w2.request("application/json", leadJSON)); status != 202 {
+				t.Fatal(status)
+			}
+			m := w2.queue.take()[0].m
+			down = false
+			for i := 1; i <= 2; i++ {
+				resp := w2.h.HandleSQS(context.Background(), sqsEvent(m, "rh", i))
+				if len(resp.BatchItemFailures) != 1 || w2.queue.delayed["rh"] != 0 {
+					t.Fatalf("receive %d: %+v, delayed %v", i, resp, w2.queue.delayed)
+				}
+			}
+			e := w2.idem.only(t)
+			if e.State != Rejected || e.LastError != "zoho_rejected:"+tc.err.Code || e.DeliveredStatus != 422 {
+				t.Fatalf("entry %+v", e)
+			}
+			if w2.crm.count() != 2 || len(w2.queue.take()) != 0 {
+				t.Fatalf("Zoho called %d times; a refused submission must not be sent again", w2.crm.count())
+			}
+		})
+	}
+	// What may pass is still retried.
+	for _, err := range []error{&zoho.APIError{StatusCode: 408}, &zoho.APIError{StatusCode: 429}, &zoho.APIError{StatusCode: 400, Code: "TOO_MANY_REQUESTS"},
+		&zoho.APIError{StatusCode: 401, Code: "AUTHENTICATION_FAILURE"},
+		&zoho.APIError{StatusCode: 500, Code: "INTERNAL_ERROR"}, zoho.ErrUnavailable} {
+		w := newWorld(t)
+		w.crm.answer = func(string, zoho.Record) ([]zoho.RecordResult, error) { return nil, err }
+		if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 202 {
+			t.Errorf("%v: %d", err, status)
+		}
+	}
+}
+
+// Sync tells the refresh which token Zoho refused, by its expiry; a token
+// that merely expired in the vault names none.
+func TestRefreshNamesTheRejectedToken(t *testing.T) {
+	w := newWorld(t)
+	exp := time.Now().Add(50 * time.Minute).Round(time.Millisecond)
+	w.vault.set(w.conn.ID, connection.AccessToken{Token: w.tokenV1, ExpiresAt: exp})
+	w.crm.answer = func(tok string, _ zoho.Record) ([]zoho.RecordResult, error) {
+		if tok == w.tokenV1 {
+			return nil, &zoho.APIError{StatusCode: 401, Code: "INVALID_TOKEN"}
+		}
+		return []zoho.RecordResult{{Code: "SUCCESS", Action: "insert", ID: "5"}}, nil
+	}
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 201 {
+		t.Fatal(status)
+	}
+	if len(w.ref.rejected) != 1 || !w.ref.rejected[0].Equal(exp) {
+		t.Fatalf("refresh asked with %v, want %v", w.ref.rejected, exp)
+	}
+	w2 := newWorld(t)
+	w2.vault.set(w2.conn.ID, connection.AccessToken{Token: "old", ExpiresAt: time.Now().Add(-time.Minute)})
+	if status, _ := w2.post(t, w2.request("application/json", leadJSON)); status != 201 {
+		t.Fatal(status)
+	}
+	if len(w2.ref.rejected) != 1 || !w2.ref.rejected[0].IsZero() {
+		t.Fatalf("an expired token's refresh named %v", w2.ref.rejected)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 )
@@ -58,7 +59,7 @@ func (s *Service) token(ctx context.Context, c *connection.Connection, fresh boo
 		if fresh {
 			return t, retry("no_valid_token_after_refresh", err)
 		}
-		if rerr := s.refresh(ctx, c); rerr != nil {
+		if rerr := s.refresh(ctx, c, time.Time{}); rerr != nil {
 			return t, rerr
 		}
 		if t, err = s.Tokens.AccessToken(ctx, c.ID); err != nil || t.Token == "" {
