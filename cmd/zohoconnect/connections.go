@@ -86,6 +86,16 @@ and underscores, starting with a capital letter (Last_Name, Custom_Field_1).
 
 // connectionService builds the parts of the use cases that need the
 // connections table and, with a prefix, the token secrets.
+// connections reads the settings cmd needs (and optional ones) and builds
+// the connections service on them.
+func (c *cli) connections(ctx context.Context, cmd *command, optional []string) (*admin.Service, error) {
+	s, err := c.settings(ctx, cmd, cmd.needs, optional)
+	if err != nil {
+		return nil, err
+	}
+	return c.connectionService(ctx, s)
+}
+
 func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service, error) {
 	cfg, err := c.awsConfig(ctx)
 	if err != nil {
@@ -143,11 +153,7 @@ func runConnectionsList(ctx context.Context, c *cli, cmd *command, args []string
 	if err != nil {
 		return err
 	}
-	s, err := c.settings(ctx, cmd, cmd.needs, nil)
-	if err != nil {
-		return err
-	}
-	svc, err := c.connectionService(ctx, s)
+	svc, err := c.connections(ctx, cmd, nil)
 	if err != nil {
 		return err
 	}
@@ -186,11 +192,7 @@ func runConnectionsShow(ctx context.Context, c *cli, cmd *command, args []string
 	if err != nil {
 		return err
 	}
-	s, err := c.settings(ctx, cmd, cmd.needs, nil)
-	if err != nil {
-		return err
-	}
-	svc, err := c.connectionService(ctx, s)
+	svc, err := c.connections(ctx, cmd, nil)
 	if err != nil {
 		return err
 	}
@@ -223,11 +225,7 @@ func runConnectionsDisconnect(ctx context.Context, c *cli, cmd *command, args []
 	if !*yes && !c.terminal {
 		return usagef(cmd, "this asks for confirmation and stdin is not a terminal: pass -yes")
 	}
-	s, err := c.settings(ctx, cmd, cmd.needs, []string{envZohoOverride})
-	if err != nil {
-		return err
-	}
-	svc, err := c.connectionService(ctx, s)
+	svc, err := c.connections(ctx, cmd, []string{envZohoOverride})
 	if err != nil {
 		return err
 	}
@@ -300,11 +298,7 @@ func runConnectionsRotateKey(ctx context.Context, c *cli, cmd *command, args []s
 	if err != nil {
 		return err
 	}
-	s, err := c.settings(ctx, cmd, cmd.needs, nil)
-	if err != nil {
-		return err
-	}
-	svc, err := c.connectionService(ctx, s)
+	svc, err := c.connections(ctx, cmd, nil)
 	if err != nil {
 		return err
 	}
@@ -369,11 +363,7 @@ func runConnectionsSetMapping(ctx context.Context, c *cli, cmd *command, args []
 			return usagef(cmd, "%v", err)
 		}
 	}
-	s, err := c.settings(ctx, cmd, cmd.needs, nil)
-	if err != nil {
-		return err
-	}
-	svc, err := c.connectionService(ctx, s)
+	svc, err := c.connections(ctx, cmd, nil)
 	if err != nil {
 		return err
 	}
