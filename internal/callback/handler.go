@@ -150,33 +150,26 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 	return httpapi.Page(200, httpapi.PageContent{Title: "Zoho CRM connected", Facts: facts, Note: note})
 }
 
-// failures maps the flow's errors to the interface's codes. It is the one
-// place where errors become HTTP answers.
-var failures = []struct {
-	err     error
-	status  int
-	code    string
-	message string
-}{
-	{ErrAccessDenied, 403, "access_denied", "Access to Zoho CRM was not granted. Connect again and choose Accept to link your org."},
-	{ErrInvalidRequest, 400, "invalid_request", "This link is incomplete: Zoho sent no authorization code."},
-	{ErrInvalidState, 400, "invalid_state", "This sign-in link has expired or was already used. Please start the connection again."},
-	{ErrInvalidLocation, 400, "invalid_location", "Zoho's answer named a data center we cannot verify. Please start the connection again."},
-	{ErrGrantExpired, 400, "grant_expired", "Zoho's authorization expired before it could be used. Please connect again."},
-	{ErrEnvironmentMismatch, 409, "environment_mismatch", "The org you chose is not of the environment asked for."},
-	{ErrZohoUnavailable, 502, "zoho_unavailable", "Zoho did not answer as expected. Please try again in a few minutes."},
+// failures maps the flow's errors to the interface's codes.
+var failures = []httpapi.Failure{
+	{Err: ErrAccessDenied, Status: 403, Code: "access_denied", Message: "Access to Zoho CRM was not granted. Connect again and choose Accept to link your org."},
+	{Err: ErrInvalidRequest, Status: 400, Code: "invalid_request", Message: "This link is incomplete: Zoho sent no authorization code."},
+	{Err: ErrInvalidState, Status: 400, Code: "invalid_state", Message: "This sign-in link has expired or was already used. Please start the connection again."},
+	{Err: ErrInvalidLocation, Status: 400, Code: "invalid_location", Message: "Zoho's answer named a data center we cannot verify. Please start the connection again."},
+	{Err: ErrGrantExpired, Status: 400, Code: "grant_expired", Message: "Zoho's authorization expired before it could be used. Please connect again."},
+	{Err: ErrEnvironmentMismatch, Status: 409, Code: "environment_mismatch", Message: "The org you chose is not of the environment asked for."},
+	{Err: ErrZohoUnavailable, Status: 502, Code: "zoho_unavailable", Message: "Zoho did not answer as expected. Please try again in a few minutes."},
 }
 
 func (h *Handler) fail(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
-	e := &httpapi.Error{Status: 500, Code: "internal", Message: "Something went wrong on our side. Please try again in a few minutes."}
-	for _, f := range failures {
-		if errors.Is(err, f.err) {
-			e = &httpapi.Error{Status: f.status, Code: f.code, Message: f.message}
-			if f.err == ErrEnvironmentMismatch || f.err == ErrInvalidRequest {
-				e.Message = f.message + " (" + detail(err, f.err) + ")"
-			}
-			break
-		}
+	e := httpapi.Match(err, failures)
+	switch {
+	case e == nil:
+		e = &httpapi.Error{Status: 500, Code: "internal", Message: "Something went wrong on our side. Please try again in a few minutes."}
+	case errors.Is(err, ErrEnvironmentMismatch):
+		e.Message += " (" + detail(err, ErrEnvironmentMismatch) + ")"
+	case errors.Is(err, ErrInvalidRequest):
+		e.Message += " (" + detail(err, ErrInvalidRequest) + ")"
 	}
 	e.Retry = "../connect" // from /oauth/callback, under any stage prefix
 	if e.Status >= 500 {

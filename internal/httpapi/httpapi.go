@@ -6,6 +6,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"strings"
 
@@ -24,6 +25,30 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Failure is one row of a function's table of failures: the error it
+// matches (with errors.Is) and the answer it becomes.
+type Failure struct {
+	Err     error
+	Status  int
+	Code    string
+	Message string // empty: the error's own text
+}
+
+// Match is the one way a function's error becomes an answer: the first
+// row of table that err matches, or nil when none does.
+func Match(err error, table []Failure) *Error {
+	for _, f := range table {
+		if errors.Is(err, f.Err) {
+			msg := f.Message
+			if msg == "" {
+				msg = err.Error()
+			}
+			return &Error{Status: f.Status, Code: f.Code, Message: msg}
+		}
+	}
+	return nil
+}
 
 var securityHeaders = map[string]string{
 	"Cache-Control":          "no-store",

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,5 +71,19 @@ func TestPageShowsFacts(t *testing.T) {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("page lacks %s", want)
 		}
+	}
+}
+
+func TestMatchTakesTheFirstRowErrorsIsFinds(t *testing.T) {
+	errA, errB := errors.New("a"), errors.New("b")
+	table := []Failure{{Err: errA, Status: 400, Code: "bad_a", Message: "A went wrong."}, {Err: errB, Status: 409, Code: "bad_b"}}
+	if e := Match(fmt.Errorf("wrapped: %w", errA), table); e == nil || e.Status != 400 || e.Code != "bad_a" || e.Message != "A went wrong." {
+		t.Fatalf("%+v", e)
+	}
+	if e := Match(fmt.Errorf("detail: %w", errB), table); e == nil || e.Status != 409 || e.Message != "detail: b" {
+		t.Fatalf("an empty message should be the error's own text: %+v", e)
+	}
+	if e := Match(errors.New("other"), table); e != nil {
+		t.Fatalf("matched %+v", e)
 	}
 }

@@ -102,23 +102,17 @@ func connectionFromPath(p string) string {
 // ErrMethod: not a POST.
 var ErrMethod = errors.New("only POST is served here")
 
-// failures maps the service's errors to the interface's answers: the one
-// place where they become HTTP statuses.
-var failures = []struct {
-	err     error
-	status  int
-	code    string
-	message string
-}{
-	{ErrUnauthorized, 401, "unauthorized", "A valid submission key (Authorization: Bearer) or signature (X-Signature) for this connection is required."},
-	{ErrBodyTooLarge, 413, "body_too_large", "The body is over the size limit."},
-	{ErrUnsupportedMedia, 415, "unsupported_media_type", "Send application/json or application/x-www-form-urlencoded (UTF-8)."},
-	{ErrMalformedBody, 400, "invalid_request", ""},
-	{ErrUnknownModule, 400, "invalid_request", ""},
-	{ErrBadIdempotencyKey, 400, "invalid_request", ""},
-	{ErrKeyReused, 409, "idempotency_key_reused", "This Idempotency-Key was already used for a different submission."},
-	{ErrInProgress, 409, "submission_in_progress", "The same submission is being delivered now; send it again in a few seconds for its answer."},
-	{ErrMethod, 405, "method_not_allowed", "Only POST is served here."},
+// failures maps the service's errors to the interface's answers.
+var failures = []httpapi.Failure{
+	{Err: ErrUnauthorized, Status: 401, Code: "unauthorized", Message: "A valid submission key (Authorization: Bearer) or signature (X-Signature) for this connection is required."},
+	{Err: ErrBodyTooLarge, Status: 413, Code: "body_too_large", Message: "The body is over the size limit."},
+	{Err: ErrUnsupportedMedia, Status: 415, Code: "unsupported_media_type", Message: "Send application/json or application/x-www-form-urlencoded (UTF-8)."},
+	{Err: ErrMalformedBody, Status: 400, Code: "invalid_request"},
+	{Err: ErrUnknownModule, Status: 400, Code: "invalid_request"},
+	{Err: ErrBadIdempotencyKey, Status: 400, Code: "invalid_request"},
+	{Err: ErrKeyReused, Status: 409, Code: "idempotency_key_reused", Message: "This Idempotency-Key was already used for a different submission."},
+	{Err: ErrInProgress, Status: 409, Code: "submission_in_progress", Message: "The same submission is being delivered now; send it again in a few seconds for its answer."},
+	{Err: ErrMethod, Status: 405, Code: "method_not_allowed", Message: "Only POST is served here."},
 }
 
 func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
@@ -126,23 +120,15 @@ func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
 	if errors.As(err, &inv) {
 		return httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission", Message: inv.Message, Fields: inv.Fields})
 	}
-	for _, f := range failures {
-		if errors.Is(err, f.err) {
-			msg := f.message
-			if msg == "" {
-				msg = err.Error()
-			}
-			resp := httpapi.JSON(f.status, &httpapi.Error{Code: f.code, Message: msg})
-			switch f.status {
-			case 401:
-				resp.Headers["WWW-Authenticate"] = `Bearer realm="submissions"`
-			case 409:
-				if f.err == ErrInProgress {
-					resp.Headers["Retry-After"] = "5"
-				}
-			}
-			return resp
+	if e := httpapi.Match(err, failures); e != nil {
+		resp := httpapi.JSON(e.Status, e)
+		switch {
+		case e.Status == 401:
+			resp.Headers["WWW-Authenticate"] = `Bearer realm="submissions"`
+		case errors.Is(err, ErrInProgress):
+			resp.Headers["Retry-After"] = "5"
 		}
+		return resp
 	}
 	h.Log.Error("submission failed", "err", err.Error())
 	return httpapi.JSON(500, &httpapi.Error{Code: "internal", Message: "The submission could not be taken now. Please send it again in a minute."})
