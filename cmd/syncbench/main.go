@@ -33,12 +33,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
+	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/benchstack"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
+	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
-	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
@@ -150,15 +150,15 @@ func bench(n, warm int) error {
 	if err := setenv("CallbackFunction"); err != nil {
 		return err
 	}
-	ccfg, err := callback.LoadConfig()
+	ccfg, err := callbackfn.LoadConfig()
 	if err != nil {
 		return err
 	}
-	cb, err := app.NewCallback(ccfg, cfg, log)
+	cb, err := callbackfn.New(ccfg, cfg, log)
 	if err != nil {
 		return err
 	}
-	connID, key, err := connect(ctx, sim, srv.URL, cb)
+	connID, key, err := connectOrg(ctx, sim, srv.URL, cb)
 	if err != nil {
 		return err
 	}
@@ -166,11 +166,11 @@ func bench(n, warm int) error {
 	if err := setenv("SyncFunction"); err != nil {
 		return err
 	}
-	scfg, err := submission.LoadConfig()
+	scfg, err := syncfn.LoadConfig()
 	if err != nil {
 		return err
 	}
-	h, err := app.NewSync(scfg, cfg, log)
+	h, err := syncfn.New(scfg, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func bench(n, warm int) error {
 	if err != nil {
 		return err
 	}
-	h.Service.NewCRM = app.SyncCRMFactory(hc)
+	h.Service.NewCRM = syncfn.NewCRM(hc)
 
 	submit := func(i int, tag string) (int, error) {
 		req := events.APIGatewayV2HTTPRequest{
@@ -275,7 +275,7 @@ func crmCalls(sim *zohosim.Server) int {
 }
 
 // connect runs /connect, the simulator's consent and /oauth/callback.
-func connect(ctx context.Context, sim *zohosim.Server, simURL string, cb *callback.Handler) (string, string, error) {
+func connectOrg(ctx context.Context, sim *zohosim.Server, simURL string, cb *connect.Handler) (string, string, error) {
 	u := sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Environment: zoho.Production}}})
 	get := func(path, q string) events.APIGatewayV2HTTPRequest {
 		r := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: q, Headers: map[string]string{"accept": "application/json"}}

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/zohoconnect/zohoconnect/internal/admin"
-	"github.com/zohoconnect/zohoconnect/internal/app"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
@@ -114,7 +113,7 @@ func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service
 		svc.Secrets = &awsstore.TokenSecretInspector{SM: sm, Prefix: s[envTokenPrefix]}
 		svc.Tokens = &awsstore.TokenVault{SM: sm, Prefix: s[envTokenPrefix]}
 		if s[envKeySecret] != "" {
-			svc.Keys = &app.SubmissionKeySource{Secret: &awsstore.CachedSecret{SM: sm, ID: s[envKeySecret], TTL: time.Minute}}
+			svc.Keys = &connection.KeySource{Secret: &awsstore.CachedSecret{SM: sm, ID: s[envKeySecret], TTL: time.Minute}}
 		}
 		if s[envClientSecret] != "" {
 			hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: s[envZohoOverride]})

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
+
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/zohoconnect/zohoconnect/internal/admin"
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 )
 
 var cmdDeadLettersList = &command{
@@ -71,14 +72,14 @@ func (c *cli) deadLetterService(ctx context.Context, cmd *command, needSubmissio
 	client := sqs.NewFromConfig(cfg)
 	dlq := s[envDeadLetterQueue]
 	if dlq == "" {
-		if dlq, err = awsstore.DeadLetterQueueURL(ctx, client, s[envSubmissionQueue]); err != nil {
+		if dlq, err = submissionstore.DeadLetterQueueURL(ctx, client, s[envSubmissionQueue]); err != nil {
 			return nil, "", fmt.Errorf("%s is not set, and: %w", envDeadLetterQueue, err)
 		}
 		fmt.Fprintf(c.stderr, "%s: dead-letter queue (from %s's redrive policy): %s\n", name, envSubmissionQueue, dlq)
 	}
-	svc := &admin.Service{DeadLetters: &awsstore.MessageQueue{SQS: client, URL: dlq}, Now: c.now}
+	svc := &admin.Service{DeadLetters: &submissionstore.MessageQueue{SQS: client, URL: dlq}, Now: c.now}
 	if s[envSubmissionQueue] != "" {
-		svc.Submissions = &awsstore.MessageQueue{SQS: client, URL: s[envSubmissionQueue]}
+		svc.Submissions = &submissionstore.MessageQueue{SQS: client, URL: s[envSubmissionQueue]}
 	}
 	return svc, dlq, nil
 }

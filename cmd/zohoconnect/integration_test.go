@@ -310,7 +310,7 @@ func TestDisconnectStrictWhenZohoIsDown(t *testing.T) {
 	if c, _ := h.store().Get(ctx, id); c.Status != connection.Disconnected {
 		t.Fatal("not disconnected")
 	}
-	if _, err := h.vault().RefreshToken(ctx, id); !errors.Is(err, awsstore.ErrNoSecret) {
+	if _, err := h.vault().RefreshToken(ctx, id); !errors.Is(err, connection.ErrNoToken) {
 		t.Fatalf("secrets remain: %v", err)
 	}
 	h.noSecrets(t, r)

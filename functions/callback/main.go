@@ -1,6 +1,7 @@
-// Command callback is the CallbackFunction: GET /connect and
-// GET /oauth/callback. It only wires things together; the story starts in
-// internal/callback.
+// Command callback is the CallbackFunction: GET /connect and GET
+// /oauth/callback. It only wires things together: the function's story
+// starts at callbackfn.New, which builds the handler from the function's
+// Config.
 package main
 
 import (
@@ -10,13 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
+	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 )
 
 func main() {
-	cfg, err := callback.LoadConfig()
+	cfg, err := callbackfn.LoadConfig()
 	log := logging.New(os.Stdout, cfg.LogLevel)
 	if err != nil {
 		log.Error("cannot start", "err", err.Error())
@@ -27,7 +27,7 @@ func main() {
 		log.Error("cannot start: AWS configuration", "err", err.Error())
 		os.Exit(1)
 	}
-	h, err := app.NewCallback(cfg, awsCfg, log)
+	h, err := callbackfn.New(cfg, awsCfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err.Error())
 		os.Exit(1)

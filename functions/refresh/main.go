@@ -1,6 +1,7 @@
 // Command refresh is the RefreshFunction: the scheduled token refresh, and
-// one connection on demand for SyncFunction. It only wires things
-// together; the story starts in internal/refresh.
+// one connection on demand for SyncFunction. It only wires things together:
+// the function's story starts at refreshfn.New, which builds the handler
+// from the function's Config.
 package main
 
 import (
@@ -10,13 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
-	"github.com/zohoconnect/zohoconnect/internal/refresh"
 )
 
 func main() {
-	cfg, err := refresh.LoadConfig()
+	cfg, err := refreshfn.LoadConfig()
 	log := logging.New(os.Stdout, cfg.LogLevel)
 	if err != nil {
 		log.Error("cannot start", "err", err.Error())
@@ -27,7 +27,7 @@ func main() {
 		log.Error("cannot start: AWS configuration", "err", err.Error())
 		os.Exit(1)
 	}
-	h, err := app.NewRefresh(cfg, awsCfg, log)
+	h, err := refreshfn.New(cfg, awsCfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err.Error())
 		os.Exit(1)

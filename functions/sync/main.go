@@ -1,6 +1,7 @@
-// Command sync is the SyncFunction: POST /connections/{connection_id}/submissions
-// and the retries of the submission queue. It only wires things together;
-// the story starts in internal/submission.
+// Command sync is the SyncFunction: POST
+// /connections/{connection_id}/submissions and the retries of the submission
+// queue. It only wires things together: the function's story starts at
+// syncfn.New, which builds the handler from the function's Config.
 package main
 
 import (
@@ -10,13 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
-	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
 func main() {
-	cfg, err := submission.LoadConfig()
+	cfg, err := syncfn.LoadConfig()
 	log := logging.New(os.Stdout, cfg.LogLevel)
 	if err != nil {
 		log.Error("cannot start", "err", err.Error())
@@ -27,7 +27,7 @@ func main() {
 		log.Error("cannot start: AWS configuration", "err", err.Error())
 		os.Exit(1)
 	}
-	h, err := app.NewSync(cfg, awsCfg, log)
+	h, err := syncfn.New(cfg, awsCfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err.Error())
 		os.Exit(1)

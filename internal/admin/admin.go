@@ -10,6 +10,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/clock"
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
+
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -49,10 +52,10 @@ type KeySource interface {
 	Keys(ctx context.Context) (*connection.SubmissionKeys, error)
 }
 
-// Queue is an SQS queue (awsstore.MessageQueue).
+// Queue is an SQS queue (submissionstore.MessageQueue).
 type Queue interface {
-	Receive(ctx context.Context, n int, visibility, wait time.Duration) ([]awsstore.QueueMessage, error)
-	Send(ctx context.Context, m awsstore.QueueMessage) error
+	Receive(ctx context.Context, n int, visibility, wait time.Duration) ([]submissionstore.QueueMessage, error)
+	Send(ctx context.Context, m submissionstore.QueueMessage) error
 	Delete(ctx context.Context, receiptHandle string) error
 	Release(ctx context.Context, receiptHandle string) error
 	ApproximateCount(ctx context.Context) (visible, inFlight int, err error)
@@ -63,7 +66,7 @@ var (
 	_ ConnectionLister = (*awsstore.ConnectionLister)(nil)
 	_ SecretInspector  = (*awsstore.TokenSecretInspector)(nil)
 	_ TokenVault       = (*awsstore.TokenVault)(nil)
-	_ Queue            = (*awsstore.MessageQueue)(nil)
+	_ Queue            = (*submissionstore.MessageQueue)(nil)
 )
 
 // ErrMessageNotFound is returned when a dead letter with the asked id is
@@ -87,12 +90,9 @@ type Service struct {
 	// the queue a replay sends to.
 	DeadLetters Queue
 	Submissions Queue
-	Now         func() time.Time
+	Now         clock.Func
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
+	return s.Now.Now().UTC()
 }

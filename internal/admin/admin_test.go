@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -56,7 +55,7 @@ type fakeVault struct {
 func (v *fakeVault) RefreshToken(_ context.Context, id string) (string, error) {
 	t, ok := v.tokens[id]
 	if !ok {
-		return "", awsstore.ErrNoSecret
+		return "", connection.ErrNoToken
 	}
 	return t, nil
 }

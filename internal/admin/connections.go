@@ -126,7 +126,7 @@ func (s *Service) Disconnect(ctx context.Context, id string, strict bool) (*Disc
 
 func (s *Service) revoke(ctx context.Context, c *connection.Connection) (RevokeOutcome, error) {
 	rt, err := s.Tokens.RefreshToken(ctx, c.ID)
-	if errors.Is(err, awsstore.ErrNoSecret) {
+	if errors.Is(err, connection.ErrNoToken) {
 		return NoRefreshToken, nil
 	}
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
 )
 
 // How long a received dead letter stays hidden from other readers: long
@@ -46,7 +46,7 @@ var fieldKeys = []string{"fields", "record", "data", "values", "submission"}
 
 // DescribeDeadLetter reads a message tolerantly: whatever it lacks stays
 // empty, and values other than the references are never kept.
-func DescribeDeadLetter(m awsstore.QueueMessage) DeadLetter {
+func DescribeDeadLetter(m submissionstore.QueueMessage) DeadLetter {
 	d := DeadLetter{MessageID: m.ID, SentAt: m.SentAt, ReceiveCount: m.ReceiveCount, BodyBytes: len(m.Body)}
 	var body map[string]any
 	if err := json.Unmarshal([]byte(m.Body), &body); err != nil || body == nil {

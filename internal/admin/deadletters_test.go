@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
 )
 
 // fakeQueue is an SQS queue in memory: received messages are hidden until
@@ -17,7 +17,7 @@ import (
 type fakeQueue struct {
 	name     string
 	j        *journal
-	msgs     []awsstore.QueueMessage
+	msgs     []submissionstore.QueueMessage
 	hidden   map[string]bool // by receipt handle (= id here)
 	sendErr  error
 	received int
@@ -27,13 +27,13 @@ func newFakeQueue(name string, j *journal, n int) *fakeQueue {
 	q := &fakeQueue{name: name, j: j, hidden: map[string]bool{}}
 	for i := range n {
 		id := fmt.Sprintf("m%d", i)
-		q.msgs = append(q.msgs, awsstore.QueueMessage{ID: id, ReceiptHandle: id, Body: fmt.Sprintf(`{"connection_id":"c%d"}`, i)})
+		q.msgs = append(q.msgs, submissionstore.QueueMessage{ID: id, ReceiptHandle: id, Body: fmt.Sprintf(`{"connection_id":"c%d"}`, i)})
 	}
 	return q
 }
 
-func (q *fakeQueue) Receive(_ context.Context, n int, _, _ time.Duration) ([]awsstore.QueueMessage, error) {
-	var out []awsstore.QueueMessage
+func (q *fakeQueue) Receive(_ context.Context, n int, _, _ time.Duration) ([]submissionstore.QueueMessage, error) {
+	var out []submissionstore.QueueMessage
 	for _, m := range q.msgs {
 		if len(out) < n && !q.hidden[m.ReceiptHandle] {
 			q.hidden[m.ReceiptHandle] = true
@@ -45,12 +45,12 @@ func (q *fakeQueue) Receive(_ context.Context, n int, _, _ time.Duration) ([]aws
 	return out, nil
 }
 
-func (q *fakeQueue) Send(_ context.Context, m awsstore.QueueMessage) error {
+func (q *fakeQueue) Send(_ context.Context, m submissionstore.QueueMessage) error {
 	if q.sendErr != nil {
 		return q.sendErr
 	}
 	q.j.add("send %s to %s", m.ID, q.name)
-	q.msgs = append(q.msgs, awsstore.QueueMessage{ID: "new-" + m.ID, ReceiptHandle: "new-" + m.ID, Body: m.Body})
+	q.msgs = append(q.msgs, submissionstore.QueueMessage{ID: "new-" + m.ID, ReceiptHandle: "new-" + m.ID, Body: m.Body})
 	return nil
 }
 
@@ -86,7 +86,7 @@ func (q *fakeQueue) ids() []string {
 func TestDescribeDeadLetterKeepsNoValues(t *testing.T) {
 	body := `{"connection_id":"zc_0123456789abcdef01234567","submission_id":"s-1","module":"Leads",
 		"fields":{"Email":"ana@example.eu","Last_Name":"Müller","Phone":"+49 30 555 777"},"idempotency_key":"b_abc"}`
-	d := DescribeDeadLetter(awsstore.QueueMessage{ID: "m", Body: body, ReceiveCount: 9})
+	d := DescribeDeadLetter(submissionstore.QueueMessage{ID: "m", Body: body, ReceiveCount: 9})
 	want := DeadLetter{MessageID: "m", ReceiveCount: 9, BodyBytes: len(body), JSON: true,
 		ConnectionID: "zc_0123456789abcdef01234567", SubmissionID: "s-1", Module: "Leads", FieldNames: []string{"Email", "Last_Name", "Phone"}}
 	if !reflect.DeepEqual(d, want) {
@@ -99,7 +99,7 @@ func TestDescribeDeadLetterKeepsNoValues(t *testing.T) {
 
 func TestDescribeDeadLetterTolerates(t *testing.T) {
 	for _, body := range []string{``, `not json`, `[1,2]`, `null`, `{"connection_id":5,"module":["x"],"fields":"a=b"}`, `{"record":{"A":1}}`} {
-		d := DescribeDeadLetter(awsstore.QueueMessage{ID: "m", Body: body})
+		d := DescribeDeadLetter(submissionstore.QueueMessage{ID: "m", Body: body})
 		if d.ConnectionID != "" || d.Module != "" || d.BodyBytes != len(body) {
 			t.Errorf("%q: %+v", body, d)
 		}
@@ -107,7 +107,7 @@ func TestDescribeDeadLetterTolerates(t *testing.T) {
 			t.Errorf("%q: fields %v", body, d.FieldNames)
 		}
 	}
-	d := DescribeDeadLetter(awsstore.QueueMessage{Body: `{"connection_id":"zc_\u001b[31mred","module":"` + strings.Repeat("L", 300) + `"}`})
+	d := DescribeDeadLetter(submissionstore.QueueMessage{Body: `{"connection_id":"zc_\u001b[31mred","module":"` + strings.Repeat("L", 300) + `"}`})
 	if strings.ContainsRune(d.ConnectionID, 0x1b) || len(d.Module) > 110 {
 		t.Fatalf("unsafe for a terminal: %q %d", d.ConnectionID, len(d.Module))
 	}

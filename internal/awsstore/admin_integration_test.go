@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -92,14 +94,14 @@ func TestMessageQueueAndDeadLetterDiscovery(t *testing.T) {
 	env := testenv.New(t, testenv.WithQueues())
 	ctx := context.Background()
 	main, dlq := env.Queues["SubmissionQueue"], env.Queues["SubmissionDeadLetterQueue"]
-	found, err := awsstore.DeadLetterQueueURL(ctx, env.SQS, main)
+	found, err := submissionstore.DeadLetterQueueURL(ctx, env.SQS, main)
 	if err != nil || found != dlq {
 		t.Fatalf("found %q, %v; want %q", found, err, dlq)
 	}
-	if _, err := awsstore.DeadLetterQueueURL(ctx, env.SQS, dlq); err == nil {
+	if _, err := submissionstore.DeadLetterQueueURL(ctx, env.SQS, dlq); err == nil {
 		t.Fatal("a queue without a redrive policy has a dead-letter queue")
 	}
-	q := &awsstore.MessageQueue{SQS: env.SQS, URL: dlq}
+	q := &submissionstore.MessageQueue{SQS: env.SQS, URL: dlq}
 	if _, err := env.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(dlq), MessageBody: aws.String(`{"a":1}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestMessageQueueAndDeadLetterDiscovery(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].ReceiveCount != 2 {
 		t.Fatalf("%+v", msgs)
 	}
-	if err := (&awsstore.MessageQueue{SQS: env.SQS, URL: main}).Send(ctx, msgs[0]); err != nil {
+	if err := (&submissionstore.MessageQueue{SQS: env.SQS, URL: main}).Send(ctx, msgs[0]); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.Delete(ctx, msgs[0].ReceiptHandle); err != nil {

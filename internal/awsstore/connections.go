@@ -63,9 +63,9 @@ func toItem(c *connection.Connection) connectionItem {
 		ID: c.ID, Location: c.Location, AccountsServer: c.AccountsServer, APIDomain: c.APIDomain,
 		Environment: c.Environment, OrgID: c.OrgID, OrgName: c.OrgName, UserID: c.UserID,
 		UserEmail: c.UserEmail, Scopes: c.Scopes, Status: string(c.Status), StatusReason: c.StatusReason,
-		StatusChangedAt: formatTime(c.StatusChangedAt), TokenExpiresAt: unix(c.TokenExpiresAt),
+		StatusChangedAt: formatTime(c.StatusChangedAt), TokenExpiresAt: Unix(c.TokenExpiresAt),
 		SubmissionKeyID: c.SubmissionKeyID, SubmissionKeyHash: c.SubmissionHash, FieldMapping: c.FieldMapping,
-		ConsecutiveFailures: c.ConsecutiveFailures, NextAttemptAt: unix(c.NextAttemptAt), LastError: c.LastError,
+		ConsecutiveFailures: c.ConsecutiveFailures, NextAttemptAt: Unix(c.NextAttemptAt), LastError: c.LastError,
 		CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt), Version: c.Version,
 	}
 	if c.Status == connection.Active {
@@ -79,9 +79,9 @@ func fromItem(it connectionItem) *connection.Connection {
 		ID: it.ID, Location: it.Location, AccountsServer: it.AccountsServer, APIDomain: it.APIDomain,
 		Environment: it.Environment, OrgID: it.OrgID, OrgName: it.OrgName, UserID: it.UserID,
 		UserEmail: it.UserEmail, Scopes: it.Scopes, Status: connection.Status(it.Status), StatusReason: it.StatusReason,
-		StatusChangedAt: parseTime(it.StatusChangedAt), TokenExpiresAt: fromUnix(it.TokenExpiresAt),
+		StatusChangedAt: parseTime(it.StatusChangedAt), TokenExpiresAt: FromUnix(it.TokenExpiresAt),
 		SubmissionKeyID: it.SubmissionKeyID, SubmissionHash: it.SubmissionKeyHash, FieldMapping: it.FieldMapping,
-		ConsecutiveFailures: it.ConsecutiveFailures, NextAttemptAt: fromUnix(it.NextAttemptAt), LastError: it.LastError,
+		ConsecutiveFailures: it.ConsecutiveFailures, NextAttemptAt: FromUnix(it.NextAttemptAt), LastError: it.LastError,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 	}
 }
@@ -204,14 +204,17 @@ func (s *ConnectionStore) write(ctx context.Context, c *connection.Connection) e
 	return nil
 }
 
-func unix(t time.Time) int64 {
+// Unix is t in unix seconds, 0 for the zero time: how the tables keep the
+// times that conditions and indexes compare.
+func Unix(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.Unix()
 }
 
-func fromUnix(n int64) time.Time {
+// FromUnix reads back what Unix wrote.
+func FromUnix(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}

@@ -124,7 +124,7 @@ func (s *ConnectionStore) Lease(ctx context.Context, id string) (owner string, u
 	if err := attributevalue.UnmarshalMap(out.Item, &l); err != nil {
 		return "", time.Time{}, fmt.Errorf("decode lease: %w", err)
 	}
-	return l.Owner, fromUnix(l.Until), nil
+	return l.Owner, FromUnix(l.Until), nil
 }
 
 // ReleaseLease gives the lease back without recording anything. A lease

@@ -28,11 +28,6 @@ type SecretsManager interface {
 
 var _ SecretsManager = (*secretsmanager.Client)(nil)
 
-// ErrNoSecret is returned when a connection has no such token stored; it
-// is connection.ErrNoToken, so use cases can test for it without this
-// package.
-var ErrNoSecret = connection.ErrNoToken
-
 // TokenVault keeps each connection's tokens in two secrets, so that IAM can
 // let a function read access tokens without ever reaching refresh tokens:
 // {prefix}access/{id} and {prefix}refresh/{id}.
@@ -115,7 +110,7 @@ func (v *TokenVault) get(ctx context.Context, name string) (string, error) {
 	out, err := v.SM.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return "", ErrNoSecret
+		return "", connection.ErrNoToken
 	}
 	if err != nil {
 		return "", fmt.Errorf("read secret %s: %w", name, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Reader collects the first problems while settings are read, so a
@@ -45,6 +46,12 @@ func (r *Reader) Int(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// Seconds reads a positive whole number of seconds, with a default
+// duration (whole seconds) when unset.
+func (r *Reader) Seconds(name string, def time.Duration) time.Duration {
+	return time.Duration(r.Int(name, int(def/time.Second))) * time.Second
 }
 
 // Err returns the problems found, or nil.

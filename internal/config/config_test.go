@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReaderReportsEveryProblemByName(t *testing.T) {
@@ -38,5 +39,20 @@ func TestReaderReportsEveryProblemByName(t *testing.T) {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("%v does not name %s", err, name)
 		}
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	t.Setenv("ZC_TEST_SECONDS", "90")
+	var r Reader
+	if got := r.Seconds("ZC_TEST_SECONDS", time.Minute); got != 90*time.Second {
+		t.Fatalf("set: %v", got)
+	}
+	if got := r.Seconds("ZC_TEST_UNSET_SECONDS", time.Minute); got != time.Minute {
+		t.Fatalf("default: %v", got)
+	}
+	t.Setenv("ZC_TEST_SECONDS", "-3")
+	if r.Seconds("ZC_TEST_SECONDS", time.Minute); r.Err() == nil || !strings.Contains(r.Err().Error(), "ZC_TEST_SECONDS") {
+		t.Fatalf("bad value: %v", r.Err())
 	}
 }

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"sync"
 )
 
 // SubmissionKeys mints and checks submission keys. A key is derived from a
@@ -55,4 +58,37 @@ func HashSubmissionKey(key string) string {
 func KeyMatches(presented, storedHash string) bool {
 	got := HashSubmissionKey(presented)
 	return subtle.ConstantTimeCompare([]byte(got), []byte(storedHash)) == 1 && storedHash != ""
+}
+
+// SecretValue reads a secret's current value.
+type SecretValue interface {
+	Value(ctx context.Context) (string, error)
+}
+
+// KeySource makes the submission-key minter from the master secret, again
+// only when the secret's value changed (it rotates).
+type KeySource struct {
+	Secret SecretValue
+
+	mu   sync.Mutex
+	raw  string
+	keys *SubmissionKeys
+}
+
+// Keys returns the minter for the current master secret.
+func (s *KeySource) Keys(ctx context.Context) (*SubmissionKeys, error) {
+	raw, err := s.Secret.Value(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil || raw != s.raw {
+		k, err := NewSubmissionKeys([]byte(raw))
+		if err != nil {
+			return nil, fmt.Errorf("submission key secret: %w", err)
+		}
+		s.raw, s.keys = raw, k
+	}
+	return s.keys, nil
 }

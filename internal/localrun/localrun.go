@@ -26,11 +26,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
+	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
+	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
+	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
+	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
@@ -66,7 +69,7 @@ type Bundle struct {
 	Template *samtemplate.Template
 	Deploy   *samtemplate.Deployment
 	AWS      aws.Config
-	Callback *callback.Handler
+	Callback *connect.Handler
 	Refresh  *refresh.Handler
 	Sync     *submission.Handler
 
@@ -165,26 +168,26 @@ func (b *Bundle) buildHandlers(log *slog.Logger) error {
 			os.Setenv(k, v)
 		}
 	}
-	cc, err := callback.LoadConfig()
+	cc, err := callbackfn.LoadConfig()
 	if err != nil {
 		return err
 	}
 	b.tokenPrefix = cc.TokenSecretPrefix
-	if b.Callback, err = app.NewCallback(cc, b.AWS, log.With("function", "callback")); err != nil {
+	if b.Callback, err = callbackfn.New(cc, b.AWS, log.With("function", "callback")); err != nil {
 		return err
 	}
-	rc, err := refresh.LoadConfig()
+	rc, err := refreshfn.LoadConfig()
 	if err != nil {
 		return err
 	}
-	if b.Refresh, err = app.NewRefresh(rc, b.AWS, log.With("function", "refresh")); err != nil {
+	if b.Refresh, err = refreshfn.New(rc, b.AWS, log.With("function", "refresh")); err != nil {
 		return err
 	}
-	sc, err := submission.LoadConfig()
+	sc, err := syncfn.LoadConfig()
 	if err != nil {
 		return err
 	}
-	if b.Sync, err = app.NewSync(sc, b.AWS, log.With("function", "sync")); err != nil {
+	if b.Sync, err = syncfn.New(sc, b.AWS, log.With("function", "sync")); err != nil {
 		return err
 	}
 	// No Lambda service here: sync's on-demand refresh invokes the
@@ -201,7 +204,7 @@ type InProcessRefresher struct {
 // RefreshConnection invokes the refresh handler as Lambda would, with the
 // payload app.LambdaRefresher sends.
 func (r InProcessRefresher) RefreshConnection(ctx context.Context, id string, rejected time.Time) error {
-	payload, _ := json.Marshal(refresh.NewRequest(id, rejected))
+	payload, _ := json.Marshal(ondemand.NewRequest(id, rejected))
 	out, err := r.Handler.Handle(ctx, payload)
 	if err != nil {
 		return err
@@ -210,7 +213,7 @@ func (r InProcessRefresher) RefreshConnection(ctx context.Context, id string, re
 	if err != nil {
 		return err
 	}
-	return app.ReadRefreshAnswer(answer)
+	return ondemand.ReadAnswer(answer)
 }
 
 // Connections is the store over the bundle's connections table.

@@ -5,9 +5,11 @@ package oauthclient
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -63,3 +65,19 @@ func ParseScopes(s string) []string {
 	}
 	return out
 }
+
+// HTTPClient makes the one Zoho HTTP client of a process (zoho.NewHTTPClient)
+// and logs the one warning at start that the endpoint override asks for.
+func HTTPClient(override string, log *slog.Logger) (*http.Client, error) {
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: override})
+	if err != nil {
+		return nil, err
+	}
+	if override != "" {
+		log.Warn("ZOHO_ENDPOINT_OVERRIDE is set: every Zoho request goes to "+override+" instead of Zoho", "override", override)
+	}
+	return hc, nil
+}
+
+// SecretCacheTTL bounds how stale a cached client or master secret may be.
+const SecretCacheTTL = 5 * time.Minute

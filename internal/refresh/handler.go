@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 )
 
 // Handler turns RefreshFunction's invocations into the service's two calls:
@@ -17,23 +19,7 @@ type Handler struct {
 }
 
 // Request is the on-demand payload.
-type Request struct {
-	ConnectionID string `json:"connection_id"`
-	// RejectedTokenExpiresAt (RFC 3339, optional) is the expiry of the
-	// access token Zoho refused: the connection is refreshed when its
-	// stored token is still that one, however young (see RefreshOne).
-	RejectedTokenExpiresAt string `json:"rejected_token_expires_at,omitempty"`
-}
-
-// NewRequest is the on-demand payload for connection id; rejected, when
-// not zero, is the expiry of the access token Zoho refused.
-func NewRequest(id string, rejected time.Time) Request {
-	r := Request{ConnectionID: id}
-	if !rejected.IsZero() {
-		r.RejectedTokenExpiresAt = rejected.UTC().Format(time.RFC3339)
-	}
-	return r
-}
+type Request = ondemand.Request
 
 // Handle answers a Summary for a run, a OneResult for one connection.
 func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, error) {

@@ -16,7 +16,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
@@ -32,7 +32,7 @@ import (
 type harness struct {
 	*testflow.Flow
 	refresh *refresh.Handler
-	refCfg  refresh.Config
+	refCfg  refreshfn.Config
 	store   *awsstore.ConnectionStore
 	vault   *awsstore.TokenVault
 }
@@ -43,7 +43,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs))}
 	h.Env.Setenv(t, "RefreshFunction")
 	var err error
-	if h.refCfg, err = refresh.LoadConfig(); err != nil {
+	if h.refCfg, err = refreshfn.LoadConfig(); err != nil {
 		t.Fatal(err)
 	}
 	if h.refCfg.EndpointOverride != h.SimURL || h.refCfg.Window != 30*time.Minute || h.refCfg.Workers != 8 || h.refCfg.Lease != time.Minute || h.refCfg.MaxConsecutiveFailures != 5 {
@@ -59,7 +59,7 @@ func newHarness(t *testing.T) *harness {
 // concurrent Lambda would be).
 func (h *harness) newRefresh(t *testing.T) *refresh.Handler {
 	t.Helper()
-	r, err := app.NewRefresh(h.refCfg, h.Env.Config, h.Log)
+	r, err := refreshfn.New(h.refCfg, h.Env.Config, h.Log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/clock"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -54,27 +56,19 @@ type SecretWriteLimiter interface {
 	Wait(ctx context.Context) error
 }
 
-// Outcome is what became of one connection.
-type Outcome string
+// Outcome is what became of one connection (package ondemand names them:
+// sync reads them too).
+type Outcome = ondemand.Outcome
 
 const (
-	Refreshed      Outcome = "refreshed"
-	Failed         Outcome = "failed"
-	ReauthRequired Outcome = "reauth_required"
-	// Skipped: another run or an on-demand refresh holds the lease, or the
-	// token was refreshed since the index was read.
-	Skipped Outcome = "skipped"
-	// RefreshedByAnother (RefreshOne): someone else held the lease and
-	// refreshed the token meanwhile; read the vault again.
-	RefreshedByAnother Outcome = "refreshed_by_another"
-	// Fresh (RefreshOne): the token was refreshed within the last minute;
-	// read the vault again.
-	Fresh Outcome = "fresh"
-	// InProgress (RefreshOne): someone else still holds the lease after
-	// the wait; try again shortly.
-	InProgress Outcome = "in_progress"
-	// NotFound (RefreshOne): no such connection.
-	NotFound Outcome = "not_found"
+	Refreshed          = ondemand.Refreshed
+	Failed             = ondemand.Failed
+	ReauthRequired     = ondemand.ReauthRequired
+	Skipped            = ondemand.Skipped
+	RefreshedByAnother = ondemand.RefreshedByAnother
+	Fresh              = ondemand.Fresh
+	InProgress         = ondemand.InProgress
+	NotFound           = ondemand.NotFound
 )
 
 // FlagReason is the status_reason of an active connection whose refresh
@@ -116,7 +110,7 @@ type Service struct {
 	OAuth       OAuthConfig
 	Limiter     SecretWriteLimiter
 	Log         *slog.Logger
-	Now         func() time.Time
+	Now         clock.Func
 
 	Window                 time.Duration // default 30 min
 	Workers                int           // default 8
@@ -163,20 +157,6 @@ func (s *Summary) add(o Outcome) {
 	}
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-func orDefault[T int | time.Duration](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
 // Run refreshes every active connection whose token expires within the
 // window, except those waiting out a backoff. It stops taking connections
 // when the context's deadline comes near and leaves them to the next run.
@@ -193,8 +173,8 @@ func (s *Service) Run(ctx context.Context) (Summary, error) {
 		s.logRun(sum, err)
 		return sum, err
 	}
-	now := s.now()
-	dueBy := now.Add(orDefault(s.Window, DefaultWindow))
+	now := s.Now.Now()
+	dueBy := now.Add(clock.OrDefault(s.Window, DefaultWindow))
 	due, shardErr := s.findDue(ctx, dueBy)
 	sum.QueryMS = time.Since(started).Milliseconds()
 	sum.Due = len(due)
@@ -215,7 +195,7 @@ func (s *Service) Run(ctx context.Context) (Summary, error) {
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
-	for range min(orDefault(s.Workers, DefaultWorkers), max(len(work), 1)) {
+	for range min(clock.OrDefault(s.Workers, DefaultWorkers), max(len(work), 1)) {
 		wg.Go(func() {
 			for c := range jobs {
 				var o Outcome
@@ -225,7 +205,7 @@ func (s *Service) Run(ctx context.Context) (Summary, error) {
 					mu.Unlock()
 					continue
 				}
-				o = s.refresh(ctx, conf, owner, c, s.now(), dueBy)
+				o = s.refresh(ctx, conf, owner, c, s.Now.Now(), dueBy)
 				mu.Lock()
 				sum.add(o)
 				mu.Unlock()
@@ -287,12 +267,12 @@ func (s *Service) stopping(ctx context.Context) bool {
 		return true
 	}
 	d, ok := ctx.Deadline()
-	return ok && time.Until(d) < orDefault(s.DeadlineMargin, DefaultDeadlineMargin)
+	return ok && time.Until(d) < clock.OrDefault(s.DeadlineMargin, DefaultDeadlineMargin)
 }
 
 // refresh takes the lease of c and refreshes it.
 func (s *Service) refresh(ctx context.Context, conf *zoho.Config, owner string, c *connection.Connection, now, dueBy time.Time) Outcome {
-	leased, ok, err := s.Connections.AcquireLease(ctx, c.ID, owner, now, now.Add(orDefault(s.Lease, DefaultLease)), dueBy)
+	leased, ok, err := s.Connections.AcquireLease(ctx, c.ID, owner, now, now.Add(clock.OrDefault(s.Lease, DefaultLease)), dueBy)
 	if err != nil {
 		s.Log.Error("refresh: lease failed", "connection_id", c.ID, "err", err.Error())
 		return Failed
@@ -322,7 +302,7 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 	if err != nil {
 		return s.fail(finish, log, owner, c, "refresh token unreadable", err)
 	}
-	zctx, zcancel := context.WithTimeout(ctx, orDefault(s.ZohoTimeout, DefaultZohoTimeout))
+	zctx, zcancel := context.WithTimeout(ctx, clock.OrDefault(s.ZohoTimeout, DefaultZohoTimeout))
 	tok, err := conf.Refresh(zctx, dc, rt)
 	zcancel()
 	switch {
@@ -335,7 +315,7 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 			return Skipped
 		}
 		reason := "Zoho refused the refresh token (invalid_code): it was revoked or expired; connect the org again"
-		if err := s.Connections.MarkReauthRequired(finish, c.ID, owner, reason, s.now().UTC()); errors.Is(err, connection.ErrConflict) {
+		if err := s.Connections.MarkReauthRequired(finish, c.ID, owner, reason, s.Now.Now().UTC()); errors.Is(err, connection.ErrConflict) {
 			log.Info("refresh: skipped, the connection changed meanwhile (disconnected, or the lease ran out)")
 			return Skipped
 		} else if err != nil {
@@ -349,7 +329,7 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 	}
 	expires := tok.Expiry
 	if expires.IsZero() {
-		expires = s.now().Add(accessTokenLife)
+		expires = s.Now.Now().Add(accessTokenLife)
 	}
 	if s.Limiter != nil {
 		if err := s.Limiter.Wait(finish); err != nil {
@@ -377,9 +357,9 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 // connection after MaxConsecutiveFailures, and releases the lease.
 func (s *Service) fail(ctx context.Context, log *slog.Logger, owner string, c *connection.Connection, what string, cause error) Outcome {
 	n := c.ConsecutiveFailures + 1
-	next := s.now().Add(Backoff(n))
+	next := s.Now.Now().Add(Backoff(n))
 	flag := ""
-	if n >= orDefault(s.MaxConsecutiveFailures, DefaultMaxFailures) {
+	if n >= clock.OrDefault(s.MaxConsecutiveFailures, DefaultMaxFailures) {
 		flag = FlagReason
 	}
 	lastErr := what + ": " + cause.Error()
@@ -400,21 +380,11 @@ func Backoff(n int) time.Duration {
 	if n < 1 {
 		n = 1
 	}
-	d := BackoffBase
-	for i := 1; i < n && d < BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, BackoffMax)
+	return clock.Doubling(BackoffBase, BackoffMax, n)
 }
 
 // OneResult is RefreshOne's answer.
-type OneResult struct {
-	ConnectionID string  `json:"connection_id"`
-	Outcome      Outcome `json:"outcome"`
-	// TokenExpiresAt is the connection's token expiry after the call, when
-	// known.
-	TokenExpiresAt *time.Time `json:"token_expires_at,omitempty"`
-}
+type OneResult = ondemand.Result
 
 // RefreshOne refreshes one connection now (sync asks after Zoho refused
 // its access token), under the same lease as the schedule. When someone
@@ -447,7 +417,7 @@ func (s *Service) RefreshOne(ctx context.Context, id string, rejected time.Time)
 		return res, fmt.Errorf("refresh: OAuth client: %w", err)
 	}
 	owner := newOwner("one")
-	waitUntil := time.Now().Add(orDefault(s.OnDemandWait, DefaultOnDemandWait))
+	waitUntil := time.Now().Add(clock.OrDefault(s.OnDemandWait, DefaultOnDemandWait))
 	var waited bool
 	for attempt := 0; attempt < 5; attempt++ {
 		c, err := s.Connections.Get(ctx, id)
@@ -463,13 +433,13 @@ func (s *Service) RefreshOne(ctx context.Context, id string, rejected time.Time)
 			res.Outcome = ReauthRequired
 			return res, nil
 		}
-		now := s.now()
+		now := s.Now.Now()
 		dueBy := now.Add(accessTokenLife - recentRefresh)
 		if !rejected.IsZero() {
 			dueBy = rejected.Truncate(time.Second)
 		}
 		if !c.TokenExpiresAt.After(dueBy) {
-			leased, ok, err := s.Connections.AcquireLease(ctx, id, owner, now, now.Add(orDefault(s.Lease, DefaultLease)), dueBy)
+			leased, ok, err := s.Connections.AcquireLease(ctx, id, owner, now, now.Add(clock.OrDefault(s.Lease, DefaultLease)), dueBy)
 			if err != nil {
 				return res, err
 			}
@@ -505,13 +475,13 @@ func (s *Service) RefreshOne(ctx context.Context, id string, rejected time.Time)
 // waitForLease polls until nobody holds the lease of id, or until; it
 // answers true when it is still held then.
 func (s *Service) waitForLease(ctx context.Context, id string, until time.Time) (bool, error) {
-	poll := orDefault(s.PollInterval, 200*time.Millisecond)
+	poll := clock.OrDefault(s.PollInterval, 200*time.Millisecond)
 	for {
 		owner, exp, err := s.Connections.Lease(ctx, id)
 		if err != nil {
 			return false, err
 		}
-		if owner == "" || exp.Before(s.now().Truncate(time.Second)) {
+		if owner == "" || exp.Before(s.Now.Now().Truncate(time.Second)) {
 			return false, nil
 		}
 		if time.Now().Add(poll).After(until) {

@@ -74,7 +74,7 @@ var ErrClaimHeld = errors.New("the submission is already claimed")
 // ErrClaimLost: a conditional write found the entry no longer ours.
 var ErrClaimLost = errors.New("the submission's claim is held by another run")
 
-// Idempotency keeps the entries (awsstore.IdempotencyStore in production).
+// Idempotency keeps the entries (submissionstore.IdempotencyStore in production).
 type Idempotency interface {
 	// Claim writes e (state Claimed) if no live entry has its key: none,
 	// an expired one, or a claim whose ClaimExpiresAt passed. Otherwise it
@@ -136,7 +136,7 @@ type Message struct {
 	SubmissionID string `json:"submission_id"`
 }
 
-// Queue is the retry queue (awsstore.SubmissionQueue in production).
+// Queue is the retry queue (submissionstore.SubmissionQueue in production).
 type Queue interface {
 	Send(ctx context.Context, m Message, delay time.Duration) error
 	// Delay hides a received message for d before it is tried again.

@@ -74,7 +74,7 @@ func (v *memVault) AccessToken(_ context.Context, id string) (connection.AccessT
 	v.reads++
 	t, ok := v.m[id]
 	if !ok {
-		return t, ErrNoToken
+		return t, connection.ErrNoToken
 	}
 	return t, nil
 }
@@ -159,7 +159,7 @@ func (b *boundCRM) Upsert(_ context.Context, module string, recs []zoho.Record, 
 	return b.do("upsert", module, recs, opts)
 }
 
-// memIdempotency follows the conditions of awsstore.IdempotencyStore.
+// memIdempotency follows the conditions of submissionstore.IdempotencyStore.
 type memIdempotency struct {
 	mu     sync.Mutex
 	m      map[string]Entry

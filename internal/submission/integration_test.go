@@ -17,7 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
+	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
+	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/localrun"
@@ -51,15 +52,15 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs), testenv.WithQueues())}
 	env := h.Env
 	env.Setenv(t, "RefreshFunction")
-	rcfg, err := refresh.LoadConfig()
+	rcfg, err := refreshfn.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.refresh, err = app.NewRefresh(rcfg, env.Config, h.Log); err != nil {
+	if h.refresh, err = refreshfn.New(rcfg, env.Config, h.Log); err != nil {
 		t.Fatal(err)
 	}
 	env.Setenv(t, "SyncFunction")
-	scfg, err := submission.LoadConfig()
+	scfg, err := syncfn.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func newHarness(t *testing.T) *harness {
 		scfg.IdempotencyTable != env.Tables["IdempotencyTable"] || scfg.RefreshFunctionName == "" {
 		t.Fatalf("the template's SyncFunction environment: %+v", scfg)
 	}
-	if h.sync, err = app.NewSync(scfg, env.Config, h.Log); err != nil {
+	if h.sync, err = syncfn.New(scfg, env.Config, h.Log); err != nil {
 		t.Fatal(err)
 	}
 	h.sync.Service.Refresher = localrun.InProcessRefresher{Handler: h.refresh}

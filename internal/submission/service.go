@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/clock"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -47,7 +49,7 @@ type Refresher interface {
 
 // ErrReauthRequired is what a Refresher returns when the connection's
 // refresh token no longer works: someone must connect the org again.
-var ErrReauthRequired = errors.New("the connection needs re-authorization")
+var ErrReauthRequired = ondemand.ErrReauthRequired
 
 // CRM writes records.
 type CRM interface {
@@ -66,7 +68,7 @@ type Service struct {
 	Idempotency Idempotency
 	Queue       Queue
 	Log         *slog.Logger
-	Now         func() time.Time
+	Now         clock.Func
 	Timings     Timings
 
 	tokens tokenCache
@@ -113,13 +115,6 @@ func (t Timings) withDefaults() Timings {
 	def(&t.ZohoTimeout, 10*time.Second)
 	def(&t.TokenMargin, 2*time.Minute)
 	return t
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
 }
 
 // Request is one POST, as the handler read it.
@@ -184,7 +179,7 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, fmt.Errorf("%w: %v", ErrMalformedBody, err)
 	}
-	now := s.now()
+	now := s.Now.Now()
 	t := s.Timings.withDefaults()
 	e := &Entry{
 		Key:          IdempotencyKey(c.ID, module, r.IdempotencyKey, content),
@@ -261,7 +256,7 @@ func (s *Service) replay(ctx context.Context, log *slog.Logger, prev *Entry, fin
 		// to send, and the message is sent again. A duplicate is harmless:
 		// the consumer's Take is conditional.
 		t := s.Timings.withDefaults()
-		if s.now().Sub(prev.QueuedAt) < t.ClaimTTL {
+		if s.Now.Now().Sub(prev.QueuedAt) < t.ClaimTTL {
 			return Answer{}, ErrInProgress
 		}
 		m := Message{Key: prev.Key, ConnectionID: prev.ConnectionID, SubmissionID: prev.SubmissionID}
@@ -294,7 +289,7 @@ func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, rec z
 	if err != nil {
 		return Answer{}, err
 	}
-	now := s.now()
+	now := s.Now.Now()
 	owner := e.ClaimToken
 	e.State, e.ClaimExpiresAt, e.Record = Queued, time.Time{}, b
 	e.QueuedAt, e.HoldUntil, e.ExpiresAt = now, now.Add(t.HoldFor), now.Add(t.QueuedTTL)
@@ -534,7 +529,7 @@ func (s *Service) refresh(ctx context.Context, c *connection.Connection, rejecte
 // submission is held either way). One targeted write: sync never rewrites
 // a connection's other attributes.
 func (s *Service) markReauth(ctx context.Context, id, why string) {
-	if err := s.Connections.RequireReauth(ctx, id, why, s.now().UTC()); err != nil {
+	if err := s.Connections.RequireReauth(ctx, id, why, s.Now.Now().UTC()); err != nil {
 		s.Log.Error("marking the connection for re-authorization failed", "connection_id", id, "reason", why, "err", err.Error())
 		return
 	}
@@ -551,7 +546,7 @@ func (s *Service) Redeliver(ctx context.Context, m Message) error {
 	if err != nil {
 		return retry("idempotency_read_failed", err)
 	}
-	now := s.now()
+	now := s.Now.Now()
 	switch {
 	case e == nil:
 		log.Warn("queued submission has no entry (expired?): dropped")
@@ -643,7 +638,7 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, e *Entry, owner,
 // for as long as HoldFor allows.
 func (s *Service) holdAgain(ctx context.Context, log *slog.Logger, e *Entry, owner string, m Message) error {
 	t := s.Timings.withDefaults()
-	if !e.HoldUntil.IsZero() && s.now().After(e.HoldUntil) {
+	if !e.HoldUntil.IsZero() && s.Now.Now().After(e.HoldUntil) {
 		return s.reject(ctx, log, e, owner, "reauth_timeout")
 	}
 	if err := s.Queue.Send(ctx, m, t.HoldDelay); err != nil {
@@ -664,9 +659,5 @@ func RetryAfter(err error, receiveCount int) time.Duration {
 	if receiveCount < 1 {
 		receiveCount = 1
 	}
-	d := time.Minute
-	for i := 1; i < receiveCount && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
+	return clock.Doubling(time.Minute, time.Hour, receiveCount)
 }

@@ -45,14 +45,14 @@ func (c *tokenCache) drop(id string) {
 // Zoho a call that cannot succeed.
 func (s *Service) token(ctx context.Context, c *connection.Connection, fresh bool) (connection.AccessToken, error) {
 	margin := s.Timings.withDefaults().TokenMargin
-	now := s.now()
+	now := s.Now.Now()
 	if !fresh {
 		if t, ok := s.tokens.get(c.ID); ok && t.ExpiresAt.Sub(now) > margin {
 			return t, nil
 		}
 	}
 	t, err := s.Tokens.AccessToken(ctx, c.ID)
-	if err != nil && !errors.Is(err, ErrNoToken) {
+	if err != nil && !errors.Is(err, connection.ErrNoToken) {
 		return t, retry("token_read_failed", err)
 	}
 	if err != nil || t.Token == "" || (!t.ExpiresAt.IsZero() && !t.ExpiresAt.After(now)) {
@@ -71,7 +71,3 @@ func (s *Service) token(ctx context.Context, c *connection.Connection, fresh boo
 	}
 	return t, nil
 }
-
-// ErrNoToken is what a TokenVault returns when the connection has no
-// access token stored: a refresh may make one.
-var ErrNoToken = errors.New("no access token stored")

@@ -25,8 +25,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/zohoconnect/zohoconnect/internal/app"
-	"github.com/zohoconnect/zohoconnect/internal/callback"
+	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
+	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -60,8 +60,8 @@ type Flow struct {
 	SimURL string
 	// Callback is the callback function, built from CallbackConfig (read
 	// from the template's CallbackFunction environment) and Env.Config.
-	Callback       *callback.Handler
-	CallbackConfig callback.Config
+	Callback       *connect.Handler
+	CallbackConfig callbackfn.Config
 	// Log writes debug JSON lines to Logs; give it to every function the
 	// test builds, so that CheckLogs sees what they log.
 	Log  *slog.Logger
@@ -91,7 +91,7 @@ func New(t testing.TB, simOpts zohosim.Options, envOpts ...testenv.Option) *Flow
 	for k, v := range env.FunctionEnv(t, "CallbackFunction") {
 		t.Setenv(k, v)
 	}
-	cfg, err := callback.LoadConfig()
+	cfg, err := callbackfn.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +111,9 @@ func New(t testing.TB, simOpts zohosim.Options, envOpts ...testenv.Option) *Flow
 
 // NewCallback builds one more callback function from CallbackConfig, on
 // awsCfg (a copy of Env.Config with, say, a counting HTTP client).
-func (f *Flow) NewCallback(t testing.TB, awsCfg aws.Config) *callback.Handler {
+func (f *Flow) NewCallback(t testing.TB, awsCfg aws.Config) *connect.Handler {
 	t.Helper()
-	h, err := app.NewCallback(f.CallbackConfig, awsCfg, f.Log)
+	h, err := callbackfn.New(f.CallbackConfig, awsCfg, f.Log)
 	if err != nil {
 		t.Fatal(err)
 	}

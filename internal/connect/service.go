@@ -2,7 +2,7 @@
 // with a fresh single-use state, and GET /oauth/callback checks what came
 // back through the browser, exchanges the grant at the right DC, confirms
 // the org's environment and stores the connection and its tokens.
-package callback
+package connect
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/clock"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -78,7 +79,7 @@ type Service struct {
 	// NewCRM makes a CRM client for a token on a DC's environment host.
 	NewCRM func(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM
 	Log    *slog.Logger
-	Now    func() time.Time
+	Now    clock.Func
 	// StateTTL is how long a started connect may take (default 10 min).
 	StateTTL time.Duration
 	// ExchangeTimeout bounds the grant exchange; it must fit the grant's
@@ -95,19 +96,14 @@ type Service struct {
 // The time budget of a callback: exchange 10 s + identify 8 s + lease
 // wait 3 s + storage + revoke 5 s stays inside the function's 29 s.
 const (
+	// DefaultStateTTL is how long a started connect may take.
+	DefaultStateTTL        = 10 * time.Minute
 	defaultExchangeTimeout = 10 * time.Second
 	defaultIdentifyTimeout = 8 * time.Second
 	defaultLeaseWait       = 3 * time.Second
 	revokeTimeout          = 5 * time.Second
 	swapLease              = 30 * time.Second
 )
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
 
 // Start begins a connect: it stores a fresh state with the requested
 // environment (zero for any) and returns the URL of Zoho's consent page.
@@ -121,7 +117,7 @@ func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.Da
 	if err != nil {
 		return "", err
 	}
-	p := connection.PendingConnect{StateHash: hashState(state), StartLocation: start.Location, ExpiresAt: s.now().Add(s.stateTTL())}
+	p := connection.PendingConnect{StateHash: hashState(state), StartLocation: start.Location, ExpiresAt: s.Now.Now().Add(s.stateTTL())}
 	if env != 0 {
 		p.Environment = env.String()
 	}
@@ -131,12 +127,7 @@ func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.Da
 	return conf.AuthCodeURL(state, start), nil
 }
 
-func (s *Service) stateTTL() time.Duration {
-	if s.StateTTL > 0 {
-		return s.StateTTL
-	}
-	return 10 * time.Minute
-}
+func (s *Service) stateTTL() time.Duration { return clock.OrDefault(s.StateTTL, DefaultStateTTL) }
 
 func hashState(state string) string {
 	sum := sha256.Sum256([]byte(state))
@@ -160,7 +151,7 @@ type Result struct {
 func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if r.Error != "" {
 		if r.State != "" {
-			_, _ = s.States.Consume(ctx, hashState(r.State), s.now())
+			_, _ = s.States.Consume(ctx, hashState(r.State), s.Now.Now())
 		}
 		return nil, ErrAccessDenied
 	}
@@ -170,7 +161,7 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if r.State == "" {
 		return nil, ErrInvalidState
 	}
-	pending, err := s.States.Consume(ctx, hashState(r.State), s.now())
+	pending, err := s.States.Consume(ctx, hashState(r.State), s.Now.Now())
 	if errors.Is(err, connection.ErrStateNotFound) {
 		return nil, ErrInvalidState
 	}
@@ -197,7 +188,7 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ictx, cancel := context.WithTimeout(ctx, orDefault(s.IdentifyTimeout, defaultIdentifyTimeout))
+	ictx, cancel := context.WithTimeout(ctx, clock.OrDefault(s.IdentifyTimeout, defaultIdentifyTimeout))
 	org, user, env, err := s.identify(ictx, dc, want, tok)
 	cancel()
 	if err != nil {
@@ -224,16 +215,9 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	return res, nil
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
-
 // exchange spends the grant once, under a deadline that fits its life.
 func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, code string) (*zoho.Token, error) {
-	ctx, cancel := context.WithTimeout(ctx, orDefault(s.ExchangeTimeout, defaultExchangeTimeout))
+	ctx, cancel := context.WithTimeout(ctx, clock.OrDefault(s.ExchangeTimeout, defaultExchangeTimeout))
 	defer cancel()
 	tok, err := conf.Exchange(ctx, dc, code)
 	switch {
@@ -330,7 +314,7 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 	if err := s.Tokens.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
 		return nil, "", true, err
 	}
-	now := s.now().UTC()
+	now := s.Now.Now().UTC()
 	var newKey string
 	c, err := s.Connections.Update(ctx, id, func(c *connection.Connection) error {
 		newKey = ""
@@ -362,9 +346,9 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 // the connection. If it does not, the tokens are replaced anyway: the
 // refresh then finds its token replaced and stands down.
 func (s *Service) takeLease(ctx context.Context, id, owner string) bool {
-	deadline := time.Now().Add(orDefault(s.LeaseWait, defaultLeaseWait))
+	deadline := time.Now().Add(clock.OrDefault(s.LeaseWait, defaultLeaseWait))
 	for {
-		now := s.now()
+		now := s.Now.Now()
 		ok, err := s.Connections.TakeLease(ctx, id, owner, now, now.Add(swapLease))
 		if err == nil && ok {
 			return true

@@ -1,4 +1,4 @@
-package app
+package syncfn
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/zohoconnect/zohoconnect/internal/refresh"
+	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
@@ -66,7 +66,7 @@ func TestLambdaRefresherNamesTheRejectedToken(t *testing.T) {
 	if got, want := string(f.in.Payload), `{"connection_id":"zc_1","rejected_token_expires_at":"2030-01-02T03:05:06Z"}`; got != want {
 		t.Fatalf("payload %s, want %s", got, want)
 	}
-	var req refresh.Request
+	var req ondemand.Request
 	if err := json.Unmarshal(f.in.Payload, &req); err != nil || req.ConnectionID != "zc_1" {
 		t.Fatalf("%+v %v", req, err)
 	}

@@ -1,4 +1,9 @@
-package app
+// Package refreshfn builds the RefreshFunction (the scheduled token
+// refresh, and one connection on demand for SyncFunction): its Config from
+// the environment, its adapters (DynamoDB, Secrets Manager, Zoho's
+// accounts servers) and the refresh handler. The same builder serves
+// Lambda (functions/refresh), the tests and local runs.
+package refreshfn
 
 import (
 	"log/slog"
@@ -15,9 +20,9 @@ import (
 var _ refresh.Connections = (*awsstore.ConnectionStore)(nil)
 var _ refresh.TokenVault = (*awsstore.TokenVault)(nil)
 
-// NewRefresh builds the refresh function's handler.
-func NewRefresh(cfg refresh.Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error) {
-	hc, err := ZohoHTTPClient(cfg.EndpointOverride, log)
+// New builds the refresh function's handler.
+func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error) {
+	hc, err := oauthclient.HTTPClient(cfg.EndpointOverride, log)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +32,7 @@ func NewRefresh(cfg refresh.Config, aws aws.Config, log *slog.Logger) (*refresh.
 		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
 		Tokens:      &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
 		OAuth: &oauthclient.Source{
-			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: secretCacheTTL},
+			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: oauthclient.SecretCacheTTL},
 			HTTP:   hc,
 		},
 		Limiter:                refresh.NewPacer(cfg.SecretWritesPerSecond),

@@ -1,9 +1,10 @@
-package refresh
+package refreshfn
 
 import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -32,11 +33,11 @@ func LoadConfig() (Config, error) {
 		ConnectionsTable:       r.String("CONNECTIONS_TABLE"),
 		ClientSecretID:         r.String("ZOHO_CLIENT_SECRET_ID"),
 		TokenSecretPrefix:      r.String("TOKEN_SECRET_PREFIX"),
-		Window:                 time.Duration(r.Int("REFRESH_WINDOW_SECONDS", 1800)) * time.Second,
-		Workers:                r.Int("REFRESH_WORKERS", 8),
+		Window:                 r.Seconds("REFRESH_WINDOW_SECONDS", refresh.DefaultWindow),
+		Workers:                r.Int("REFRESH_WORKERS", refresh.DefaultWorkers),
 		SecretWritesPerSecond:  r.Int("SECRET_WRITES_PER_SECOND", 20),
-		Lease:                  time.Duration(r.Int("LEASE_SECONDS", 60)) * time.Second,
-		MaxConsecutiveFailures: r.Int("MAX_CONSECUTIVE_FAILURES", 5),
+		Lease:                  r.Seconds("LEASE_SECONDS", refresh.DefaultLease),
+		MaxConsecutiveFailures: r.Int("MAX_CONSECUTIVE_FAILURES", refresh.DefaultMaxFailures),
 		EndpointOverride:       r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:               r.Optional("LOG_LEVEL", "info"),
 	}

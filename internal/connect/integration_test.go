@@ -1,6 +1,6 @@
 //go:build integration
 
-package callback_test
+package connect_test
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 //go:build integration
 
-package awsstore_test
+package submissionstore_test
 
 import (
 	"context"
@@ -12,19 +12,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
 )
 
 func TestIdempotencyStoreConditions(t *testing.T) {
 	env := testenv.New(t)
-	s := &awsstore.IdempotencyStore{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
+	s := &submissionstore.IdempotencyStore{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Second)
 	e := &submission.Entry{Key: "b_1", ConnectionID: "zc_1", Module: "Leads", Fingerprint: "f", SubmissionID: "sub_1",
@@ -112,7 +113,7 @@ func TestIdempotencyStoreConditions(t *testing.T) {
 func TestSubmissionQueue(t *testing.T) {
 	env := testenv.New(t, testenv.WithQueues())
 	url := env.Queues["SubmissionQueue"]
-	q := &awsstore.SubmissionQueue{SQS: env.SQS, URL: url}
+	q := &submissionstore.SubmissionQueue{SQS: env.SQS, URL: url}
 	ctx := context.Background()
 	m := submission.Message{Key: "b_1", ConnectionID: "zc_1", SubmissionID: "sub_1"}
 	if err := q.Send(ctx, m, time.Hour); err != nil { // capped at 15 min
@@ -169,7 +170,7 @@ func TestIdempotencyClaimSurvivesASDKRetry(t *testing.T) {
 		o.HTTPClient = &http.Client{Transport: lossy}
 		o.DisableValidateResponseChecksum = true
 	})
-	s := &awsstore.IdempotencyStore{DB: db, Table: env.Tables["IdempotencyTable"]}
+	s := &submissionstore.IdempotencyStore{DB: db, Table: env.Tables["IdempotencyTable"]}
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Second)
 	e := &submission.Entry{Key: "b_retry", ConnectionID: "zc_1", Module: "Leads", Fingerprint: "f", SubmissionID: "sub_1",
@@ -202,7 +203,7 @@ func TestIdempotencyClaimSurvivesASDKRetry(t *testing.T) {
 // under the claim token it was queued with.
 func TestIdempotencyMarkSent(t *testing.T) {
 	env := testenv.New(t)
-	s := &awsstore.IdempotencyStore{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
+	s := &submissionstore.IdempotencyStore{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Second)
 	e := &submission.Entry{Key: "b_q", ConnectionID: "zc_1", Module: "Leads", Fingerprint: "f", SubmissionID: "sub_1",

@@ -1,4 +1,4 @@
-package awsstore
+package submissionstore
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -20,7 +22,7 @@ import (
 // idempotency table (partition idempotency_key, TTL expires_at). Every
 // write is one conditional PutItem of the whole (small) item.
 type IdempotencyStore struct {
-	DB    DynamoDB
+	DB    awsstore.DynamoDB
 	Table string
 }
 
@@ -52,9 +54,9 @@ func toIdempotencyItem(e *submission.Entry) idempotencyItem {
 	return idempotencyItem{
 		Key: e.Key, ConnectionID: e.ConnectionID, Module: e.Module, Fingerprint: e.Fingerprint,
 		SubmissionID: e.SubmissionID, State: string(e.State), ClaimToken: e.ClaimToken,
-		ClaimExpiresAt: unix(e.ClaimExpiresAt), AnswerStatus: e.Answer.Status, AnswerBody: e.Answer.Body,
-		Record: e.Record, QueuedAt: unix(e.QueuedAt), HoldUntil: unix(e.HoldUntil), MessageSent: e.MessageSent, Attempts: e.Attempts,
-		DeliveredStatus: e.DeliveredStatus, RecordID: e.RecordID, LastError: e.LastError, ExpiresAt: unix(e.ExpiresAt),
+		ClaimExpiresAt: awsstore.Unix(e.ClaimExpiresAt), AnswerStatus: e.Answer.Status, AnswerBody: e.Answer.Body,
+		Record: e.Record, QueuedAt: awsstore.Unix(e.QueuedAt), HoldUntil: awsstore.Unix(e.HoldUntil), MessageSent: e.MessageSent, Attempts: e.Attempts,
+		DeliveredStatus: e.DeliveredStatus, RecordID: e.RecordID, LastError: e.LastError, ExpiresAt: awsstore.Unix(e.ExpiresAt),
 	}
 }
 
@@ -62,9 +64,9 @@ func fromIdempotencyItem(it idempotencyItem) *submission.Entry {
 	return &submission.Entry{
 		Key: it.Key, ConnectionID: it.ConnectionID, Module: it.Module, Fingerprint: it.Fingerprint,
 		SubmissionID: it.SubmissionID, State: submission.State(it.State), ClaimToken: it.ClaimToken,
-		ClaimExpiresAt: fromUnix(it.ClaimExpiresAt), Answer: submission.Answer{Status: it.AnswerStatus, Body: it.AnswerBody},
-		Record: it.Record, QueuedAt: fromUnix(it.QueuedAt), HoldUntil: fromUnix(it.HoldUntil), MessageSent: it.MessageSent, Attempts: it.Attempts,
-		DeliveredStatus: it.DeliveredStatus, RecordID: it.RecordID, LastError: it.LastError, ExpiresAt: fromUnix(it.ExpiresAt),
+		ClaimExpiresAt: awsstore.FromUnix(it.ClaimExpiresAt), Answer: submission.Answer{Status: it.AnswerStatus, Body: it.AnswerBody},
+		Record: it.Record, QueuedAt: awsstore.FromUnix(it.QueuedAt), HoldUntil: awsstore.FromUnix(it.HoldUntil), MessageSent: it.MessageSent, Attempts: it.Attempts,
+		DeliveredStatus: it.DeliveredStatus, RecordID: it.RecordID, LastError: it.LastError, ExpiresAt: awsstore.FromUnix(it.ExpiresAt),
 	}
 }
 

@@ -1,9 +1,10 @@
-package callback
+package callbackfn
 
 import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
+	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -31,7 +32,7 @@ func LoadConfig() (Config, error) {
 		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
 		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
 		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")),
-		StateTTL:              time.Duration(r.Int("STATE_TTL_SECONDS", 600)) * time.Second,
+		StateTTL:              r.Seconds("STATE_TTL_SECONDS", connect.DefaultStateTTL),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}

@@ -1,4 +1,4 @@
-package awsstore
+package submissionstore
 
 import (
 	"context"
