@@ -3,7 +3,7 @@
 #   make demo        the whole story locally (no AWS, Zoho or Docker)
 #   make dev         the API on 127.0.0.1:8080 with a simulated Zoho
 #   make test        THE test command (README, .ci/run): installs what is
-#                    missing, gofmt + vet, unit tests, then integration tests
+#                    missing, gofmt + vet + layout, unit tests, then integration tests
 #                    against a local stack it starts and stops, then
 #                    sam validate --lint and sam build.
 #   make build       bin/<function>/bootstrap for linux/arm64
@@ -39,12 +39,16 @@ FUNCTION  ?= CallbackFunction
 EVENT     ?= events/connect.json
 DEV_PORT  ?= 8080
 
+# The Go toolchain go.mod's `toolchain` line names, fetched from the module
+# proxy when the local one is older (machines here set GOTOOLCHAIN=local,
+# which would ignore that line).
+export GOTOOLCHAIN := auto
 export SAM_CLI_TELEMETRY := 0
 export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
 
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
 
-.PHONY: demo dev zohoconnect test tools fmt-check vet unit integration sam-validate sam-build \
+.PHONY: demo dev zohoconnect test tools fmt-check vet layout unit integration sam-validate sam-build \
 	build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
 
 # ---------------------------------------------------------------- install
@@ -66,7 +70,7 @@ tools: $(SAM)
 
 # The local stack lives in a state dir of this run, so a `make stack-up`
 # stack (or another make test) is left alone; the trap stops it on any exit.
-test: tools fmt-check vet unit
+test: tools fmt-check vet layout unit
 	@state="$(CURDIR)/$(CACHE)/test-stack.$$$$"; \
 	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
 	trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
@@ -83,6 +87,11 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags integration $(PKGS)
+
+# Each function links only its own use case and AWS clients, no binary
+# links testing, go.mod is tidy (scripts/check-layout.sh).
+layout:
+	@GO=$(GO) scripts/check-layout.sh
 
 # Unit tests run without the stack's variables: they must not need it.
 unit:

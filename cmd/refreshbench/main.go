@@ -31,6 +31,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -42,7 +44,6 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
-	"github.com/zohoconnect/zohoconnect/internal/testenv"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
@@ -127,7 +128,7 @@ func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool
 	}()
 	store := awsstore.NewConnectionStore(db, d.Tables["ConnectionsTable"])
 	vault := &awsstore.TokenVault{SM: sm, Prefix: d.TokenSecretPrefix}
-	oauth := &oauthclient.Source{Secret: &awsstore.CachedSecret{SM: sm, ID: d.Secrets[testenv.ClientSecretLogicalID], TTL: time.Hour}, HTTP: hc}
+	oauth := &oauthclient.Source{Secret: &awsstore.CachedSecret{SM: sm, ID: d.Secrets[localstack.ClientSecretLogicalID], TTL: time.Hour}, HTTP: hc}
 
 	fmt.Printf("setting up %d due connections (code exchange, two secrets, one item each)...\n", n)
 	t0 := time.Now()

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -40,7 +42,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	cs := testenv.ClientSecret{ClientID: "1000.ADMINTEST", ClientSecret: "s3cr3t-client-value", RedirectURI: "https://api.example.test/oauth/callback",
+	cs := localstack.ClientSecret{ClientID: "1000.ADMINTEST", ClientSecret: "s3cr3t-client-value", RedirectURI: "https://api.example.test/oauth/callback",
 		ClientSecrets: map[string]string{"eu": "s3cr3t-eu-value"}}
 	f := testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs), testenv.WithQueues())
 	// The command's environment: what the functions get from the
@@ -446,7 +448,7 @@ func TestStackOutputs(t *testing.T) {
 	u := h.Sim.AddUser(zohosim.User{Email: "dee@example.com.au", Location: "au", Orgs: []zohosim.Org{{Name: "Dee Pty", Environment: zoho.Production}}})
 	id := h.connect(t, "production", u.Orgs[0].ID)["connection_id"].(string)
 
-	motoURL := os.Getenv(testenv.EnvSQS) // moto serves CloudFormation too
+	motoURL := os.Getenv(localstack.EnvSQS) // moto serves CloudFormation too
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", motoURL)
 	cf := cloudformation.NewFromConfig(h.Env.Config, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(motoURL) })
 	outputs := map[string]any{}

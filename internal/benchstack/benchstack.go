@@ -10,32 +10,33 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
-	"github.com/zohoconnect/zohoconnect/internal/testenv"
 )
 
 // Stack is the local stack as scripts/localstack.sh left it in the
 // environment: its endpoints, and an aws.Config for them (to instrument
 // before making clients); with the template to deploy.
 type Stack struct {
-	Endpoints testenv.Endpoints
+	Endpoints localstack.Endpoints
 	Template  *samtemplate.Template
 	Config    aws.Config
 }
 
 // Open finds the local stack and reads template.yaml.
 func Open(ctx context.Context) (*Stack, error) {
-	eps, err := testenv.EndpointsFromEnv()
+	eps, err := localstack.EndpointsFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := testenv.Template()
+	tpl, err := localstack.Template()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := testenv.NewConfig(ctx, eps)
+	cfg, err := localstack.NewConfig(ctx, eps)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func (s *Stack) Deploy(ctx context.Context, clients samtemplate.Local, o Options
 	d, err := clients.Deploy(ctx, s.Template, samtemplate.DeployOptions{
 		Prefix:        "bench-" + o.Stage,
 		Vars:          vars,
-		SecretStrings: map[string]string{testenv.ClientSecretLogicalID: secretJSON},
+		SecretStrings: map[string]string{localstack.ClientSecretLogicalID: secretJSON},
 		Queues:        o.Queues,
 	})
 	dep := &Deployment{Deployment: d, TokenSecretPrefix: "zohoconnect/" + o.Stage + "/", clients: clients}

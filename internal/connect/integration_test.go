@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -43,7 +45,7 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newHarness(t testing.TB, opts zohosim.Options) *harness {
 	t.Helper()
-	cs := testenv.ClientSecret{ClientID: "1000.TESTCLIENT", ClientSecret: "s3cr3t-client-value", RedirectURI: "https://api.example.test/oauth/callback",
+	cs := localstack.ClientSecret{ClientID: "1000.TESTCLIENT", ClientSecret: "s3cr3t-client-value", RedirectURI: "https://api.example.test/oauth/callback",
 		ClientSecrets: map[string]string{"eu": "s3cr3t-eu-value"}}
 	f := testflow.New(t, opts, testenv.WithClientSecret(cs))
 	var calls atomic.Int64

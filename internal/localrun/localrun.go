@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -36,7 +38,6 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
-	"github.com/zohoconnect/zohoconnect/internal/testenv"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
@@ -98,15 +99,15 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	if opts.SimAddr == "" {
 		opts.SimAddr = "127.0.0.1:0"
 	}
-	eps, err := testenv.EndpointsFromEnv()
+	eps, err := localstack.EndpointsFromEnv()
 	if err != nil {
 		return nil, fmt.Errorf("the local stack: %w", err)
 	}
-	awsCfg, err := testenv.NewConfig(ctx, eps)
+	awsCfg, err := localstack.NewConfig(ctx, eps)
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := testenv.Template()
+	tpl, err := localstack.Template()
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	}
 	b.Deploy, err = b.local.Deploy(ctx, tpl, samtemplate.DeployOptions{
 		Prefix: opts.Prefix, Vars: vars, Queues: true,
-		SecretStrings: map[string]string{testenv.ClientSecretLogicalID: string(clientSecret)},
+		SecretStrings: map[string]string{localstack.ClientSecretLogicalID: string(clientSecret)},
 	})
 	if err != nil {
 		b.Close(context.WithoutCancel(ctx))

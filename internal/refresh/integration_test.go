@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -39,7 +41,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	cs := testenv.ClientSecret{ClientID: "1000.REFRESHCLIENT", ClientSecret: "refresh-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
+	cs := localstack.ClientSecret{ClientID: "1000.REFRESHCLIENT", ClientSecret: "refresh-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
 	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs))}
 	h.Env.Setenv(t, "RefreshFunction")
 	var err error

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -48,7 +50,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	cs := testenv.ClientSecret{ClientID: "1000.SYNCCLIENT", ClientSecret: "sync-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
+	cs := localstack.ClientSecret{ClientID: "1000.SYNCCLIENT", ClientSecret: "sync-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
 	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs), testenv.WithQueues())}
 	env := h.Env
 	env.Setenv(t, "RefreshFunction")

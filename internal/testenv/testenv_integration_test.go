@@ -17,6 +17,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
 )
 
 func TestNewMakesAndDeletesEverything(t *testing.T) {
@@ -85,7 +86,7 @@ func TestNewMakesAndDeletesEverything(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cs ClientSecret
+		var cs localstack.ClientSecret
 		if err := json.Unmarshal([]byte(aws.ToString(got.SecretString)), &cs); err != nil || cs.ClientID != env.ClientSecret.ClientID || cs.ClientSecret == "" || cs.RedirectURI == "" {
 			t.Errorf("client secret = %s, %v", aws.ToString(got.SecretString), err)
 		}
@@ -158,7 +159,7 @@ func TestNewMakesAndDeletesEverything(t *testing.T) {
 }
 
 func TestNewWithOptions(t *testing.T) {
-	cs := ClientSecret{ClientID: "1000.ABC", ClientSecret: "s", RedirectURI: "http://127.0.0.1:3000/oauth/callback", ClientSecrets: map[string]string{"eu": "s-eu"}}
+	cs := localstack.ClientSecret{ClientID: "1000.ABC", ClientSecret: "s", RedirectURI: "http://127.0.0.1:3000/oauth/callback", ClientSecrets: map[string]string{"eu": "s-eu"}}
 	env := New(t, WithClientSecret(cs), WithZohoEndpoint("http://127.0.0.1:9"), WithParameter("RefreshWindowSeconds", "60"))
 	got, err := env.SecretsManager.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(env.ClientSecretID)})
 	if err != nil {

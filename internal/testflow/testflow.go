@@ -22,6 +22,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim/zohosimtest"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -83,7 +85,7 @@ func New(t testing.TB, simOpts zohosim.Options, envOpts ...testenv.Option) *Flow
 	if simOpts.Limits.GrantCodesPer10Min == 0 {
 		simOpts.Limits.GrantCodesPer10Min = -1
 	}
-	sim, simURL := zohosim.Start(t, simOpts)
+	sim, simURL := zohosimtest.Start(t, simOpts)
 	env := testenv.New(t, append(envOpts[:len(envOpts):len(envOpts)], testenv.WithZohoEndpoint(simURL))...)
 	cs := env.ClientSecret
 	sim.AddClient(zohosim.Client{ID: cs.ClientID, Secret: cs.ClientSecret, Secrets: cs.ClientSecrets, RedirectURIs: []string{cs.RedirectURI}})

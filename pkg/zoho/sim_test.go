@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim/zohosimtest"
+
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
@@ -39,7 +41,7 @@ func startSim(t *testing.T, opts zohosim.Options) *simEnv {
 	if opts.Clients == nil {
 		opts.Clients = []zohosim.Client{{ID: simClientID, Secret: simSecret, Secrets: map[string]string{"eu": simEUSecret}, RedirectURIs: []string{simRedirect}}}
 	}
-	s, baseURL := zohosim.Start(t, opts)
+	s, baseURL := zohosimtest.Start(t, opts)
 	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: baseURL})
 	if err != nil {
 		t.Fatal(err)

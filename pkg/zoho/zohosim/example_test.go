@@ -14,7 +14,7 @@ import (
 
 // The simulator behind zoho.NewHTTPClient's endpoint override: requests name
 // the real Zoho hosts and reach the simulator over plain HTTP. In a test,
-// zohosim.Start(t, opts) does the httptest part and its cleanup.
+// zohosimtest.Start(t, opts) does the httptest part and its cleanup.
 func Example() {
 	sim := zohosim.New(zohosim.Options{Clients: []zohosim.Client{{ID: "1000.CLIENT", Secret: "secret"}}})
 	ts := httptest.NewServer(sim)

@@ -56,13 +56,11 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -335,16 +333,6 @@ func newStats() Stats {
 		Refreshes:     map[string]int{},
 		CRMRequests:   map[string]int{},
 	}
-}
-
-// Start serves a new simulator on a local port until the test ends. The
-// URL ("http://127.0.0.1:PORT") is the value for ZOHO_ENDPOINT_OVERRIDE.
-func Start(tb testing.TB, opts Options) (*Server, string) {
-	tb.Helper()
-	s := New(opts)
-	ts := httptest.NewServer(s)
-	tb.Cleanup(ts.Close)
-	return s, ts.URL
 }
 
 // AddClient registers one more OAuth client.
