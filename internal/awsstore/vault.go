@@ -179,7 +179,8 @@ func (c *CachedSecret) Value(ctx context.Context) (string, error) {
 	return c.value, nil
 }
 
-// ClientCredentials is the OAuth client's secret, as interface.md gives it.
+// ClientCredentials is the OAuth client's secret, as the README's deploy guide
+// gives it.
 type ClientCredentials struct {
 	ClientID      string            `json:"client_id"`
 	ClientSecret  string            `json:"client_secret"`

@@ -38,7 +38,7 @@ const (
 	SubmissionKeySecretLogicalID = "SubmissionKeySecret"
 )
 
-// ClientSecret is the OAuth client secret's JSON value (interface.md).
+// ClientSecret is the OAuth client secret's JSON value (README.md, "Deploy").
 type ClientSecret struct {
 	ClientID      string            `json:"client_id"`
 	ClientSecret  string            `json:"client_secret"`

@@ -6,7 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/zohoconnect/zohoconnect/internal/httpapi"
 )
 
 // State is where a submission stands in the idempotency table.
@@ -30,6 +34,31 @@ const (
 type Answer struct {
 	Status int
 	Body   string
+}
+
+// The answers an entry keeps (Answer) are made here, next to the states
+// that keep them: a record Zoho took or refused (Done, or Rejected once
+// queued) and a submission that waits (Queued).
+
+// answer is the answer for a record Zoho took or refused.
+func (d delivered) answer(module string) Answer {
+	if d.Rejected != nil {
+		return toAnswer(httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission",
+			Message: "Zoho CRM refused this submission: see fields.", Fields: d.Rejected}))
+	}
+	status, word := 201, "created"
+	if strings.EqualFold(d.Action, "update") {
+		status, word = 200, "updated"
+	}
+	return toAnswer(httpapi.JSON(status, map[string]string{"status": word, "record_id": d.RecordID, "module": module}))
+}
+
+func queuedAnswer(submissionID string) Answer {
+	return toAnswer(httpapi.JSON(202, map[string]string{"status": "queued", "submission_id": submissionID}))
+}
+
+func toAnswer(r events.APIGatewayV2HTTPResponse) Answer {
+	return Answer{Status: r.StatusCode, Body: r.Body}
 }
 
 // Entry is one submission's idempotency record.

@@ -134,27 +134,6 @@ func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
 	return httpapi.JSON(500, &httpapi.Error{Code: "internal", Message: "The submission could not be taken now. Please send it again in a minute."})
 }
 
-// answer is the answer for a record Zoho took or refused.
-func (d delivered) answer(module string) Answer {
-	if d.Rejected != nil {
-		return toAnswer(httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission",
-			Message: "Zoho CRM refused this submission: see fields.", Fields: d.Rejected}))
-	}
-	status, word := 201, "created"
-	if strings.EqualFold(d.Action, "update") {
-		status, word = 200, "updated"
-	}
-	return toAnswer(httpapi.JSON(status, map[string]string{"status": word, "record_id": d.RecordID, "module": module}))
-}
-
-func queuedAnswer(submissionID string) Answer {
-	return toAnswer(httpapi.JSON(202, map[string]string{"status": "queued", "submission_id": submissionID}))
-}
-
-func toAnswer(r events.APIGatewayV2HTTPResponse) Answer {
-	return Answer{Status: r.StatusCode, Body: r.Body}
-}
-
 // HandleSQS delivers a batch from the retry queue, reporting the messages
 // to try again (partial batch response). A failed message is hidden for
 // its backoff first.
