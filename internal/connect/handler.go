@@ -18,6 +18,26 @@ import (
 type Handler struct {
 	Service *Service
 	Log     *slog.Logger
+	// PublicBaseURL (PUBLIC_BASE_URL, e.g. https://api.example.com) is
+	// the API's address when it is served under a custom domain; empty:
+	// the domain API Gateway reports for the request.
+	PublicBaseURL string
+}
+
+// CallbackPath is where Zoho sends the browser back.
+const CallbackPath = "/oauth/callback"
+
+// CallbackURL is the redirect URI for a request: PublicBaseURL's, else
+// https on the domain API Gateway served the request at (empty when
+// neither is known).
+func (h *Handler) CallbackURL(req events.APIGatewayV2HTTPRequest) string {
+	if h.PublicBaseURL != "" {
+		return strings.TrimRight(h.PublicBaseURL, "/") + CallbackPath
+	}
+	if d := req.RequestContext.DomainName; d != "" {
+		return "https://" + d + CallbackPath
+	}
+	return ""
 }
 
 // Handle serves GET /connect and GET /oauth/callback.
@@ -107,7 +127,7 @@ func (h *Handler) connect(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return httpapi.Fail(req, &httpapi.Error{Status: 400, Code: "invalid_request", Message: err.Error()}, true)
 	}
-	u, err := h.Service.Start(ctx, r.Environment, r.Start)
+	u, err := h.Service.Start(ctx, r.Environment, r.Start, h.CallbackURL(req))
 	if err != nil {
 		h.Log.Error("connect failed", "err", err.Error())
 		return httpapi.Fail(req, &httpapi.Error{Status: 500, Code: "internal", Message: "The connection could not be started. Please try again in a moment."}, true)
@@ -121,6 +141,7 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 	if err != nil {
 		return h.fail(req, fmt.Errorf("%w: %v", ErrInvalidRequest, err))
 	}
+	r.CallbackURL = h.CallbackURL(req)
 	res, err := h.Service.Complete(ctx, r)
 	if err != nil {
 		return h.fail(req, err)

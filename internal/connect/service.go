@@ -107,7 +107,9 @@ const (
 
 // Start begins a connect: it stores a fresh state with the requested
 // environment (zero for any) and returns the URL of Zoho's consent page.
-func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.DataCenter) (string, error) {
+// callbackURL is the redirect URI of this request (Handler.CallbackURL):
+// used unless the client secret names one (redirect_uri).
+func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.DataCenter, callbackURL string) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -115,6 +117,9 @@ func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.Da
 	state := base64.RawURLEncoding.EncodeToString(b[:])
 	conf, err := s.OAuth.Config(ctx)
 	if err != nil {
+		return "", err
+	}
+	if conf, err = withRedirect(conf, callbackURL); err != nil {
 		return "", err
 	}
 	p := connection.PendingConnect{StateHash: hashState(state), StartLocation: start.Location, ExpiresAt: s.Now.Now().Add(s.stateTTL())}
@@ -129,6 +134,26 @@ func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.Da
 
 func (s *Service) stateTTL() time.Duration { return clock.OrDefault(s.StateTTL, DefaultStateTTL) }
 
+// ErrNoRedirectURI: neither the client secret (redirect_uri) nor the
+// request (PUBLIC_BASE_URL, or API Gateway's domain) names the callback.
+var ErrNoRedirectURI = errors.New("no redirect URI: set redirect_uri in the OAuth client secret, or the PublicBaseUrl parameter")
+
+// withRedirect is conf with the redirect URI it will send to Zoho: the
+// client secret's redirect_uri when set, else callbackURL. Zoho compares
+// the one /connect sent with the one the exchange sends, and both requests
+// reach the same domain, so they agree.
+func withRedirect(conf *zoho.Config, callbackURL string) (*zoho.Config, error) {
+	if conf.RedirectURL != "" {
+		return conf, nil
+	}
+	if callbackURL == "" {
+		return nil, ErrNoRedirectURI
+	}
+	c := *conf
+	c.RedirectURL = callbackURL
+	return &c, nil
+}
+
 func hashState(state string) string {
 	sum := sha256.Sum256([]byte(state))
 	return hex.EncodeToString(sum[:])
@@ -137,6 +162,9 @@ func hashState(state string) string {
 // Redirect is what Zoho's redirect carried, as parsed by ParseCallbackQuery.
 type Redirect struct {
 	Code, Location, AccountsServer, State, Error string
+	// CallbackURL is the redirect URI this request arrived at (Handler's
+	// CallbackURL); the client secret's redirect_uri, when set, wins.
+	CallbackURL string
 }
 
 // Result is a stored connection, and its submission key when it is new.
@@ -181,6 +209,9 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	}
 	conf, err := s.OAuth.Config(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if conf, err = withRedirect(conf, r.CallbackURL); err != nil {
 		return nil, err
 	}
 

@@ -41,5 +41,5 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*connect.Handler, error)
 		Log:      log,
 		StateTTL: cfg.StateTTL,
 	}
-	return &connect.Handler{Service: svc, Log: log}, nil
+	return &connect.Handler{Service: svc, Log: log, PublicBaseURL: cfg.PublicBaseURL}, nil
 }

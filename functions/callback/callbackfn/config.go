@@ -1,6 +1,11 @@
 package callbackfn
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
@@ -18,8 +23,11 @@ type Config struct {
 	TokenSecretPrefix     string
 	Scopes                []string
 	StateTTL              time.Duration
-	EndpointOverride      string
-	LogLevel              string
+	// PublicBaseURL is the API's address under a custom domain; empty:
+	// the domain API Gateway reports (see connect.Handler.CallbackURL).
+	PublicBaseURL    string
+	EndpointOverride string
+	LogLevel         string
 }
 
 // LoadConfig reads the settings from the environment.
@@ -33,8 +41,31 @@ func LoadConfig() (Config, error) {
 		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
 		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")),
 		StateTTL:              r.Seconds("STATE_TTL_SECONDS", connect.DefaultStateTTL),
+		PublicBaseURL:         r.Optional("PUBLIC_BASE_URL", ""),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}
-	return c, r.Err()
+	err := r.Err()
+	if perr := checkBaseURL(c.PublicBaseURL); perr != nil {
+		err = errors.Join(err, perr)
+	}
+	return c, err
+}
+
+// checkBaseURL accepts an origin: https (http only on a loopback host, for
+// local runs), no path, query or fragment.
+func checkBaseURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	bad := err != nil || u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != ""
+	if !bad && u.Scheme != "https" {
+		ip := net.ParseIP(u.Hostname())
+		bad = u.Scheme != "http" || !(u.Hostname() == "localhost" || ip != nil && ip.IsLoopback())
+	}
+	if bad {
+		return fmt.Errorf("PUBLIC_BASE_URL=%q is not an https origin such as https://api.example.com", s)
+	}
+	return nil
 }
