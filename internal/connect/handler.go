@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/zohoconnect/zohoconnect/internal/httpapi"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -22,6 +23,8 @@ type Handler struct {
 	// the API's address when it is served under a custom domain; empty:
 	// the domain API Gateway reports for the request.
 	PublicBaseURL string
+	// Metrics receives one Connects metric per callback (nil: none).
+	Metrics *metrics.Emitter
 }
 
 // CallbackPath is where Zoho sends the browser back.
@@ -144,9 +147,16 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 	r.CallbackURL = h.CallbackURL(req)
 	res, err := h.Service.Complete(ctx, r)
 	if err != nil {
-		return h.fail(req, err)
+		resp := h.fail(req, err)
+		h.countConnect(r.Location, failureCode(err))
+		return resp
 	}
 	c := res.Connection
+	if res.SubmissionKey != "" {
+		h.countConnect(c.Location, "connected")
+	} else {
+		h.countConnect(c.Location, "reconnected")
+	}
 	h.Log.Info("connected", "connection_id", c.ID, "location", c.Location, "environment", c.Environment, "org_id", c.OrgID, "new_key", res.SubmissionKey != "")
 	body := map[string]any{
 		"connection_id": c.ID, "location": c.Location, "environment": c.Environment,
@@ -169,6 +179,24 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 		note = "Copy the submission key now: it is shown only this once."
 	}
 	return httpapi.Page(200, httpapi.PageContent{Title: "Zoho CRM connected", Facts: facts, Note: note})
+}
+
+// countConnect emits the Connects metric; location is the DC's code, or
+// "none" when it is not one of Zoho's (it came from the browser).
+func (h *Handler) countConnect(location, outcome string) {
+	loc := "none"
+	if dc, err := zoho.ByLocation(location); err == nil {
+		loc = dc.Location
+	}
+	h.Metrics.Emit("connect outcome", [][2]string{{"Outcome", outcome}, {"Location", loc}}, metrics.Value{Name: metrics.Connects, Unit: metrics.Count, Value: 1})
+}
+
+// failureCode is the interface code err answers ("internal" when none).
+func failureCode(err error) string {
+	if e := httpapi.Match(err, failures); e != nil {
+		return e.Code
+	}
+	return "internal"
 }
 
 // failures maps the flow's errors to the interface's codes.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
 func loadReal(t *testing.T) *Template {
@@ -184,7 +185,7 @@ func TestRealTemplateParametersSecretsQueues(t *testing.T) {
 	}
 
 	q, _ := tpl.Queue("SubmissionQueue")
-	if q.DeadLetterTarget != "SubmissionDeadLetterQueue" || q.MaxReceiveCount != 8 {
+	if q.DeadLetterTarget != "SubmissionDeadLetterQueue" || q.MaxReceiveCount != submission.MaxReceives {
 		t.Errorf("SubmissionQueue = %+v", q)
 	}
 	if q.VisibilityTimeout <= 6*20 {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/zohoconnect/zohoconnect/internal/httpapi"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 )
 
 // Handler turns the function's two kinds of events into the service's
@@ -23,6 +24,9 @@ type Handler struct {
 	Log     *slog.Logger
 	// MaxBodyBytes is the largest body accepted (MAX_BODY_BYTES).
 	MaxBodyBytes int
+	// Metrics receives the Submissions and SubmissionLatency metrics
+	// (nil: none).
+	Metrics *metrics.Emitter
 }
 
 // Invoke is the Lambda entry point: an SQS event (Records[].eventSource
@@ -61,6 +65,38 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 
 // Handle serves POST /connections/{connection_id}/submissions.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	start := time.Now()
+	resp := h.handle(ctx, req)
+	outcome := submissionOutcome(resp.StatusCode)
+	h.Metrics.Emit("submission outcome", [][2]string{{"Outcome", outcome}},
+		metrics.Value{Name: metrics.Submissions, Unit: metrics.Count, Value: 1},
+		metrics.Value{Name: metrics.SubmissionLatency, Unit: metrics.Milliseconds, Value: float64(time.Since(start).Microseconds()) / 1000})
+	return resp
+}
+
+// MaxReceives is the submission queue's maxReceiveCount (template.yaml;
+// a samtemplate test keeps the two equal): a message that fails its
+// MaxReceives-th receive goes to the dead-letter queue.
+const MaxReceives = 8
+
+// submissionOutcome names an answer for the metrics.
+func submissionOutcome(status int) string {
+	switch {
+	case status == 201:
+		return "created"
+	case status == 200:
+		return "matched"
+	case status == 202:
+		return "queued"
+	case status == 422:
+		return "rejected"
+	case status >= 500:
+		return "failed"
+	}
+	return "refused"
+}
+
+func (h *Handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	if m := req.RequestContext.HTTP.Method; m != "" && m != "POST" {
 		return h.fail(ErrMethod)
 	}
@@ -152,13 +188,25 @@ func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSE
 	}
 	wg.Wait()
 	var resp events.SQSEventResponse
+	counts := map[string]int{}
+	defer func() {
+		for outcome, n := range counts {
+			h.Metrics.Emit("queued submissions", [][2]string{{"Outcome", outcome}}, metrics.Value{Name: metrics.Submissions, Unit: metrics.Count, Value: float64(n)})
+		}
+	}()
 	for i, rec := range ev.Records {
 		err := errs[i]
-		if err == nil {
+		n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+		switch {
+		case err == nil:
+			counts["delivered"]++
 			continue
+		case n >= MaxReceives: // SQS moves it to the dead-letter queue now
+			counts["dead_lettered"]++
+		default:
+			counts["retried"]++
 		}
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-		n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		d := RetryAfter(err, n)
 		if rec.ReceiptHandle != "" && h.Service.Queue != nil {
 			if verr := h.Service.Queue.Delay(ctx, rec.ReceiptHandle, d); verr != nil {

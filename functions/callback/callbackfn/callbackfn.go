@@ -14,6 +14,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -41,5 +42,6 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*connect.Handler, error)
 		Log:      log,
 		StateTTL: cfg.StateTTL,
 	}
-	return &connect.Handler{Service: svc, Log: log, PublicBaseURL: cfg.PublicBaseURL}, nil
+	return &connect.Handler{Service: svc, Log: log, PublicBaseURL: cfg.PublicBaseURL,
+		Metrics: &metrics.Emitter{Log: log, Stage: cfg.Stage}}, nil
 }

@@ -25,7 +25,9 @@ type Config struct {
 	StateTTL              time.Duration
 	// PublicBaseURL is the API's address under a custom domain; empty:
 	// the domain API Gateway reports (see connect.Handler.CallbackURL).
-	PublicBaseURL    string
+	PublicBaseURL string
+	// Stage (STAGE) is the Stage dimension of every metric.
+	Stage            string
 	EndpointOverride string
 	LogLevel         string
 }
@@ -42,6 +44,7 @@ func LoadConfig() (Config, error) {
 		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")),
 		StateTTL:              r.Seconds("STATE_TTL_SECONDS", connect.DefaultStateTTL),
 		PublicBaseURL:         r.Optional("PUBLIC_BASE_URL", ""),
+		Stage:                 r.Optional("STAGE", "local"),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}

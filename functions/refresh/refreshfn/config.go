@@ -22,8 +22,10 @@ type Config struct {
 	Lease time.Duration
 	// MaxConsecutiveFailures flags a connection after this many failures.
 	MaxConsecutiveFailures int
-	EndpointOverride       string
-	LogLevel               string
+	// Stage (STAGE) is the Stage dimension of every metric.
+	Stage            string
+	EndpointOverride string
+	LogLevel         string
 }
 
 // LoadConfig reads the settings from the environment.
@@ -38,6 +40,7 @@ func LoadConfig() (Config, error) {
 		SecretWritesPerSecond:  r.Int("SECRET_WRITES_PER_SECOND", 20),
 		Lease:                  r.Seconds("LEASE_SECONDS", refresh.DefaultLease),
 		MaxConsecutiveFailures: r.Int("MAX_CONSECUTIVE_FAILURES", refresh.DefaultMaxFailures),
+		Stage:                  r.Optional("STAGE", "local"),
 		EndpointOverride:       r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:               r.Optional("LOG_LEVEL", "info"),
 	}

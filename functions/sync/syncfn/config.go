@@ -20,8 +20,10 @@ type Config struct {
 	QueueURL              string
 	RefreshFunctionName   string
 	MaxBodyBytes          int
-	EndpointOverride      string
-	LogLevel              string
+	// Stage (STAGE) is the Stage dimension of every metric.
+	Stage            string
+	EndpointOverride string
+	LogLevel         string
 }
 
 // LoadConfig reads the settings from the environment.
@@ -35,6 +37,7 @@ func LoadConfig() (Config, error) {
 		QueueURL:              r.String("SUBMISSION_QUEUE_URL"),
 		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
 		MaxBodyBytes:          r.Int("MAX_BODY_BYTES", 65536),
+		Stage:                 r.Optional("STAGE", "local"),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}

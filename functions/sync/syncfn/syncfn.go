@@ -22,6 +22,7 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
@@ -48,7 +49,8 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*submission.Handler, err
 		Queue:       &submissionstore.SubmissionQueue{SQS: sqs.NewFromConfig(aws), URL: cfg.QueueURL},
 		Log:         log,
 	}
-	return &submission.Handler{Service: svc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes}, nil
+	return &submission.Handler{Service: svc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
+		Metrics: &metrics.Emitter{Log: log, Stage: cfg.Stage}}, nil
 }
 
 // NewCRM makes CRM clients for the sync function, sharing one HTTP client.

@@ -1,0 +1,86 @@
+// Package metrics writes CloudWatch metrics as embedded-metric-format
+// (EMF) log lines: one JSON line declares its metrics under `_aws`, and
+// their values and dimensions are the line's top-level members, so
+// CloudWatch Logs makes metrics of it with no API call and no extra
+// permission. Every metric carries the Stage dimension, so that two stages
+// in one account feed, and their alarms watch, metrics of their own.
+package metrics
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Namespace is every metric's namespace (template.yaml's alarms and
+// dashboard name it).
+const Namespace = "ZohoConnect"
+
+// The metrics of the callback and sync functions, and their dimensions
+// (README, "Metrics"). The refresh run's are in internal/refresh.
+const (
+	// Connects counts finished callbacks by Outcome ("connected",
+	// "reconnected" or the error code) and Location (the DC's code, or
+	// "none" when the request named no known DC).
+	Connects = "Connects"
+	// Submissions counts submissions by Outcome: created, matched,
+	// queued, rejected (Zoho or the rules refused it), refused (the
+	// request itself: 4xx other than 422), failed (5xx); and, from the
+	// retry queue, delivered, retried and dead_lettered.
+	Submissions = "Submissions"
+	// SubmissionLatency is a submission's own time by Outcome, in
+	// milliseconds.
+	SubmissionLatency = "SubmissionLatency"
+)
+
+// Unit names of CloudWatch.
+const (
+	Count        = "Count"
+	Milliseconds = "Milliseconds"
+)
+
+// Value is one metric's value in a line.
+type Value struct {
+	Name  string
+	Unit  string
+	Value float64
+}
+
+// Emitter writes metric lines for one stage.
+type Emitter struct {
+	Log   *slog.Logger
+	Stage string
+	// Now is the lines' timestamp source (nil: time.Now).
+	Now func() time.Time
+}
+
+// Emit writes one line (at info, with msg) holding values under the
+// dimensions dims (name, value pairs; Stage is added first).
+func (e *Emitter) Emit(msg string, dims [][2]string, values ...Value) {
+	if e == nil || e.Log == nil {
+		return
+	}
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	names := []string{"Stage"}
+	attrs := []any{slog.String("Stage", e.Stage)}
+	for _, d := range dims {
+		names = append(names, d[0])
+		attrs = append(attrs, slog.String(d[0], d[1]))
+	}
+	decl := make([]map[string]string, 0, len(values))
+	for _, v := range values {
+		decl = append(decl, map[string]string{"Name": v.Name, "Unit": v.Unit})
+		attrs = append(attrs, slog.Float64(v.Name, v.Value))
+	}
+	emf := map[string]any{
+		"Timestamp": now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  Namespace,
+			"Dimensions": [][]string{names},
+			"Metrics":    decl,
+		}},
+	}
+	e.Log.Info(msg, append([]any{slog.Any("_aws", emf)}, attrs...)...)
+}
