@@ -62,6 +62,17 @@ type Connection struct {
 	SubmissionKeyID string
 	SubmissionHash  string
 	FieldMapping    map[string]string
+	// TenantID is the product's tenant the connection belongs to ("" for
+	// one made without a connect session); the product's settings follow.
+	TenantID      string
+	Metadata      map[string]string
+	AllowedFields []string
+	OnDuplicate   string
+	// The last connect: when, through which session, and whose connection
+	// it replaced when another Zoho user made it.
+	ConnectedAt       time.Time
+	SessionID         string
+	PreviousUserEmail string
 	// Refresh bookkeeping, owned by the refresh function.
 	ConsecutiveFailures int
 	NextAttemptAt       time.Time
