@@ -180,7 +180,7 @@ func (s *Service) RotateKey(ctx context.Context, id string) (key string, c *conn
 // Zoho API name); an empty mapping clears it. The mapping must have passed
 // ValidateMapping. Uses Connections.
 func (s *Service) SetMapping(ctx context.Context, id string, m map[string]string) (*connection.Connection, error) {
-	if err := ValidateMapping(m); err != nil {
+	if err := connection.ValidateMapping(m); err != nil {
 		return nil, err
 	}
 	if len(m) == 0 {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
 )
 
 func TestParseMappingArgs(t *testing.T) {
@@ -40,7 +42,7 @@ func TestParseMappingArgs(t *testing.T) {
 			}
 			continue
 		}
-		var me *MappingError
+		var me *connection.MappingError
 		if !errors.As(err, &me) || !strings.Contains(err.Error(), tt.problem) {
 			t.Errorf("%q: error %v, want one mentioning %q", tt.args, err, tt.problem)
 		}
@@ -48,19 +50,19 @@ func TestParseMappingArgs(t *testing.T) {
 }
 
 func TestValidateMappingListsEveryProblem(t *testing.T) {
-	err := ValidateMapping(map[string]string{"a": "bad", "b": "Good", "c": "al-so"})
-	var me *MappingError
+	err := connection.ValidateMapping(map[string]string{"a": "bad", "b": "Good", "c": "al-so"})
+	var me *connection.MappingError
 	if !errors.As(err, &me) || len(me.Problems) != 2 {
 		t.Fatalf("%v", err)
 	}
 	big := map[string]string{}
-	for i := range MaxMappingEntries + 1 {
+	for i := range connection.MaxMappingEntries + 1 {
 		big[fmt.Sprint("f", i)] = "Field"
 	}
-	if err := ValidateMapping(big); err == nil || !strings.Contains(err.Error(), "at most") {
+	if err := connection.ValidateMapping(big); err == nil || !strings.Contains(err.Error(), "at most") {
 		t.Fatalf("%d entries: %v", len(big), err)
 	}
-	if err := ValidateMapping(nil); err != nil {
+	if err := connection.ValidateMapping(nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -182,9 +182,9 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 }
 
 // countConnect emits the Connects metric; location is the DC's code, or
-// "none" when it is not one of Zoho's (it came from the browser).
+// "unknown" when it is not one of Zoho's (it came from the browser).
 func (h *Handler) countConnect(location, outcome string) {
-	loc := "none"
+	loc := "unknown"
 	if dc, err := zoho.ByLocation(location); err == nil {
 		loc = dc.Location
 	}

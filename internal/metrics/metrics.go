@@ -20,7 +20,7 @@ const Namespace = "ZohoConnect"
 const (
 	// Connects counts finished callbacks by Outcome ("connected",
 	// "reconnected" or the error code) and Location (the DC's code, or
-	// "none" when the request named no known DC).
+	// "unknown" when the request named no known DC).
 	Connects = "Connects"
 	// Submissions counts submissions by Outcome: created, matched,
 	// queued, rejected (Zoho or the rules refused it), refused (the
