@@ -3,14 +3,17 @@
 #   make demo        the whole story locally (no AWS, Zoho or Docker)
 #   make dev         the API on 127.0.0.1:8080 with a simulated Zoho
 #   make test        THE test command (README, .ci/run): installs what is
-#                    missing, gofmt + vet + layout, unit tests, then integration tests
-#                    against a local stack it starts and stops, then
-#                    sam validate --lint and sam build.
-#   make build       bin/<function>/bootstrap for linux/arm64
+#                    missing, gofmt + vet + layout, lint-template, unit tests,
+#                    then integration tests against a local stack it starts
+#                    and stops, then sam validate --lint and sam build.
+#   make build       bin/<function>/bootstrap for linux/arm64, every
+#                    functions/<name>; sam build runs the same recipe
+#   make lint-template  cfn-lint (pinned) on template.yaml and on its SAM
+#                    transform; any error fails
 #   make zohoconnect bin/zohoconnect, the operator's command
 #   make stack-up    start DynamoDB Local + moto; then: . .cache/localstack.env
 #   make stack-down  stop them
-#   make validate    sam validate --lint
+#   make validate    sam validate --lint and make lint-template
 #   make invoke      sam local invoke (needs Docker): FUNCTION=... EVENT=...
 #   make bench       benchmarks, with the local stack
 #   make fuzz        every Fuzz* target for FUZZTIME each
@@ -26,8 +29,15 @@ PYTHON    ?= python3
 VENV      := .venv
 SAM       := $(VENV)/bin/sam
 SAM_CLI_VERSION ?= 1.170.0
+# make lint-template's cfn-lint; within what SAM CLI accepts (>=1.52,<1.59),
+# so pip installs both into one .venv.
+CFN_LINT_VERSION ?= 1.58.0
+# Names the versions installed: changing one installs again.
+PY_TOOLS  := $(VENV)/.tools-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LINT_VERSION)
 CACHE     := .cache
-FUNCTIONS := callback refresh sync
+# Every functions/<name> with a main.go (EventsFunction's too, once it is there).
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
+# What template.yaml's Globals say (Architectures: [arm64]).
 LAMBDA_GOARCH ?= arm64
 # Integration test packages in parallel: every test has its own tables,
 # secrets and queues, so packages do not meet.
@@ -49,20 +59,22 @@ export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
 
 .PHONY: demo dev zohoconnect test tools fmt-check vet layout unit integration sam-validate sam-build \
-	build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
+	lint-template build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
 
 # ---------------------------------------------------------------- install
 
 # pip's own cache (~/.cache/pip) outlives a fresh clone, as ~/.m2 does for
 # DynamoDB Local.
-$(SAM):
-	@echo "make: installing SAM CLI $(SAM_CLI_VERSION) into $(VENV)"
+$(PY_TOOLS):
+	@echo "make: installing SAM CLI $(SAM_CLI_VERSION) and cfn-lint $(CFN_LINT_VERSION) into $(VENV)"
 	@start=$$SECONDS; \
 	$(PYTHON) -m venv $(VENV); \
-	$(VENV)/bin/pip install -q --disable-pip-version-check 'aws-sam-cli==$(SAM_CLI_VERSION)'; \
-	echo "make: SAM CLI installed in $$((SECONDS - start))s"
+	$(VENV)/bin/pip install -q --disable-pip-version-check \
+		'aws-sam-cli==$(SAM_CLI_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'; \
+	rm -f $(VENV)/.tools-*; touch $@; \
+	echo "make: SAM CLI and cfn-lint installed in $$((SECONDS - start))s"
 
-tools: $(SAM)
+tools: $(PY_TOOLS)
 	@scripts/localstack.sh install
 	@scripts/install-chromium.sh
 
@@ -70,7 +82,7 @@ tools: $(SAM)
 
 # The local stack lives in a state dir of this run, so a `make stack-up`
 # stack (or another make test) is left alone; the trap stops it on any exit.
-test: tools fmt-check vet layout unit
+test: tools fmt-check vet layout lint-template unit
 	@state="$(CURDIR)/$(CACHE)/test-stack.$$$$"; \
 	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
 	trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
@@ -103,24 +115,47 @@ unit:
 integration:
 	$(GO) test -tags integration -count=1 -p $(INTEGRATION_P) $(PKGS)
 
-sam-validate: $(SAM)
+sam-validate: $(PY_TOOLS)
 	$(SAM) validate --lint
 
-# sam build cross-compiles each function with the local Go (BuildMethod
-# go1.x, no container). GOFLAGS adds lambda.norpc, as make build does.
-sam-build: $(SAM)
-	GOFLAGS="$${GOFLAGS:-} -tags=lambda.norpc" $(SAM) build --parallel
+# sam validate --lint misses what only the SAM transform shows (the HTTP
+# API's generated body names the functions: a cycle through it is found
+# only after the transform). This transforms the template as
+# CloudFormation will (aws-sam-translator, offline) and runs the pinned
+# cfn-lint on the source and on the result; any error fails.
+lint-template: $(PY_TOOLS)
+	$(VENV)/bin/python scripts/lint-template.py template.yaml --output $(CACHE)/template.transformed.json
 
-validate: sam-validate
+# sam build runs build-<LogicalId> below for each function (BuildMethod:
+# makefile in template.yaml): the same recipe as make build.
+sam-build: $(PY_TOOLS)
+	$(SAM) build --parallel
+
+validate: sam-validate lint-template
 
 # ---------------------------------------------------------------- build
 
-build:
-	@for f in $(FUNCTIONS); do \
-		echo "build bin/$$f/bootstrap ($(LAMBDA_GOARCH))"; \
-		GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
-			-ldflags='-s -w' -o bin/$$f/bootstrap ./functions/$$f; \
-	done
+# The one recipe for a function's binary, for make build and sam build
+# alike: linux/$(LAMBDA_GOARCH), no cgo, lambda.norpc (provided.al2023
+# needs no RPC server), trimmed paths, stripped.
+# $(call build-function,NAME,DIR) builds ./functions/NAME into DIR/bootstrap.
+define build-function
+@echo "build $(2)/bootstrap from ./functions/$(1) (linux/$(LAMBDA_GOARCH))"
+@mkdir -p "$(2)"
+GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+	-ldflags='-s -w' -o "$(2)/bootstrap" ./functions/$(1)
+endef
+
+build: $(addprefix build-bin-,$(FUNCTIONS))
+
+build-bin-%:
+	$(call build-function,$*,bin/$*)
+
+# sam build runs `make build-CallbackFunction` (and so on) at the
+# repository root with ARTIFACTS_DIR set: XyzFunction is functions/xyz.
+build-%Function:
+	@[[ -n "$${ARTIFACTS_DIR:-}" ]] || { echo "make $@: ARTIFACTS_DIR is not set (sam build sets it; make build builds bin/)" >&2; exit 2; }
+	$(call build-function,$(shell echo '$*' | tr '[:upper:]' '[:lower:]'),$(ARTIFACTS_DIR))
 
 # The operator's command for this machine.
 zohoconnect:

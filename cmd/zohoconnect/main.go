@@ -85,7 +85,7 @@ type command struct {
 	run         func(ctx context.Context, c *cli, cmd *command, args []string) error
 }
 
-func (cmd *command) full() string { return cmd.group + " " + cmd.name }
+func (cmd *command) full() string { return strings.TrimSpace(cmd.group + " " + cmd.name) }
 
 func (cmd *command) usageLine() string { return name + " " + cmd.full() + " " + cmd.args }
 
@@ -95,6 +95,7 @@ func init() {
 	commands = []*command{
 		cmdConnectionsList, cmdConnectionsShow, cmdConnectionsDisconnect, cmdConnectionsRotateKey, cmdConnectionsSetMapping,
 		cmdDeadLettersList, cmdDeadLettersReplay, cmdDeadLettersPurge,
+		cmdTeardown,
 	}
 }
 
@@ -148,6 +149,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.help(rest[1:])
 	}
 	group := rest[0]
+	if cmd := findCommand(group, ""); cmd != nil { // a command of one word: teardown
+		return c.fail(cmd.run(ctx, c, cmd, rest[1:]))
+	}
 	if !hasGroup(group) {
 		return c.fail(usagef(nil, "unknown command %q", group))
 	}
@@ -200,6 +204,9 @@ func (c *cli) help(args []string) int {
 		c.printUsage(c.stdout)
 		return exitOK
 	case 1:
+		if cmd := findCommand(args[0], ""); cmd != nil {
+			return c.fail(cmd.run(context.Background(), c, cmd, []string{"-h"}))
+		}
 		if hasGroup(args[0]) {
 			c.printGroupUsage(c.stdout, args[0])
 			return exitOK

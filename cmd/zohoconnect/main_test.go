@@ -75,6 +75,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"dead-letters", "replay"}, map[string]string{envDeadLetterQueue: "http://dlq"}, exitUsage, "SUBMISSION_QUEUE_URL is not set"},
 		{[]string{"dead-letters", "purge"}, all, exitUsage, "pass -yes"},
 		{[]string{"help", "nothing"}, all, exitUsage, `no help for "nothing"`},
+		{[]string{"teardown"}, nil, exitUsage, "-stage is required"},
+		{[]string{"teardown", "-stage", "Prod"}, nil, exitUsage, `-stage "Prod" is not a stage name`},
+		{[]string{"teardown", "-stage", "dev", "extra"}, nil, exitUsage, "unexpected arguments"},
+		{[]string{"teardown", "-stage", "dev", "-recovery-days", "3"}, nil, exitUsage, "7 to 30 days"},
+		{[]string{"teardown", "-stage", "dev"}, nil, exitUsage, "pass -yes"},
+		{[]string{"teardown", "-stage", "dev", "-bogus"}, nil, exitUsage, "flag provided but not defined: -bogus"},
 	}
 	for _, tt := range tests {
 		c, stdout, stderr := offline(t, tt.env)

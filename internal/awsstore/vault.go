@@ -189,7 +189,8 @@ type ClientCredentials struct {
 }
 
 // ParseClientCredentials reads and checks the client secret's JSON. Its
-// errors name the missing field, never a value.
+// errors name the missing field, never a value. redirect_uri is optional:
+// without it the callback derives it (connect.Handler.CallbackURL).
 func ParseClientCredentials(s string) (ClientCredentials, error) {
 	var c ClientCredentials
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
@@ -201,9 +202,6 @@ func ParseClientCredentials(s string) (ClientCredentials, error) {
 	}
 	if c.ClientSecret == "" {
 		missing = append(missing, "client_secret")
-	}
-	if c.RedirectURI == "" {
-		missing = append(missing, "redirect_uri")
 	}
 	if len(missing) > 0 {
 		return c, fmt.Errorf("the OAuth client secret lacks %s", strings.Join(missing, ", "))

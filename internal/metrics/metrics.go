@@ -59,12 +59,24 @@ func (e *Emitter) Emit(msg string, dims [][2]string, values ...Value) {
 	if e == nil || e.Log == nil {
 		return
 	}
+	e.Log.Info(msg, e.Attrs(dims, values...)...)
+}
+
+// Attrs are the slog attributes that make a line a metric line: the
+// `_aws` declaration, the dimensions' members (Stage first) and the
+// values' members. A caller that writes its own line (another level, more
+// attributes) adds them to it.
+func (e *Emitter) Attrs(dims [][2]string, values ...Value) []any {
 	now := time.Now
 	if e.Now != nil {
 		now = e.Now
 	}
+	stage := e.Stage
+	if stage == "" {
+		stage = LocalStage
+	}
 	names := []string{"Stage"}
-	attrs := []any{slog.String("Stage", e.Stage)}
+	attrs := []any{nil, slog.String("Stage", stage)}
 	for _, d := range dims {
 		names = append(names, d[0])
 		attrs = append(attrs, slog.String(d[0], d[1]))
@@ -74,13 +86,17 @@ func (e *Emitter) Emit(msg string, dims [][2]string, values ...Value) {
 		decl = append(decl, map[string]string{"Name": v.Name, "Unit": v.Unit})
 		attrs = append(attrs, slog.Float64(v.Name, v.Value))
 	}
-	emf := map[string]any{
+	attrs[0] = slog.Any("_aws", map[string]any{
 		"Timestamp": now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
 			"Dimensions": [][]string{names},
 			"Metrics":    decl,
 		}},
-	}
-	e.Log.Info(msg, append([]any{slog.Any("_aws", emf)}, attrs...)...)
+	})
+	return attrs
 }
+
+// LocalStage is the Stage of a run without one (STAGE unset: a local
+// run): CloudWatch takes no empty dimension value.
+const LocalStage = "local"

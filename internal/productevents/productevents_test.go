@@ -27,8 +27,14 @@ func TestFor(t *testing.T) {
 	reauth := with(func(c *connection.Connection) {
 		c.Status, c.StatusReason, c.StatusChangedAt = connection.ReauthRequired, "invalid_code", t0.Add(2*time.Hour)
 	})
-	gone := with(func(c *connection.Connection) { c.Status, c.StatusReason = connection.Disconnected, "disconnected by the product" })
-	back := func() *connection.Connection { c := *reauth; c.Status, c.ConnectedAt, c.Version = connection.Active, t0.Add(3*time.Hour), 9; return &c }()
+	gone := with(func(c *connection.Connection) {
+		c.Status, c.StatusReason = connection.Disconnected, "disconnected by the product"
+	})
+	back := func() *connection.Connection {
+		c := *reauth
+		c.Status, c.ConnectedAt, c.Version = connection.Active, t0.Add(3*time.Hour), 9
+		return &c
+	}()
 	for _, tc := range []struct {
 		name          string
 		before, after *connection.Connection

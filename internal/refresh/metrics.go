@@ -2,14 +2,17 @@ package refresh
 
 import (
 	"log/slog"
-	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 )
 
 // MetricsNamespace and the metric names below are what template.yaml's
-// RefreshFailuresAlarm watches (namespace ZohoConnect, metric
-// RefreshFailed, no dimensions).
+// RefreshFailuresAlarm and dashboard watch, and README.md's metrics table
+// lists: namespace ZohoConnect, every metric with the one dimension Stage
+// (DimensionStage), whose value is the stage the function runs in.
 const (
-	MetricsNamespace     = "ZohoConnect"
+	MetricsNamespace     = metrics.Namespace
+	DimensionStage       = "Stage"
 	MetricRefreshed      = "RefreshRefreshed"
 	MetricFailed         = "RefreshFailed"
 	MetricReauthRequired = "RefreshReauthRequired"
@@ -19,29 +22,20 @@ const (
 )
 
 // logRun writes the run's one summary line. It is also a CloudWatch
-// embedded-metric-format record: the `_aws` member declares the metrics,
-// and their values are the line's top-level members of the same names,
-// so CloudWatch Logs makes metrics of it with no API call.
+// embedded-metric-format record (internal/metrics) with the one dimension
+// Stage, so CloudWatch Logs makes metrics of it with no API call, one
+// series per stage.
 func (s *Service) logRun(sum Summary, err error) {
-	count := func(name string) map[string]string { return map[string]string{"Name": name, "Unit": "Count"} }
-	emf := map[string]any{
-		"Timestamp": time.Now().UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  MetricsNamespace,
-			"Dimensions": [][]string{{}},
-			"Metrics": []any{
-				count(MetricDue), count(MetricRefreshed), count(MetricFailed), count(MetricReauthRequired), count(MetricDeferred),
-				map[string]string{"Name": MetricDuration, "Unit": "Milliseconds"},
-			},
-		}},
+	count := func(name string, n int) metrics.Value {
+		return metrics.Value{Name: name, Unit: metrics.Count, Value: float64(n)}
 	}
-	attrs := []any{
-		slog.Any("_aws", emf),
-		slog.Int(MetricDue, sum.Due), slog.Int(MetricRefreshed, sum.Refreshed), slog.Int(MetricFailed, sum.Failed),
-		slog.Int(MetricReauthRequired, sum.ReauthRequired), slog.Int(MetricDeferred, sum.Deferred),
-		slog.Int64(MetricDuration, sum.DurationMS),
-		slog.Any("summary", sum),
-	}
+	emitter := &metrics.Emitter{Stage: s.Stage}
+	attrs := emitter.Attrs(nil,
+		count(MetricDue, sum.Due), count(MetricRefreshed, sum.Refreshed), count(MetricFailed, sum.Failed),
+		count(MetricReauthRequired, sum.ReauthRequired), count(MetricDeferred, sum.Deferred),
+		metrics.Value{Name: MetricDuration, Unit: metrics.Milliseconds, Value: float64(sum.DurationMS)},
+	)
+	attrs = append(attrs, slog.Any("summary", sum))
 	if err != nil {
 		s.Log.Error("refresh run", append(attrs, slog.String("err", err.Error()))...)
 		return

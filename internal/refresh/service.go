@@ -111,6 +111,8 @@ type Service struct {
 	Limiter     SecretWriteLimiter
 	Log         *slog.Logger
 	Now         clock.Func
+	// Stage is the Stage dimension of the run's metrics (STAGE).
+	Stage string
 
 	Window                 time.Duration // default 30 min
 	Workers                int           // default 8

@@ -736,7 +736,7 @@ func TestRunLogsOneLineWithEmbeddedMetrics(t *testing.T) {
 		t.Fatalf("_aws: %v", line["_aws"])
 	}
 	m := cwm[0].(map[string]any)
-	if m["Namespace"] != "ZohoConnect" || fmt.Sprint(m["Dimensions"]) != "[[]]" {
+	if m["Namespace"] != "ZohoConnect" || fmt.Sprint(m["Dimensions"]) != "[[Stage]]" {
 		t.Errorf("namespace/dimensions: %v", m)
 	}
 	names := map[string]bool{}

@@ -42,6 +42,8 @@ type Parameter struct {
 	Default       string
 	HasDefault    bool
 	AllowedValues []string
+	// AllowedPattern is the parameter's regular expression, "" for none.
+	AllowedPattern string
 }
 
 // Table is one AWS::DynamoDB::Table.
@@ -316,7 +318,7 @@ func (f Function) ResolveEnvironment(vars map[string]string) (map[string]string,
 }
 
 func parseParameter(name string, n *yaml.Node) (Parameter, error) {
-	p := Parameter{Name: name, Type: scalar(lookup(n, "Type"))}
+	p := Parameter{Name: name, Type: scalar(lookup(n, "Type")), AllowedPattern: scalar(lookup(n, "AllowedPattern"))}
 	if d := lookup(n, "Default"); d != nil {
 		if d.Kind != yaml.ScalarNode {
 			return p, fmt.Errorf("parameter %s: Default is not a scalar", name)

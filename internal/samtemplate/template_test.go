@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -94,9 +95,9 @@ func TestRealTemplateRoutes(t *testing.T) {
 
 // The environment table of docs/design.md, per function.
 var designEnvironment = map[string][]string{
-	"CallbackFunction": {"CONNECTIONS_TABLE", "LOG_LEVEL", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
-	"RefreshFunction":  {"CONNECTIONS_TABLE", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
-	"SyncFunction":     {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "REFRESH_FUNCTION_NAME", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"CallbackFunction": {"CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
+	"RefreshFunction":  {"CONNECTIONS_TABLE", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
+	"SyncFunction":     {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
 }
 
 func TestRealTemplateFunctions(t *testing.T) {
@@ -133,6 +134,7 @@ func TestRealTemplateFunctions(t *testing.T) {
 		"LOG_LEVEL":                "info",
 		"MAX_BODY_BYTES":           "65536",
 		"REFRESH_FUNCTION_NAME":    "zohoconnect-local-refresh",
+		"STAGE":                    "dev",
 		"SUBMISSION_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
 		"SUBMISSION_QUEUE_URL":     "http://127.0.0.1:1/123456789012/q",
 		"TOKEN_SECRET_PREFIX":      "zohoconnect/dev/",
@@ -170,14 +172,18 @@ func TestRealTemplateParametersSecretsQueues(t *testing.T) {
 	if !ok || client.SecretString.IsZero() || client.Generated {
 		t.Errorf("ZohoClientSecret = %+v", client)
 	}
-	vars := tpl.LocalVars()
-	vars["HttpApi"] = "abc123"
-	s, err := client.SecretString.Resolve(vars)
-	if err != nil {
-		t.Fatal(err)
+	// The seed is a literal: naming the API here, which CallbackFunction
+	// reads, made the stack a cycle (secret -> API -> function -> secret).
+	s, ok := client.SecretString.Literal()
+	if !ok {
+		t.Fatalf("ZohoClientSecret's SecretString is %s, want a literal (no reference to the API)", client.SecretString)
 	}
-	if want := `"redirect_uri":"https://abc123.execute-api.us-east-1.amazonaws.com/oauth/callback"`; !strings.Contains(s, want) {
-		t.Errorf("client secret %s lacks %s", s, want)
+	var seed map[string]any
+	if err := json.Unmarshal([]byte(s), &seed); err != nil {
+		t.Fatalf("ZohoClientSecret's seed %s: %v", s, err)
+	}
+	if len(seed) != 2 || seed["client_id"] != "REPLACE_ME" || seed["client_secret"] != "REPLACE_ME" {
+		t.Errorf("ZohoClientSecret's seed = %s, want client_id and client_secret only", s)
 	}
 	key, _ := tpl.Secret("SubmissionKeySecret")
 	if !key.Generated || key.PasswordLength != 64 || !key.ExcludePunctuation {

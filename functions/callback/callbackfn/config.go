@@ -10,6 +10,7 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
 	"github.com/zohoconnect/zohoconnect/internal/connect"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -44,7 +45,7 @@ func LoadConfig() (Config, error) {
 		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")),
 		StateTTL:              r.Seconds("STATE_TTL_SECONDS", connect.DefaultStateTTL),
 		PublicBaseURL:         r.Optional("PUBLIC_BASE_URL", ""),
-		Stage:                 r.Optional("STAGE", "local"),
+		Stage:                 r.Optional("STAGE", metrics.LocalStage),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}

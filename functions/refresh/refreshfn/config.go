@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -40,7 +41,7 @@ func LoadConfig() (Config, error) {
 		SecretWritesPerSecond:  r.Int("SECRET_WRITES_PER_SECOND", 20),
 		Lease:                  r.Seconds("LEASE_SECONDS", refresh.DefaultLease),
 		MaxConsecutiveFailures: r.Int("MAX_CONSECUTIVE_FAILURES", refresh.DefaultMaxFailures),
-		Stage:                  r.Optional("STAGE", "local"),
+		Stage:                  r.Optional("STAGE", metrics.LocalStage),
 		EndpointOverride:       r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:               r.Optional("LOG_LEVEL", "info"),
 	}

@@ -37,6 +37,7 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 		},
 		Limiter:                refresh.NewPacer(cfg.SecretWritesPerSecond),
 		Log:                    log,
+		Stage:                  cfg.Stage,
 		Window:                 cfg.Window,
 		Workers:                cfg.Workers,
 		Lease:                  cfg.Lease,

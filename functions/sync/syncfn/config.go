@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -37,7 +38,7 @@ func LoadConfig() (Config, error) {
 		QueueURL:              r.String("SUBMISSION_QUEUE_URL"),
 		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
 		MaxBodyBytes:          r.Int("MAX_BODY_BYTES", 65536),
-		Stage:                 r.Optional("STAGE", "local"),
+		Stage:                 r.Optional("STAGE", metrics.LocalStage),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}
