@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -145,6 +146,9 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 		return h.fail(req, fmt.Errorf("%w: %v", ErrInvalidRequest, err))
 	}
 	r.CallbackURL = h.CallbackURL(req)
+	if ms := req.RequestContext.TimeEpoch; ms > 0 {
+		r.ReceivedAt = time.UnixMilli(ms)
+	}
 	res, err := h.Service.Complete(ctx, r)
 	if err != nil {
 		resp := h.fail(req, err)
@@ -208,6 +212,8 @@ var failures = []httpapi.Failure{
 	{Err: ErrGrantExpired, Status: 400, Code: "grant_expired", Message: "Zoho's authorization expired before it could be used. Please connect again."},
 	{Err: ErrEnvironmentMismatch, Status: 409, Code: "environment_mismatch", Message: "The org you chose is not of the environment asked for."},
 	{Err: ErrZohoUnavailable, Status: 502, Code: "zoho_unavailable", Message: "Zoho did not answer as expected. Please try again in a few minutes."},
+	// Message: the ClientError's own, which names the DC and the fix.
+	{Err: ErrClientNotEnabled, Status: 502, Code: "client_not_enabled"},
 }
 
 func (h *Handler) fail(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {
@@ -219,6 +225,8 @@ func (h *Handler) fail(req events.APIGatewayV2HTTPRequest, err error) events.API
 		e.Message += " (" + detail(err, ErrEnvironmentMismatch) + ")"
 	case errors.Is(err, ErrInvalidRequest):
 		e.Message += " (" + detail(err, ErrInvalidRequest) + ")"
+	case errors.Is(err, ErrGrantExpired) && err != ErrGrantExpired:
+		e.Message += " (" + detail(err, ErrGrantExpired) + ")"
 	}
 	e.Retry = "../connect" // from /oauth/callback, under any stage prefix
 	if e.Status >= 500 {

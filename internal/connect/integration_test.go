@@ -303,6 +303,46 @@ func TestCallbackFailures(t *testing.T) {
 	h.Sim.ClearFaults()
 }
 
+// The failures a person can act on say what to do: which DC refused the
+// client and where to enable it; how long the grant waited.
+func TestCallbackFailuresSayWhatToFix(t *testing.T) {
+	h := newHarness(t, zohosim.Options{})
+	u := euUser(h)
+	good := func(t *testing.T) string {
+		return h.Consent(t, h.Start(t, ""), u.Orgs[0].ID, "accept")
+	}
+	for _, tc := range []struct {
+		name, code string
+		status     int
+		prepare    func()
+		says       []string
+	}{
+		{"client not enabled for the DC", "client_not_enabled", 502, func() {
+			h.Sim.Inject(zohosim.Fault{Host: "accounts.zoho.eu", Path: "/oauth/v2/token", Status: 200, Body: `{"error":"invalid_client"}`, Times: 1})
+		}, []string{"Europe", "accounts.zoho.eu", "Multi-DC"}},
+		{"wrong secret for the DC", "client_not_enabled", 502, func() {
+			h.Sim.Inject(zohosim.Fault{Host: "accounts.zoho.eu", Path: "/oauth/v2/token", Status: 200, Body: `{"error":"invalid_client_secret"}`, Times: 1})
+		}, []string{"Europe", "client_secrets.eu"}},
+		{"grant expired", "grant_expired", 400, func() { h.Sim.Advance(61e9) }, []string{"after the sign-in started", "within about a minute"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := good(t)
+			tc.prepare()
+			resp := h.Do(t, "/oauth/callback", q, true)
+			var body map[string]string
+			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil || resp.StatusCode != tc.status || body["error"] != tc.code {
+				t.Fatalf("answered %d %s", resp.StatusCode, resp.Body)
+			}
+			for _, want := range tc.says {
+				if !strings.Contains(body["message"], want) {
+					t.Errorf("message %q does not say %q", body["message"], want)
+				}
+			}
+		})
+	}
+	h.Sim.ClearFaults()
+}
+
 func TestForgedAccountsServerNeverGetsTheSecret(t *testing.T) {
 	h := newHarness(t, zohosim.Options{})
 	u := euUser(h)

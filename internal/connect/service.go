@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,10 @@ var (
 	ErrGrantExpired        = errors.New("the grant code expired or was already used")
 	ErrEnvironmentMismatch = errors.New("the org is not of the environment asked for")
 	ErrZohoUnavailable     = errors.New("Zoho did not answer as expected")
+	// ErrClientNotEnabled: the DC's accounts server refused the OAuth
+	// client (invalid_client): it is not enabled for that DC, or its
+	// secret or redirect URI there is wrong. The error names the DC.
+	ErrClientNotEnabled = errors.New("the OAuth client is not enabled for this data center")
 )
 
 // StateStore keeps pending connects.
@@ -134,6 +139,41 @@ func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.Da
 
 func (s *Service) stateTTL() time.Duration { return clock.OrDefault(s.StateTTL, DefaultStateTTL) }
 
+// grantExpired says how long the grant waited: since the redirect reached
+// us (received, when known) and since the consent started.
+func grantExpired(now, received, started time.Time) error {
+	var parts []string
+	if !received.IsZero() {
+		parts = append(parts, fmt.Sprintf("Zoho refused it %s after it reached us", round(now.Sub(received))))
+	}
+	parts = append(parts, fmt.Sprintf("%s after the sign-in started", round(now.Sub(started))))
+	return fmt.Errorf("%w: %s; a code works once, within about a minute", ErrGrantExpired, strings.Join(parts, ", "))
+}
+
+func round(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}
+
+// ClientError is ErrClientNotEnabled for one DC, saying what to fix.
+type ClientError struct {
+	DC    zoho.DataCenter
+	Why   string
+	cause error
+}
+
+func (e *ClientError) Error() string {
+	return fmt.Sprintf("Zoho's %s data center (%s) refused the OAuth client: %s", e.DC.Name, e.DC.AccountsHost, e.Why)
+}
+
+// Is makes a ClientError ErrClientNotEnabled.
+func (e *ClientError) Is(target error) bool { return target == ErrClientNotEnabled }
+
+// Unwrap is Zoho's own error.
+func (e *ClientError) Unwrap() error { return e.cause }
+
 // ErrNoRedirectURI: neither the client secret (redirect_uri) nor the
 // request (PUBLIC_BASE_URL, or API Gateway's domain) names the callback.
 var ErrNoRedirectURI = errors.New("no redirect URI: set redirect_uri in the OAuth client secret, or the PublicBaseUrl parameter")
@@ -165,6 +205,8 @@ type Redirect struct {
 	// CallbackURL is the redirect URI this request arrived at (Handler's
 	// CallbackURL); the client secret's redirect_uri, when set, wins.
 	CallbackURL string
+	// ReceivedAt is when the redirect reached API Gateway (zero: unknown).
+	ReceivedAt time.Time
 }
 
 // Result is a stored connection, and its submission key when it is new.
@@ -216,6 +258,9 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	}
 
 	tok, err := s.exchange(ctx, conf, dc, r.Code)
+	if errors.Is(err, ErrGrantExpired) {
+		return nil, grantExpired(s.Now.Now(), r.ReceivedAt, pending.ExpiresAt.Add(-s.stateTTL()))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -251,9 +296,19 @@ func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataC
 	ctx, cancel := context.WithTimeout(ctx, clock.OrDefault(s.ExchangeTimeout, defaultExchangeTimeout))
 	defer cancel()
 	tok, err := conf.Exchange(ctx, dc, code)
+	var oe *zoho.OAuthError
 	switch {
 	case errors.Is(err, zoho.ErrInvalidCode):
 		return nil, ErrGrantExpired
+	case errors.Is(err, zoho.ErrInvalidClient):
+		why := "it is not enabled for that data center: in Zoho's API console open the client, Settings, Multi-DC, and enable " + dc.Name
+		switch {
+		case errors.Is(err, zoho.ErrInvalidRedirectURI):
+			why = "the redirect URI " + conf.RedirectURL + " is not the one registered for the client there"
+		case errors.As(err, &oe) && strings.EqualFold(oe.Code, "invalid_client_secret"):
+			why = "its client secret for that data center is wrong (client_secrets." + dc.Location + " in the OAuth client secret)"
+		}
+		return nil, &ClientError{DC: dc, Why: why, cause: err}
 	case err != nil:
 		return nil, fmt.Errorf("%w: grant exchange at %s: %v", ErrZohoUnavailable, dc.AccountsHost, err)
 	case tok.RefreshToken == "":
