@@ -65,3 +65,21 @@ func ValidateMapping(m map[string]string) error {
 	}
 	return nil
 }
+
+// ValidateFieldNames checks a list of Zoho field API names (a
+// connection's allowed_fields).
+func ValidateFieldNames(names []string) error {
+	var problems []string
+	if len(names) > MaxMappingEntries {
+		problems = append(problems, fmt.Sprintf("%d names, at most %d", len(names), MaxMappingEntries))
+	}
+	for _, n := range names {
+		if !zohoAPIName.MatchString(n) {
+			problems = append(problems, fmt.Sprintf("%q is not a Zoho API name (letters, digits and underscores, starting with a capital letter)", n))
+		}
+	}
+	if len(problems) > 0 {
+		return &MappingError{Problems: problems}
+	}
+	return nil
+}

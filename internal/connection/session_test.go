@@ -63,3 +63,12 @@ func TestSessionInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateFieldNames(t *testing.T) {
+	if err := ValidateFieldNames([]string{"Lead_Source", "Custom_Field__c1"}); err != nil {
+		t.Error(err)
+	}
+	if err := ValidateFieldNames([]string{"Lead_Source", "lower", "$sys", ""}); err == nil || !strings.Contains(err.Error(), `"lower"`) || !strings.Contains(err.Error(), `"$sys"`) {
+		t.Errorf("bad names: %v", err)
+	}
+}

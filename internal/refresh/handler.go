@@ -26,6 +26,14 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 	var req Request
 	// A schedule's payload may be anything; only an object naming a
 	// connection asks for one.
+	if json.Unmarshal(payload, &req) == nil && req.ConnectionID != "" && req.Revoke != "" {
+		res, err := h.Service.Revoke(ctx, req.ConnectionID, req.Revoke)
+		if err != nil {
+			h.Log.Error("revoke failed", "connection_id", req.ConnectionID, "revoke", req.Revoke, "err", err.Error())
+			return nil, err
+		}
+		return res, nil
+	}
 	if json.Unmarshal(payload, &req) == nil && req.ConnectionID != "" {
 		var rejected time.Time
 		if req.RejectedTokenExpiresAt != "" {

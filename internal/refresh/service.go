@@ -113,6 +113,8 @@ type Service struct {
 	Now         clock.Func
 	// Stage is the Stage dimension of the run's metrics (STAGE).
 	Stage string
+	// Revocation serves Revoke (nil: revocations are refused).
+	Revocation RevocationVault
 
 	Window                 time.Duration // default 30 min
 	Workers                int           // default 8
@@ -436,6 +438,14 @@ func (s *Service) RefreshOne(ctx context.Context, id string, rejected time.Time)
 			return res, nil
 		}
 		now := s.Now.Now()
+		if c.NextAttemptAt.After(now) {
+			// The last refresh failed and its backoff has not run out
+			// (Zoho's "Access Denied" limit, or Zoho down): asking again
+			// now would only spend the token budget and push the backoff
+			// further. The caller queues its work.
+			res.Outcome = ondemand.BackingOff
+			return res, nil
+		}
 		dueBy := now.Add(accessTokenLife - recentRefresh)
 		if !rejected.IsZero() {
 			dueBy = rejected.Truncate(time.Second)

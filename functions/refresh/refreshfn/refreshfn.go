@@ -28,9 +28,11 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 	}
 	db := dynamodb.NewFromConfig(aws)
 	sm := secretsmanager.NewFromConfig(aws)
+	vault := &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix}
 	svc := &refresh.Service{
 		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
-		Tokens:      &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
+		Tokens:      vault,
+		Revocation:  vault,
 		OAuth: &oauthclient.Source{
 			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: oauthclient.SecretCacheTTL},
 			HTTP:   hc,

@@ -19,7 +19,23 @@ type Request struct {
 	// access token Zoho refused: the connection is refreshed when its
 	// stored token is still that one, however young (refresh.RefreshOne).
 	RejectedTokenExpiresAt string `json:"rejected_token_expires_at,omitempty"`
+	// Revoke, when set, asks for a revocation instead of a refresh:
+	// RevokeCurrent for a disconnected connection (its refresh token
+	// revoked at its DC, its token secrets deleted), RevokeReplaced for
+	// the refresh token a reconnect replaced. Callers that face the public
+	// never read refresh tokens: they ask here.
+	Revoke string `json:"revoke,omitempty"`
 }
+
+// What Request.Revoke asks for.
+const (
+	RevokeCurrent  = "current"
+	RevokeReplaced = "replaced"
+)
+
+// NewRevokeRequest asks for a revocation of connection id's token (which
+// is RevokeCurrent or RevokeReplaced).
+func NewRevokeRequest(id, which string) Request { return Request{ConnectionID: id, Revoke: which} }
 
 // NewRequest is the on-demand payload for connection id; rejected, when
 // not zero, is the expiry of the access token Zoho refused.
@@ -53,7 +69,34 @@ const (
 	InProgress Outcome = "in_progress"
 	// NotFound (on demand): no such connection.
 	NotFound Outcome = "not_found"
+	// BackingOff (on demand): the connection's last refresh failed and its
+	// backoff has not run out; Zoho is not asked before it has. Try later.
+	BackingOff Outcome = "backing_off"
+
+	// The outcomes of a revocation.
+	Revoked        Outcome = "revoked"
+	AlreadyInvalid Outcome = "already_invalid" // Zoho called it invalid: revoked or expired before
+	NoRefreshToken Outcome = "no_refresh_token"
+	// NotDisconnected: RevokeCurrent refuses to revoke the token of a
+	// connection that is not disconnected.
+	NotDisconnected Outcome = "not_disconnected"
 )
+
+// ReadRevokeAnswer interprets RefreshFunction's answer to a revocation:
+// nil when the token is revoked or there was none to revoke.
+func ReadRevokeAnswer(b []byte) error {
+	var a Result
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("revoke answer is not JSON: %w", err)
+	}
+	switch a.Outcome {
+	case Revoked, AlreadyInvalid, NoRefreshToken:
+		return nil
+	case "":
+		return errors.New("revoke answer has no outcome")
+	}
+	return fmt.Errorf("revoke outcome %q", a.Outcome)
+}
 
 // Result is RefreshFunction's answer for one connection.
 type Result struct {
@@ -68,6 +111,10 @@ type Result struct {
 // re-authorization.
 var ErrReauthRequired = errors.New("the connection needs re-authorization")
 
+// ErrBackingOff is ReadAnswer's error when the connection's refresh is
+// backing off after failures: try again later.
+var ErrBackingOff = errors.New("the connection's refresh is backing off after failures")
+
 // ReadAnswer interprets RefreshFunction's answer for one connection: nil
 // when the vault holds a token worth reading again, ErrReauthRequired when
 // the connection needs re-authorization, another error to try again later.
@@ -81,6 +128,8 @@ func ReadAnswer(b []byte) error {
 		return nil
 	case ReauthRequired:
 		return ErrReauthRequired
+	case BackingOff:
+		return ErrBackingOff
 	case "":
 		return errors.New("refresh answer has no outcome")
 	}
