@@ -45,7 +45,7 @@ func (k *SubmissionKeys) New(connectionID string) (key, keyID, hash string, err 
 func (k *SubmissionKeys) Derive(connectionID, keyID string) string {
 	m := hmac.New(sha256.New, k.master)
 	m.Write([]byte(connectionID + "|" + keyID))
-	return "zsk_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return SubmissionKeyPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // HashSubmissionKey is what the table stores of a key.
@@ -92,3 +92,7 @@ func (s *KeySource) Keys(ctx context.Context) (*SubmissionKeys, error) {
 	}
 	return s.keys, nil
 }
+
+// SubmissionKeyPrefix starts every submission key, so that a Bearer
+// credential tells at once whether it is one or the product's API key.
+const SubmissionKeyPrefix = "zsk_"

@@ -88,9 +88,20 @@ func (s *Service) authenticate(ctx context.Context, id string, cred Credentials,
 		hash, keyID, connID = c.SubmissionHash, c.SubmissionKeyID, c.ID
 	}
 	var ok bool
-	if cred.Bearer != "" {
+	switch {
+	case cred.Bearer != "" && !strings.HasPrefix(cred.Bearer, connection.SubmissionKeyPrefix) && s.ProductKey != nil:
+		// The product's API key submits for any of its connections.
+		var err error
+		if ok, err = s.ProductKey.Check(ctx, cred.Bearer); err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		if ok && c != nil && c.Status != connection.Disconnected {
+			return c, nil
+		}
+		return nil, ErrUnauthorized
+	case cred.Bearer != "":
 		ok = connection.KeyMatches(cred.Bearer, hash)
-	} else {
+	default:
 		keys, err := s.Keys.Keys(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)

@@ -31,6 +31,11 @@ type TokenVault interface {
 	AccessToken(ctx context.Context, id string) (connection.AccessToken, error)
 }
 
+// KeyChecker checks the product's API key (its current or previous value).
+type KeyChecker interface {
+	Check(ctx context.Context, presented string) (bool, error)
+}
+
 // KeySource gives the submission-key deriver (its master is a secret).
 type KeySource interface {
 	Keys(ctx context.Context) (*connection.SubmissionKeys, error)
@@ -62,7 +67,10 @@ type Service struct {
 	Connections ConnectionStore
 	Tokens      TokenVault
 	Keys        KeySource
-	Refresher   Refresher
+	// ProductKey checks the product's API key, which may submit for any
+	// connection (nil: only submission keys and signatures).
+	ProductKey KeyChecker
+	Refresher  Refresher
 	// NewCRM makes a CRM client for the connection's DC and environment.
 	NewCRM      func(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM
 	Idempotency Idempotency

@@ -17,6 +17,8 @@ type Config struct {
 	ConnectionsTable      string
 	IdempotencyTable      string
 	SubmissionKeySecretID string
+	// ProductAPIKeySecretID (optional) lets the product's API key submit.
+	ProductAPIKeySecretID string
 	TokenSecretPrefix     string
 	QueueURL              string
 	RefreshFunctionName   string
@@ -34,6 +36,7 @@ func LoadConfig() (Config, error) {
 		ConnectionsTable:      r.String("CONNECTIONS_TABLE"),
 		IdempotencyTable:      r.String("IDEMPOTENCY_TABLE"),
 		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
+		ProductAPIKeySecretID: r.Optional("PRODUCT_API_KEY_SECRET_ID", ""),
 		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
 		QueueURL:              r.String("SUBMISSION_QUEUE_URL"),
 		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),

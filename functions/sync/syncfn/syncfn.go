@@ -49,6 +49,9 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*submission.Handler, err
 		Queue:       &submissionstore.SubmissionQueue{SQS: sqs.NewFromConfig(aws), URL: cfg.QueueURL},
 		Log:         log,
 	}
+	if cfg.ProductAPIKeySecretID != "" {
+		svc.ProductKey = &awsstore.ProductKeys{SM: sm, ID: cfg.ProductAPIKeySecretID}
+	}
 	return &submission.Handler{Service: svc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
 		Metrics: &metrics.Emitter{Log: log, Stage: cfg.Stage}}, nil
 }
