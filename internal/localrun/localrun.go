@@ -203,7 +203,7 @@ type InProcessRefresher struct {
 }
 
 // RefreshConnection invokes the refresh handler as Lambda would, with the
-// payload app.LambdaRefresher sends.
+// payload refreshinvoke.Client sends.
 func (r InProcessRefresher) RefreshConnection(ctx context.Context, id string, rejected time.Time) error {
 	payload, _ := json.Marshal(ondemand.NewRequest(id, rejected))
 	out, err := r.Handler.Handle(ctx, payload)

@@ -1,4 +1,4 @@
-package syncfn
+package refreshinvoke
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
-	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
 type fakeLambda struct {
@@ -24,7 +23,7 @@ func (f *fakeLambda) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func
 	return f.out, nil
 }
 
-func TestLambdaRefresher(t *testing.T) {
+func TestRefreshConnection(t *testing.T) {
 	for _, tc := range []struct {
 		payload string
 		fnErr   *string
@@ -33,7 +32,7 @@ func TestLambdaRefresher(t *testing.T) {
 		{`{"connection_id":"zc_1","outcome":"refreshed"}`, nil, nil},
 		{`{"outcome":"refreshed_by_another"}`, nil, nil},
 		{`{"outcome":"fresh"}`, nil, nil},
-		{`{"outcome":"reauth_required"}`, nil, submission.ErrReauthRequired},
+		{`{"outcome":"reauth_required"}`, nil, ondemand.ErrReauthRequired},
 		{`{"outcome":"failed"}`, nil, errAny},
 		{`{"outcome":"in_progress"}`, nil, errAny},
 		{`{"outcome":"not_found"}`, nil, errAny},
@@ -42,10 +41,10 @@ func TestLambdaRefresher(t *testing.T) {
 		{`{"errorMessage":"boom"}`, aws.String("Unhandled"), errAny},
 	} {
 		f := &fakeLambda{out: &lambda.InvokeOutput{Payload: []byte(tc.payload), FunctionError: tc.fnErr}}
-		err := (&LambdaRefresher{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1", time.Time{})
+		err := (&Client{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1", time.Time{})
 		switch {
-		case tc.want == nil && err != nil, tc.want == errAny && (err == nil || errors.Is(err, submission.ErrReauthRequired)),
-			tc.want == submission.ErrReauthRequired && !errors.Is(err, submission.ErrReauthRequired):
+		case tc.want == nil && err != nil, tc.want == errAny && (err == nil || errors.Is(err, ondemand.ErrReauthRequired)),
+			tc.want == ondemand.ErrReauthRequired && !errors.Is(err, ondemand.ErrReauthRequired):
 			t.Errorf("%s: %v", tc.payload, err)
 		}
 		if string(f.in.Payload) != `{"connection_id":"zc_1"}` || *f.in.FunctionName != "stack-refresh" {
@@ -57,10 +56,10 @@ func TestLambdaRefresher(t *testing.T) {
 // The refused token's expiry travels as rejected_token_expires_at (RFC
 // 3339, UTC, whole seconds: the table keeps unix seconds), and the
 // refresh handler reads it back.
-func TestLambdaRefresherNamesTheRejectedToken(t *testing.T) {
+func TestRefreshConnectionNamesTheRejectedToken(t *testing.T) {
 	f := &fakeLambda{out: &lambda.InvokeOutput{Payload: []byte(`{"outcome":"refreshed"}`)}}
 	rejected := time.Date(2030, 1, 2, 4, 5, 6, 789000000, time.FixedZone("CET", 3600))
-	if err := (&LambdaRefresher{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1", rejected); err != nil {
+	if err := (&Client{Lambda: f, FunctionName: "stack-refresh"}).RefreshConnection(context.Background(), "zc_1", rejected); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := string(f.in.Payload), `{"connection_id":"zc_1","rejected_token_expires_at":"2030-01-02T03:05:06Z"}`; got != want {
@@ -77,3 +76,27 @@ func TestLambdaRefresherNamesTheRejectedToken(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+func TestRevocations(t *testing.T) {
+	f := &fakeLambda{out: &lambda.InvokeOutput{Payload: []byte(`{"connection_id":"zc_1","outcome":"already_invalid"}`)}}
+	c := &Client{Lambda: f, FunctionName: "stack-refresh"}
+	if err := c.RevokeConnection(context.Background(), "zc_1"); err != nil {
+		t.Fatal(err)
+	}
+	if string(f.in.Payload) != `{"connection_id":"zc_1","revoke":"current"}` || f.in.InvocationType != "RequestResponse" {
+		t.Fatalf("invoked with %s %s", f.in.Payload, f.in.InvocationType)
+	}
+	for _, bad := range []string{`{"outcome":"failed"}`, `{"outcome":"not_disconnected"}`, `{}`, `nope`} {
+		f.out = &lambda.InvokeOutput{Payload: []byte(bad)}
+		if err := c.RevokeConnection(context.Background(), "zc_1"); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	f.out = &lambda.InvokeOutput{}
+	if err := c.RevokeReplaced(context.Background(), "zc_1"); err != nil {
+		t.Fatal(err)
+	}
+	if string(f.in.Payload) != `{"connection_id":"zc_1","revoke":"replaced"}` || f.in.InvocationType != "Event" {
+		t.Fatalf("invoked with %s %s", f.in.Payload, f.in.InvocationType)
+	}
+}
