@@ -14,12 +14,16 @@ module=$($GO list -m)
 # The SDK's credential chain brings sts, sso, ssooidc and signin into
 # every binary; they are not listed.
 declare -A usecase=(
+  [api]=internal/product
   [callback]=internal/connect
+  [events]=internal/productevents
   [refresh]=internal/refresh
   [sync]=internal/submission
 )
 declare -A clients=(
-  [callback]="dynamodb secretsmanager"
+  [api]="dynamodb secretsmanager lambda"
+  [callback]="dynamodb secretsmanager lambda"
+  [events]="eventbridge"
   [refresh]="dynamodb secretsmanager"
   [sync]="dynamodb secretsmanager sqs lambda"
 )

@@ -48,6 +48,21 @@ func (r *Reader) Int(name string, def int) int {
 	return n
 }
 
+// Bool reads "true" or "false" (any case), with a default when unset.
+func (r *Reader) Bool(name string, def bool) bool {
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(name))); v {
+	case "":
+		return def
+	case "true":
+		return true
+	case "false":
+		return false
+	default:
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not true or false", name, v))
+		return def
+	}
+}
+
 // Seconds reads a positive whole number of seconds, with a default
 // duration (whole seconds) when unset.
 func (r *Reader) Seconds(name string, def time.Duration) time.Duration {

@@ -56,3 +56,20 @@ func TestSeconds(t *testing.T) {
 		t.Fatalf("bad value: %v", r.Err())
 	}
 }
+
+func TestBool(t *testing.T) {
+	var r Reader
+	for v, want := range map[string]bool{"true": true, "TRUE": true, "false": false, "": true} {
+		t.Setenv("ZC_TEST_BOOL", v)
+		if got := r.Bool("ZC_TEST_BOOL", true); got != want {
+			t.Errorf("%q: %v", v, got)
+		}
+	}
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	t.Setenv("ZC_TEST_BOOL", "yes")
+	if r.Bool("ZC_TEST_BOOL", false); r.Err() == nil || !strings.Contains(r.Err().Error(), "ZC_TEST_BOOL") {
+		t.Fatalf("yes: %v", r.Err())
+	}
+}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/httpapi"
 	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -62,12 +64,15 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 // ConnectRequest is GET /connect's query, checked.
 type ConnectRequest struct {
+	// Session is the connect session's token; when given, nothing else is.
+	Session     string
 	Environment zoho.Environment // zero: any
 	Start       zoho.DataCenter
 }
 
-// ParseConnectQuery reads GET /connect's query: environment and dc, each
-// optional, case-insensitive; anything unknown is an error.
+// ParseConnectQuery reads GET /connect's query: session, or (anonymous)
+// environment and dc, each optional, case-insensitive; anything unknown,
+// repeated or malformed is an error.
 func ParseConnectQuery(raw string) (ConnectRequest, error) {
 	q, err := parseQuery(raw)
 	if err != nil {
@@ -78,6 +83,11 @@ func ParseConnectQuery(raw string) (ConnectRequest, error) {
 	r.Start = us
 	for k, v := range q {
 		switch k {
+		case "session":
+			if _, _, ok := connection.ParseSessionToken(v); !ok {
+				return r, errors.New("session is not a connect session's token")
+			}
+			r.Session = v
 		case "environment":
 			if r.Environment, err = zoho.ParseEnvironment(v); err != nil {
 				return r, fmt.Errorf("environment must be production, sandbox or developer, not %q", v)
@@ -90,7 +100,12 @@ func ParseConnectQuery(raw string) (ConnectRequest, error) {
 			if dc.Location == "cn" {
 				r.Start = dc
 			}
+		default:
+			return r, fmt.Errorf("unknown parameter %q", k)
 		}
+	}
+	if r.Session != "" && len(q) > 1 {
+		return r, errors.New("with a session, the session says the environment and the data center")
 	}
 	return r, nil
 }
@@ -131,13 +146,44 @@ func (h *Handler) connect(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return httpapi.Fail(req, &httpapi.Error{Status: 400, Code: "invalid_request", Message: err.Error()}, true)
 	}
-	u, err := h.Service.Start(ctx, r.Environment, r.Start, h.CallbackURL(req))
-	if err != nil {
+	st, err := h.Service.Start(ctx, StartRequest{SessionToken: r.Session, Environment: r.Environment, Start: r.Start, CallbackURL: h.CallbackURL(req)})
+	switch {
+	case errors.Is(err, ErrInvalidSession), errors.Is(err, ErrSessionRequired):
+		h.Log.Warn("connect refused", "err", err.Error())
+		return httpapi.Fail(req, &httpapi.Error{Status: 400, Code: "invalid_request", Message: err.Error()}, true)
+	case err != nil:
 		h.Log.Error("connect failed", "err", err.Error())
 		return httpapi.Fail(req, &httpapi.Error{Status: 500, Code: "internal", Message: "The connection could not be started. Please try again in a moment."}, true)
 	}
-	h.Log.Info("connect started", "environment", r.Environment.String(), "start", r.Start.AuthorizationHost())
-	return httpapi.Redirect(u)
+	h.Log.Info("connect started", "environment", r.Environment.String(), "start", r.Start.AuthorizationHost(), "session_id", st.SessionID)
+	resp := httpapi.Redirect(st.URL)
+	resp.Cookies = []string{stateCookie(st.CookieName, st.BrowserNonce, int(h.Service.stateTTL()/time.Second))}
+	return resp
+}
+
+// stateCookie binds a state to its browser: Secure and HttpOnly, sent on
+// Zoho's top-level redirect back (SameSite=Lax), for this host only
+// (__Host-, Path=/), for the state's life.
+func stateCookie(name, value string, maxAge int) string {
+	return name + "=" + value + "; Secure; HttpOnly; SameSite=Lax; Path=/; Max-Age=" + strconv.Itoa(maxAge)
+}
+
+// cookie is the request's cookie of that name ("" when absent). API
+// Gateway's payload 2.0 gathers them in Cookies; the Cookie header is
+// read too.
+func cookie(req events.APIGatewayV2HTTPRequest, name string) string {
+	all := append([]string{}, req.Cookies...)
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "cookie") {
+			all = append(all, strings.Split(v, ";")...)
+		}
+	}
+	for _, c := range all {
+		if n, v, ok := strings.Cut(strings.TrimSpace(c), "="); ok && n == name {
+			return v
+		}
+	}
+	return ""
 }
 
 func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
@@ -149,21 +195,43 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 	if ms := req.RequestContext.TimeEpoch; ms > 0 {
 		r.ReceivedAt = time.UnixMilli(ms)
 	}
+	var clear []string
+	if r.State != "" {
+		name := CookieName(r.State)
+		r.BrowserNonce = cookie(req, name)
+		clear = []string{stateCookie(name, "", 0)} // the state is spent, whatever happens
+	}
 	res, err := h.Service.Complete(ctx, r)
 	if err != nil {
 		resp := h.fail(req, err)
 		h.countConnect(r.Location, failureCode(err))
+		var f *Failure
+		if errors.As(err, &f) && f.Session.ReturnURL != "" {
+			resp = backTo(f.Session.ReturnURL, url.Values{"status": {"error"}, "error": {failureCode(err)}, "session_id": {f.Session.ID}})
+		}
+		resp.Cookies = clear
 		return resp
 	}
+	resp := h.connected(req, res)
+	resp.Cookies = clear
+	return resp
+}
+
+// connected is the answer to a stored connection.
+func (h *Handler) connected(req events.APIGatewayV2HTTPRequest, res *Result) events.APIGatewayV2HTTPResponse {
 	c := res.Connection
-	if res.SubmissionKey != "" {
-		h.countConnect(c.Location, "connected")
-	} else {
-		h.countConnect(c.Location, "reconnected")
+	outcome := "reconnected"
+	if res.New {
+		outcome = "connected"
 	}
-	h.Log.Info("connected", "connection_id", c.ID, "location", c.Location, "environment", c.Environment, "org_id", c.OrgID, "new_key", res.SubmissionKey != "")
+	h.countConnect(c.Location, outcome)
+	h.Log.Info("connected", "connection_id", c.ID, "tenant_id", c.TenantID, "location", c.Location, "environment", c.Environment,
+		"org_id", c.OrgID, "new", res.New, "key_shown", res.SubmissionKey != "", "session_id", c.SessionID)
+	if res.Session != nil && res.Session.ReturnURL != "" {
+		return backTo(res.Session.ReturnURL, url.Values{"status": {"connected"}, "connection_id": {c.ID}, "session_id": {res.Session.ID}})
+	}
 	body := map[string]any{
-		"connection_id": c.ID, "location": c.Location, "environment": c.Environment,
+		"connection_id": c.ID, "tenant_id": c.TenantID, "location": c.Location, "environment": c.Environment,
 		"org_id": c.OrgID, "org_name": c.OrgName, "user_email": c.UserEmail,
 		"api_domain": c.APIDomain, "status": c.Status, "token_expires_at": c.TokenExpiresAt,
 	}
@@ -178,11 +246,31 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 		{"Environment", c.Environment}, {"Data center", c.Location}, {"Connected by", c.UserEmail},
 	}
 	note := "This org was connected before: its submission key is unchanged."
-	if res.SubmissionKey != "" {
+	switch {
+	case res.SubmissionKey != "":
 		facts = append(facts, [2]string{"Submission key", res.SubmissionKey})
 		note = "Copy the submission key now: it is shown only this once."
+	case res.Session != nil:
+		note = "You can close this page: the product takes it from here."
 	}
 	return httpapi.Page(200, httpapi.PageContent{Title: "Zoho CRM connected", Facts: facts, Note: note})
+}
+
+// backTo sends the browser back to the product (303, so it arrives as a
+// GET) with params added to the return URL's query: never a key or token.
+func backTo(returnURL string, params url.Values) events.APIGatewayV2HTTPResponse {
+	u, err := url.Parse(returnURL)
+	if err != nil {
+		return httpapi.JSON(500, &httpapi.Error{Code: "internal", Message: "the return URL is not valid"})
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	resp := httpapi.Redirect(u.String())
+	resp.StatusCode = 303
+	return resp
 }
 
 // countConnect emits the Connects metric; location is the DC's code, or
@@ -214,6 +302,7 @@ var failures = []httpapi.Failure{
 	{Err: ErrZohoUnavailable, Status: 502, Code: "zoho_unavailable", Message: "Zoho did not answer as expected. Please try again in a few minutes."},
 	// Message: the ClientError's own, which names the DC and the fix.
 	{Err: ErrClientNotEnabled, Status: 502, Code: "client_not_enabled"},
+	{Err: ErrConnectedByAnotherUser, Status: 409, Code: "connected_by_another_user", Message: "This org is already connected by another Zoho user; only they can connect it again, or the product can through a connect session."},
 }
 
 func (h *Handler) fail(req events.APIGatewayV2HTTPRequest, err error) events.APIGatewayV2HTTPResponse {

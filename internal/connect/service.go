@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -35,6 +36,15 @@ var (
 	// client (invalid_client): it is not enabled for that DC, or its
 	// secret or redirect URI there is wrong. The error names the DC.
 	ErrClientNotEnabled = errors.New("the OAuth client is not enabled for this data center")
+	// ErrInvalidSession: /connect named an unknown, expired or completed
+	// connect session.
+	ErrInvalidSession = errors.New("the connect session is unknown, expired or already completed")
+	// ErrSessionRequired: /connect without a session while anonymous
+	// connects are off.
+	ErrSessionRequired = errors.New("a connect session is required: the product's backend opens one (POST /connect/sessions)")
+	// ErrConnectedByAnotherUser: without a session, another Zoho user
+	// than the one who connected the org tried to connect it again.
+	ErrConnectedByAnotherUser = errors.New("this org is connected by another Zoho user")
 )
 
 // StateStore keeps pending connects.
@@ -46,16 +56,29 @@ type StateStore interface {
 // ConnectionStore keeps connections. The lease is the refresh function's:
 // the flow holds it while it replaces an existing connection's tokens.
 type ConnectionStore interface {
+	Get(ctx context.Context, id string) (*connection.Connection, error)
 	Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error)
 	TakeLease(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, id, owner string) error
 }
 
-// TokenVault keeps tokens.
+// TokenVault keeps tokens. The flow writes them and never reads a refresh
+// token: it faces the public.
 type TokenVault interface {
 	PutAccessToken(ctx context.Context, id string, t connection.AccessToken) error
 	PutRefreshToken(ctx context.Context, id, refreshToken string) error
-	RefreshToken(ctx context.Context, id string) (string, error)
+}
+
+// SessionStore reads and completes the product's connect sessions.
+type SessionStore interface {
+	Get(ctx context.Context, id string, now time.Time) (*connection.Session, error)
+	Complete(ctx context.Context, id, connectionID string) error
+}
+
+// Revoker has the refresh token a reconnect replaced revoked where
+// refresh tokens are read (RefreshFunction).
+type Revoker interface {
+	RevokeReplaced(ctx context.Context, id string) error
 }
 
 // OAuthConfig gives the OAuth client's config (read from its secret).
@@ -79,8 +102,13 @@ type Service struct {
 	States      StateStore
 	Connections ConnectionStore
 	Tokens      TokenVault
-	OAuth       OAuthConfig
-	Keys        KeySource
+	Sessions    SessionStore
+	Revoker     Revoker
+	// AllowAnonymous lets /connect start without a session
+	// (ALLOW_ANONYMOUS_CONNECT).
+	AllowAnonymous bool
+	OAuth          OAuthConfig
+	Keys           KeySource
 	// NewCRM makes a CRM client for a token on a DC's environment host.
 	NewCRM func(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM
 	Log    *slog.Logger
@@ -110,31 +138,108 @@ const (
 	swapLease              = 30 * time.Second
 )
 
-// Start begins a connect: it stores a fresh state with the requested
-// environment (zero for any) and returns the URL of Zoho's consent page.
-// callbackURL is the redirect URI of this request (Handler.CallbackURL):
-// used unless the client secret names one (redirect_uri).
-func (s *Service) Start(ctx context.Context, env zoho.Environment, start zoho.DataCenter, callbackURL string) (string, error) {
+// StartRequest is a checked GET /connect.
+type StartRequest struct {
+	// SessionToken is the session's token; empty for an anonymous
+	// connect, which then names Environment (zero: any) and Start.
+	SessionToken string
+	Environment  zoho.Environment
+	Start        zoho.DataCenter
+	// CallbackURL is the redirect URI of this request
+	// (Handler.CallbackURL): used unless the client secret names one.
+	CallbackURL string
+}
+
+// Started is a started connect: where to send the browser, and the nonce
+// of the cookie that binds the state to this browser.
+type Started struct {
+	URL          string
+	BrowserNonce string
+	// CookieName is the cookie's name: one per state, so that two
+	// connects started in one browser do not undo each other.
+	CookieName string
+	SessionID  string
+}
+
+// Start begins a connect: it stores a fresh state, bound to this browser
+// by a nonce whose hash it keeps, with what the session (or an anonymous
+// connect's query) asks for, and returns the URL of Zoho's consent page.
+func (s *Service) Start(ctx context.Context, r StartRequest) (*Started, error) {
+	now := s.Now.Now()
+	p := connection.PendingConnect{StartLocation: r.Start.Location, ExpiresAt: now.Add(s.stateTTL())}
+	if r.Environment != 0 {
+		p.Environment = r.Environment.String()
+	}
+	switch {
+	case r.SessionToken != "":
+		sess, err := s.openSession(ctx, r.SessionToken, now)
+		if err != nil {
+			return nil, err
+		}
+		p.SessionID, p.TenantID, p.Environment, p.StartLocation = sess.ID, sess.TenantID, sess.Environment, sess.StartLocation
+		if p.StartLocation == "" {
+			p.StartLocation = "us"
+		}
+	case !s.AllowAnonymous:
+		return nil, ErrSessionRequired
+	}
+	start, err := zoho.ByLocation(p.StartLocation)
+	if err != nil {
+		return nil, err
+	}
+	state, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	nonce, err := randomToken()
+	if err != nil {
+		return nil, err
+	}
+	conf, err := s.OAuth.Config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if conf, err = withRedirect(conf, r.CallbackURL); err != nil {
+		return nil, err
+	}
+	p.StateHash, p.BrowserHash = hashState(state), hashState(nonce)
+	if err := s.States.Put(ctx, p); err != nil {
+		return nil, err
+	}
+	return &Started{URL: conf.AuthCodeURL(state, start), BrowserNonce: nonce, CookieName: CookieName(state), SessionID: p.SessionID}, nil
+}
+
+// openSession reads the session a token names and checks that it may
+// start a consent flow.
+func (s *Service) openSession(ctx context.Context, token string, now time.Time) (*connection.Session, error) {
+	id, secret, ok := connection.ParseSessionToken(token)
+	if !ok || s.Sessions == nil {
+		return nil, ErrInvalidSession
+	}
+	sess, err := s.Sessions.Get(ctx, id, now)
+	if errors.Is(err, connection.ErrSessionNotFound) {
+		return nil, ErrInvalidSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := sess.Open(secret, now); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSession, err)
+	}
+	return sess, nil
+}
+
+// CookieName is the name of the cookie that binds state to its browser:
+// __Host- (Secure, Path=/, no Domain: only this host sets and reads it),
+// then a part of the state's hash.
+func CookieName(state string) string { return "__Host-zc_" + hashState(state)[:16] }
+
+func randomToken() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	state := base64.RawURLEncoding.EncodeToString(b[:])
-	conf, err := s.OAuth.Config(ctx)
-	if err != nil {
-		return "", err
-	}
-	if conf, err = withRedirect(conf, callbackURL); err != nil {
-		return "", err
-	}
-	p := connection.PendingConnect{StateHash: hashState(state), StartLocation: start.Location, ExpiresAt: s.Now.Now().Add(s.stateTTL())}
-	if env != 0 {
-		p.Environment = env.String()
-	}
-	if err := s.States.Put(ctx, p); err != nil {
-		return "", err
-	}
-	return conf.AuthCodeURL(state, start), nil
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 func (s *Service) stateTTL() time.Duration { return clock.OrDefault(s.StateTTL, DefaultStateTTL) }
@@ -207,15 +312,34 @@ type Redirect struct {
 	CallbackURL string
 	// ReceivedAt is when the redirect reached API Gateway (zero: unknown).
 	ReceivedAt time.Time
+	// BrowserNonce is the value of the state's cookie (CookieName), empty
+	// when the request carried none.
+	BrowserNonce string
 }
 
 // Result is a stored connection, and its submission key when it is new.
 type Result struct {
-	Connection    *connection.Connection
-	SubmissionKey string // empty unless the connection (or its key) is new
+	Connection *connection.Connection
+	// SubmissionKey is the new connection's key, to show once: only for an
+	// anonymous connect (through a session the product fetches keys).
+	SubmissionKey string
 	// RequestedEnvironment is what /connect asked for ("" for any).
 	RequestedEnvironment string
+	// Session is the connect session that started it (nil: anonymous).
+	Session *connection.Session
+	// New: the connection did not exist before (else it was reconnected).
+	New bool
 }
+
+// Failure is a failed callback whose session is known: the browser goes
+// back to the session's return_url with the error's code.
+type Failure struct {
+	Err     error
+	Session *connection.Session
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+func (f *Failure) Unwrap() error { return f.Err }
 
 // Complete finishes a connect from Zoho's redirect.
 func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
@@ -238,6 +362,31 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The state must come back to the browser that started it: without
+	// this, a stranger could send a victim a callback of their own consent
+	// (login CSRF) and wire the victim's product to the stranger's org.
+	if pending.BrowserHash == "" || subtle.ConstantTimeCompare([]byte(hashState(r.BrowserNonce)), []byte(pending.BrowserHash)) != 1 {
+		s.Log.Warn("callback refused: the state's cookie is missing or another browser's")
+		return nil, fmt.Errorf("%w: this browser did not start this connection", ErrInvalidState)
+	}
+	var sess *connection.Session
+	if pending.SessionID != "" {
+		if sess, err = s.Sessions.Get(ctx, pending.SessionID, s.Now.Now()); err != nil {
+			return nil, fmt.Errorf("%w: its connect session: %v", ErrInvalidState, err)
+		}
+		if sess.Status == connection.SessionCompleted {
+			return nil, &Failure{Err: fmt.Errorf("%w: the connect session is already completed", ErrInvalidState), Session: sess}
+		}
+	}
+	res, err := s.complete(ctx, r, pending, sess)
+	if err != nil && sess != nil {
+		return nil, &Failure{Err: err, Session: sess}
+	}
+	return res, err
+}
+
+// complete is Complete once the state is the browser's own.
+func (s *Service) complete(ctx context.Context, r Redirect, pending connection.PendingConnect, sess *connection.Session) (*Result, error) {
 	dc, err := zoho.VerifyCallbackServer(r.Location, r.AccountsServer)
 	if err != nil {
 		s.Log.Warn("callback refused: accounts server not allowed", "reason", err.Error())
@@ -275,7 +424,7 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 		s.revoke(ctx, conf, dc, tok.RefreshToken, "environment mismatch")
 		return nil, fmt.Errorf("%w: the org %q is a %s org, not %s", ErrEnvironmentMismatch, org.Name, env, want)
 	}
-	res, oldRefresh, committed, err := s.store(ctx, dc, env, org, user, tok, conf.Scopes)
+	res, replaced, committed, err := s.store(ctx, dc, env, org, user, tok, conf.Scopes, pending, sess)
 	if err != nil {
 		if !committed {
 			// Nobody will ever use it: do not leave it counting against
@@ -284,9 +433,16 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 		}
 		return nil, err
 	}
-	res.RequestedEnvironment = pending.Environment
-	if oldRefresh != "" && oldRefresh != tok.RefreshToken {
-		s.revoke(ctx, conf, dc, oldRefresh, "replaced by a new connect")
+	res.RequestedEnvironment, res.Session = pending.Environment, sess
+	if replaced && s.Revoker != nil {
+		if err := s.Revoker.RevokeReplaced(context.WithoutCancel(ctx), res.Connection.ID); err != nil {
+			s.Log.Warn("asking for the replaced refresh token's revocation failed", "connection_id", res.Connection.ID, "err", err.Error())
+		}
+	}
+	if sess != nil {
+		if err := s.Sessions.Complete(ctx, sess.ID, res.Connection.ID); err != nil && !errors.Is(err, connection.ErrSessionCompleted) {
+			s.Log.Warn("marking the connect session completed failed", "session_id", sess.ID, "err", err.Error())
+		}
 	}
 	return res, nil
 }
@@ -370,21 +526,33 @@ func (s *Service) identify(ctx context.Context, dc zoho.DataCenter, want zoho.En
 	return org, user, org.Environment, nil
 }
 
-// store writes the tokens, then the connection; it returns the refresh
-// token the new one replaces, if any, and whether the new refresh token
-// was committed to the vault (after which it must not be revoked: the
-// connection uses it). An existing connection's tokens are replaced under
-// the refresh lease, so no refresh runs with the token being replaced.
-func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Environment, org *zoho.Org, user *zoho.User, tok *zoho.Token, scopes []string) (*Result, string, bool, error) {
-	id := connection.ID(dc.Location, env, org.ID)
-	oldRefresh, err := s.Tokens.RefreshToken(ctx, id)
+// store writes the tokens, then the connection. It reports whether the
+// new tokens replaced a connection's (whose old refresh token is then to
+// be revoked) and whether the new refresh token was committed to the
+// vault (after which it must not be revoked: the connection uses it). An
+// existing connection's tokens are replaced under the refresh lease, so no
+// refresh runs with the token being replaced.
+//
+// The connection is the tenant's (pending.TenantID): another tenant that
+// connects the same org gets its own. Without a session, another Zoho user
+// than the one who connected may not take an org over
+// (ErrConnectedByAnotherUser); through a session, the product asked for
+// it, and the connection remembers whom it replaced.
+func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Environment, org *zoho.Org, user *zoho.User, tok *zoho.Token,
+	scopes []string, pending connection.PendingConnect, sess *connection.Session) (*Result, bool, bool, error) {
+	id := connection.TenantConnectionID(pending.TenantID, dc.Location, env, org.ID)
+	existing, err := s.Connections.Get(ctx, id)
 	switch {
-	case errors.Is(err, connection.ErrNoToken):
-		oldRefresh = "" // a new connection
+	case errors.Is(err, connection.ErrNotFound):
+		existing = nil
 	case err != nil:
-		// Unknown: going on could leave the old token unrevoked.
-		return nil, "", false, fmt.Errorf("reading the connection's current refresh token: %w", err)
-	default:
+		return nil, false, false, fmt.Errorf("reading the connection: %w", err)
+	}
+	if existing != nil && sess == nil && existing.Status != connection.Disconnected &&
+		existing.UserID != "" && user.ID != "" && existing.UserID != user.ID {
+		return nil, false, false, fmt.Errorf("%w (%s)", ErrConnectedByAnotherUser, existing.UserEmail)
+	}
+	if existing != nil {
 		owner := "callback-" + hashState(tok.RefreshToken)[:12]
 		if s.takeLease(ctx, id, owner) {
 			defer func() { _ = s.Connections.ReleaseLease(context.WithoutCancel(ctx), id, owner) }()
@@ -392,13 +560,13 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 	}
 	keys, err := s.Keys.Keys(ctx)
 	if err != nil {
-		return nil, "", false, err
+		return nil, false, false, err
 	}
 	if err := s.Tokens.PutRefreshToken(ctx, id, tok.RefreshToken); err != nil {
-		return nil, "", false, err
+		return nil, false, false, err
 	}
 	if err := s.Tokens.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
-		return nil, "", true, err
+		return nil, false, true, err
 	}
 	now := s.Now.Now().UTC()
 	var newKey string
@@ -406,8 +574,16 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 		newKey = ""
 		c.Location, c.AccountsServer, c.APIDomain = dc.Location, dc.AccountsURL(), dc.APIURL(env)
 		c.Environment, c.OrgID, c.OrgName = env.String(), org.ID, org.Name
+		c.PreviousUserEmail = ""
 		if user.ID != "" || c.UserID == "" {
+			if c.UserID != "" && user.ID != "" && c.UserID != user.ID {
+				c.PreviousUserEmail = c.UserEmail
+			}
 			c.UserID, c.UserEmail = user.ID, user.Email
+		}
+		c.TenantID, c.SessionID, c.ConnectedAt = pending.TenantID, pending.SessionID, now
+		if sess != nil && len(sess.Metadata) > 0 {
+			c.Metadata = sess.Metadata
 		}
 		c.Scopes = joinScopes(tok.Scope, scopes)
 		c.TokenExpiresAt = tok.Expiry
@@ -423,9 +599,12 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 		return nil
 	})
 	if err != nil {
-		return nil, "", true, err
+		return nil, false, true, err
 	}
-	return &Result{Connection: c, SubmissionKey: newKey}, oldRefresh, true, nil
+	if sess != nil {
+		newKey = "" // the product fetches keys through its API
+	}
+	return &Result{Connection: c, SubmissionKey: newKey, New: existing == nil}, existing != nil, true, nil
 }
 
 // takeLease waits up to LeaseWait for a refresh in progress to let go of

@@ -83,6 +83,18 @@ type Connection struct {
 	Version int64
 }
 
+// TenantConnectionID is the id of a tenant's connection to one org: each
+// tenant that connects an org gets a connection of its own. Without a
+// tenant it is ID's, so connections made before tenants existed keep
+// theirs.
+func TenantConnectionID(tenantID, location string, env zoho.Environment, orgID string) string {
+	if tenantID == "" {
+		return ID(location, env, orgID)
+	}
+	sum := sha256.Sum256([]byte("tenant/" + tenantID + "/" + strings.ToLower(location) + "/" + env.String() + "/" + orgID))
+	return "zc_" + hex.EncodeToString(sum[:12])
+}
+
 // ID derives a connection's id from what identifies it at Zoho: one org in
 // one environment in one DC. Reconnecting the same org finds the same id.
 func ID(location string, env zoho.Environment, orgID string) string {
@@ -132,6 +144,13 @@ type PendingConnect struct {
 	Environment   string // requested; empty when any environment will do
 	StartLocation string // where the consent flow started: "us" or "cn"
 	ExpiresAt     time.Time
+	// BrowserHash is the hex SHA-256 of the nonce in the cookie /connect
+	// set: the callback must come from the browser that started.
+	BrowserHash string
+	// SessionID and TenantID name the connect session that started it
+	// (both empty for an anonymous connect).
+	SessionID string
+	TenantID  string
 }
 
 // ErrStateNotFound is returned when a state is unknown or already used.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
@@ -16,6 +17,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
+	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -28,9 +30,12 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*connect.Handler, error)
 	db := dynamodb.NewFromConfig(aws)
 	sm := secretsmanager.NewFromConfig(aws)
 	svc := &connect.Service{
-		States:      &awsstore.StateStore{DB: db, Table: cfg.StatesTable},
-		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
-		Tokens:      &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
+		States:         &awsstore.StateStore{DB: db, Table: cfg.StatesTable},
+		Sessions:       &awsstore.SessionStore{DB: db, Table: cfg.SessionsTable},
+		Revoker:        &refreshinvoke.Client{Lambda: lambda.NewFromConfig(aws), FunctionName: cfg.RefreshFunctionName},
+		AllowAnonymous: cfg.AllowAnonymous,
+		Connections:    awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
+		Tokens:         &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
 		OAuth: &oauthclient.Source{
 			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: oauthclient.SecretCacheTTL},
 			Scopes: cfg.Scopes, HTTP: hc,

@@ -17,8 +17,13 @@ import (
 
 // Config is the callback function's settings, from template.yaml.
 type Config struct {
-	ConnectionsTable      string
-	StatesTable           string
+	ConnectionsTable string
+	StatesTable      string
+	SessionsTable    string
+	// AllowAnonymous (ALLOW_ANONYMOUS_CONNECT) lets /connect start without
+	// a connect session.
+	AllowAnonymous        bool
+	RefreshFunctionName   string
 	ClientSecretID        string
 	SubmissionKeySecretID string
 	TokenSecretPrefix     string
@@ -39,6 +44,9 @@ func LoadConfig() (Config, error) {
 	c := Config{
 		ConnectionsTable:      r.String("CONNECTIONS_TABLE"),
 		StatesTable:           r.String("STATES_TABLE"),
+		SessionsTable:         r.String("SESSIONS_TABLE"),
+		AllowAnonymous:        r.Bool("ALLOW_ANONYMOUS_CONNECT", false),
+		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
 		ClientSecretID:        r.String("ZOHO_CLIENT_SECRET_ID"),
 		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
 		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),

@@ -6,7 +6,7 @@ import (
 )
 
 func TestPublicBaseURL(t *testing.T) {
-	for _, k := range []string{"CONNECTIONS_TABLE", "STATES_TABLE", "ZOHO_CLIENT_SECRET_ID", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX"} {
+	for _, k := range []string{"CONNECTIONS_TABLE", "STATES_TABLE", "SESSIONS_TABLE", "REFRESH_FUNCTION_NAME", "ZOHO_CLIENT_SECRET_ID", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX"} {
 		t.Setenv(k, "x")
 	}
 	for _, tc := range []struct {
