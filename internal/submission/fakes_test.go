@@ -11,78 +11,18 @@ import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/connection/connectiontest"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-// memConnections is an in-memory ConnectionStore.
-type memConnections struct {
-	mu sync.Mutex
-	m  map[string]connection.Connection
-}
+// The connections table and the token vault are connectiontest's fakes,
+// which pass the contract the AWS adapters pass (storetest); memVault
+// adds what these tests set and count.
+type memVault struct{ *connectiontest.Vault }
 
-func (s *memConnections) Get(_ context.Context, id string) (*connection.Connection, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok {
-		return nil, connection.ErrNotFound
-	}
-	return &c, nil
-}
-
-// RequireReauth follows awsstore.ConnectionStore.RequireReauth: only an
-// active connection changes, and only its status attributes.
-func (s *memConnections) RequireReauth(_ context.Context, id, reason string, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok || c.Status != connection.Active {
-		return nil
-	}
-	c.Status, c.StatusReason, c.StatusChangedAt, c.UpdatedAt = connection.ReauthRequired, reason, now, now
-	c.Version++
-	s.m[id] = c
-	return nil
-}
-
-// Update is for the tests' own changes (sync has no such write).
-func (s *memConnections) Update(_ context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok {
-		c = connection.Connection{ID: id}
-	}
-	if err := change(&c); err != nil {
-		return nil, err
-	}
-	c.Version++
-	s.m[id] = c
-	return &c, nil
-}
-
-type memVault struct {
-	mu    sync.Mutex
-	m     map[string]connection.AccessToken
-	reads int
-}
-
-func (v *memVault) AccessToken(_ context.Context, id string) (connection.AccessToken, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.reads++
-	t, ok := v.m[id]
-	if !ok {
-		return t, connection.ErrNoToken
-	}
-	return t, nil
-}
-
-func (v *memVault) set(id string, t connection.AccessToken) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.m[id] = t
+func (v memVault) set(id string, t connection.AccessToken) {
+	_ = v.PutAccessToken(context.Background(), id, t)
 }
 
 type staticKeys struct{ k *connection.SubmissionKeys }
@@ -91,7 +31,7 @@ func (s staticKeys) Keys(context.Context) (*connection.SubmissionKeys, error) { 
 
 // fakeRefresher issues a new token into the vault, or fails.
 type fakeRefresher struct {
-	vault    *memVault
+	vault    memVault
 	err      error
 	calls    int
 	next     string
@@ -323,8 +263,8 @@ func (q *memQueue) take() []sent {
 type world struct {
 	svc     *Service
 	h       *Handler
-	conns   *memConnections
-	vault   *memVault
+	conns   *connectiontest.Connections
+	vault   memVault
 	ref     *fakeRefresher
 	crm     *fakeCRM
 	idem    *memIdempotency
@@ -362,14 +302,15 @@ func newWorld(t *testing.T) *world {
 	c := connection.Connection{ID: id, Location: "eu", Environment: "sandbox", OrgID: "777", Status: connection.Active,
 		SubmissionKeyID: keyID, SubmissionHash: hash, Version: 1}
 	w := &world{
-		conns: &memConnections{m: map[string]connection.Connection{id: c}},
-		vault: &memVault{m: map[string]connection.AccessToken{id: {Token: "tok-v1-secretvalue", ExpiresAt: time.Now().Add(time.Hour)}}},
+		conns: connectiontest.NewConnections(c),
+		vault: memVault{connectiontest.NewVault()},
 		crm:   &fakeCRM{},
 		idem:  &memIdempotency{m: map[string]Entry{}},
 		queue: &memQueue{},
 		keys:  keys, conn: c, key: key,
 		logs: &bytes.Buffer{}, logMu: &sync.Mutex{}, tokenV1: "tok-v1-secretvalue",
 	}
+	w.vault.set(id, connection.AccessToken{Token: "tok-v1-secretvalue", ExpiresAt: time.Now().Add(time.Hour)})
 	w.ref = &fakeRefresher{vault: w.vault, next: "tok-v2-secretvalue"}
 	log := logging.New(lockedWriter{w.logMu, w.logs}, "debug")
 	w.svc = &Service{
