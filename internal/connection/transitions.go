@@ -130,6 +130,37 @@ func (c *Connection) SetStatus(s Status, reason string, at time.Time) {
 	c.changed(FieldStatus, FieldStatusReason)
 }
 
+// Grant is what a connect learnt at Zoho: the DC, the org, the user and
+// the new token's scopes and expiry.
+type Grant struct {
+	Location, AccountsServer, APIDomain string
+	Environment, OrgID, OrgName         string
+	UserID, UserEmail                   string
+	Scopes                              string
+	TokenExpiresAt                      time.Time
+}
+
+// Connect records a connect of the org, a first one or again: what Zoho
+// said of it, the new token's expiry, the refresh bookkeeping started
+// over, and the connection active (back on the refresh schedule). A user
+// Zoho did not name (the token lacks ZohoCRM.users.READ) leaves the one
+// known. It reports whether the connection needs a new submission key:
+// it has none, or it was disconnected.
+func (c *Connection) Connect(g Grant, at time.Time) (needsKey bool) {
+	needsKey = c.SubmissionKeyID == "" || c.Status == Disconnected
+	c.Location, c.AccountsServer, c.APIDomain = g.Location, g.AccountsServer, g.APIDomain
+	c.Environment, c.OrgID, c.OrgName = g.Environment, g.OrgID, g.OrgName
+	if g.UserID != "" || c.UserID == "" {
+		c.UserID, c.UserEmail = g.UserID, g.UserEmail
+	}
+	c.Scopes, c.TokenExpiresAt = g.Scopes, g.TokenExpiresAt
+	c.ConsecutiveFailures, c.NextAttemptAt, c.LastError = 0, time.Time{}, ""
+	c.changes.failures = 0
+	c.changed(FieldTokenExpiresAt, FieldConsecutiveFailures, FieldNextAttemptAt, FieldLastError)
+	c.SetStatus(Active, "", at)
+	return needsKey
+}
+
 // RequireReauth records that the connection's tokens no longer serve the
 // org (Zoho refused the refresh token, or the token does not fit the org:
 // DOMAIN_TOKEN_MISMATCH, OAUTH_SCOPE_MISMATCH): it is reauth_required,

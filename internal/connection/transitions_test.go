@@ -90,3 +90,31 @@ func TestLeaseRules(t *testing.T) {
 		t.Error("a disconnected connection")
 	}
 }
+
+func TestConnect(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	g := Grant{Location: "eu", AccountsServer: "https://accounts.zoho.eu", APIDomain: "https://www.zohoapis.eu",
+		Environment: "production", OrgID: "1", OrgName: "Acme", UserID: "u1", UserEmail: "ana@example.eu",
+		Scopes: "ZohoCRM.modules.ALL", TokenExpiresAt: at.Add(time.Hour)}
+	c := Connection{ID: "zc_1"}
+	if !c.Connect(g, at) {
+		t.Fatal("a new connection needs no key")
+	}
+	if c.Status != Active || !c.StatusChangedAt.Equal(at) || c.OrgName != "Acme" || c.UserID != "u1" || !c.TokenExpiresAt.Equal(g.TokenExpiresAt) || !c.Refreshable() {
+		t.Fatalf("%+v", c)
+	}
+	c.SubmissionKeyID = "kid"
+	c.RefreshFailed("x", at, "refresh_failing")
+	// Again, by a token that cannot name its user: the user is kept.
+	g.UserID, g.UserEmail = "", ""
+	if c.Connect(g, at.Add(time.Minute)) {
+		t.Fatal("a connection with a key needs a new one")
+	}
+	if c.UserID != "u1" || c.ConsecutiveFailures != 0 || c.LastError != "" || c.StatusReason != "" || !c.NextAttemptAt.IsZero() {
+		t.Fatalf("%+v", c)
+	}
+	c.Disconnect("disconnected by operator", at)
+	if !c.Connect(g, at) || c.Status != Active {
+		t.Fatal("a disconnected connection gets a new key when connected again")
+	}
+}
