@@ -2,18 +2,20 @@ package awsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 )
 
-// StateStore keeps pending connects in the states table until Zoho's
+const attrStateHash = "state_hash"
+
+// StateStore is the states table: it keeps pending connects in the states table until Zoho's
 // redirect consumes them. Items carry a TTL; reads check the expiry too,
 // since TTL deletion can lag by days.
 type StateStore struct {
@@ -23,16 +25,20 @@ type StateStore struct {
 
 // Put stores a pending connect; it never overwrites one.
 func (s *StateStore) Put(ctx context.Context, p connection.PendingConnect) error {
-	cond := "attribute_not_exists(state_hash)"
-	_, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrStateHash))).Build()
+	if err != nil {
+		return fmt.Errorf("build the state's condition: %w", err)
+	}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.Table,
 		Item: map[string]types.AttributeValue{
-			"state_hash":     &types.AttributeValueMemberS{Value: p.StateHash},
+			attrStateHash:    &types.AttributeValueMemberS{Value: p.StateHash},
 			"environment":    &types.AttributeValueMemberS{Value: p.Environment},
 			"start_location": &types.AttributeValueMemberS{Value: p.StartLocation},
 			"expires_at":     &types.AttributeValueMemberN{Value: strconv.FormatInt(p.ExpiresAt.Unix(), 10)},
 		},
-		ConditionExpression: &cond,
+		ConditionExpression:      expr.Condition(),
+		ExpressionAttributeNames: expr.Names(),
 	})
 	if err != nil {
 		return fmt.Errorf("store state: %w", err)
@@ -44,15 +50,18 @@ func (s *StateStore) Put(ctx context.Context, p connection.PendingConnect) error
 // the same state, exactly one gets it; the other gets ErrStateNotFound.
 // An expired state is consumed too, and reported as not found.
 func (s *StateStore) Consume(ctx context.Context, stateHash string, now time.Time) (connection.PendingConnect, error) {
-	cond := "attribute_exists(state_hash)"
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(attrStateHash))).Build()
+	if err != nil {
+		return connection.PendingConnect{}, fmt.Errorf("build the state's condition: %w", err)
+	}
 	out, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:           &s.Table,
-		Key:                 map[string]types.AttributeValue{"state_hash": &types.AttributeValueMemberS{Value: stateHash}},
-		ConditionExpression: &cond,
-		ReturnValues:        types.ReturnValueAllOld,
+		TableName:                &s.Table,
+		Key:                      map[string]types.AttributeValue{attrStateHash: &types.AttributeValueMemberS{Value: stateHash}},
+		ConditionExpression:      expr.Condition(),
+		ExpressionAttributeNames: expr.Names(),
+		ReturnValues:             types.ReturnValueAllOld,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return connection.PendingConnect{}, connection.ErrStateNotFound
 	}
 	if err != nil {

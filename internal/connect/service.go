@@ -1,4 +1,4 @@
-// Package callback is the connect flow: GET /connect starts Zoho's consent
+// Package connect is the connect flow: GET /connect starts Zoho's consent
 // with a fresh single-use state, and GET /oauth/callback checks what came
 // back through the browser, exchanges the grant at the right DC, confirms
 // the org's environment and stores the connection and its tokens.
@@ -402,24 +402,21 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 	}
 	now := s.Now.Now().UTC()
 	var newKey string
+	grant := connection.Grant{
+		Location: dc.Location, AccountsServer: dc.AccountsURL(), APIDomain: dc.APIURL(env),
+		Environment: env.String(), OrgID: org.ID, OrgName: org.Name,
+		UserID: user.ID, UserEmail: user.Email,
+		Scopes: joinScopes(tok.Scope, scopes), TokenExpiresAt: tok.Expiry,
+	}
 	c, err := s.Connections.Update(ctx, id, func(c *connection.Connection) error {
 		newKey = ""
-		c.Location, c.AccountsServer, c.APIDomain = dc.Location, dc.AccountsURL(), dc.APIURL(env)
-		c.Environment, c.OrgID, c.OrgName = env.String(), org.ID, org.Name
-		if user.ID != "" || c.UserID == "" {
-			c.UserID, c.UserEmail = user.ID, user.Email
-		}
-		c.Scopes = joinScopes(tok.Scope, scopes)
-		c.TokenExpiresAt = tok.Expiry
-		c.ConsecutiveFailures, c.NextAttemptAt, c.LastError = 0, time.Time{}, ""
-		if c.SubmissionKeyID == "" || c.Status == connection.Disconnected {
+		if c.Connect(grant, now) {
 			key, keyID, hash, err := keys.New(id)
 			if err != nil {
 				return err
 			}
 			newKey, c.SubmissionKeyID, c.SubmissionHash = key, keyID, hash
 		}
-		c.SetStatus(connection.Active, "", now)
 		return nil
 	})
 	if err != nil {

@@ -77,10 +77,15 @@ type Connection struct {
 	ConsecutiveFailures int
 	NextAttemptAt       time.Time
 	LastError           string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Lease is the refresh lease. A store's Update never writes it: only
+	// its lease calls and the refresh's transitions do.
+	Lease     Lease
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version counts writes, for optimistic concurrency in stores.
 	Version int64
+
+	changes Changes
 }
 
 // ID derives a connection's id from what identifies it at Zoho: one org in
@@ -116,14 +121,6 @@ func (c *Connection) DataCenter() (zoho.DataCenter, error) { return zoho.ByLocat
 
 // Env returns the connection's environment.
 func (c *Connection) Env() (zoho.Environment, error) { return zoho.ParseEnvironment(c.Environment) }
-
-// SetStatus changes the status and records when and why.
-func (c *Connection) SetStatus(s Status, reason string, now time.Time) {
-	if c.Status != s || c.StatusReason != reason {
-		c.StatusChangedAt = now
-	}
-	c.Status, c.StatusReason = s, reason
-}
 
 // PendingConnect is what GET /connect remembers until Zoho's redirect comes
 // back: the state's hash (never the state) and what the user asked for.
