@@ -29,7 +29,9 @@ type simEnv struct {
 	sim *zohosim.Server
 	cfg *zoho.Config
 	hc  *http.Client
-	now time.Time
+	// hcAll also reaches the API hosts of unconfirmed data centers.
+	hcAll *http.Client
+	now   time.Time
 }
 
 func startSim(t *testing.T, opts zohosim.Options) *simEnv {
@@ -46,7 +48,11 @@ func startSim(t *testing.T, opts zohosim.Options) *simEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &simEnv{sim: s, hc: hc, now: base}
+	hcAll, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: baseURL, AllowUnconfirmed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &simEnv{sim: s, hc: hc, hcAll: hcAll, now: base}
 	e.cfg = &zoho.Config{
 		ClientID:      simClientID,
 		ClientSecret:  simSecret,
@@ -79,10 +85,25 @@ func (e *simEnv) client(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Toke
 	return zoho.NewClient(dc, env, zoho.StaticTokenSource(tok), e.hc)
 }
 
+// allowingUnconfirmed is e with clients that also reach unconfirmed DCs.
+func (e *simEnv) allowingUnconfirmed() *simEnv {
+	c := *e
+	cfg := *e.cfg
+	cfg.HTTPClient = e.hcAll
+	c.cfg, c.hc = &cfg, e.hcAll
+	return &c
+}
+
 func TestSimConnectEveryDataCenterAndEnvironment(t *testing.T) {
 	for _, namesEnv := range []bool{false, true} {
-		e := startSim(t, zohosim.Options{APIDomainNamesEnvironment: namesEnv, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
+		all := startSim(t, zohosim.Options{APIDomainNamesEnvironment: namesEnv, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
 		for _, dc := range zoho.DataCenters() {
+			// An unconfirmed DC is only reached when enabled
+			// (TestSimUnconfirmedDataCenterRefused covers the default).
+			e := all
+			if dc.Unconfirmed {
+				e = all.allowingUnconfirmed()
+			}
 			for _, env := range zoho.Environments {
 				t.Run(fmt.Sprintf("%s/%s/apidomain-env=%v", dc.Location, env, namesEnv), func(t *testing.T) {
 					e.sim.ResetRequests()
