@@ -522,6 +522,21 @@ func (c *Client) postRecords(ctx context.Context, path string, payload map[strin
 	if err != nil {
 		return nil, err
 	}
+	// Per-record answers decide, whatever the status (200, 201, 202, 207,
+	// and possibly 400 when every record failed).
+	out, ok := parseRecordResults(a.body)
+	if !ok {
+		return nil, a.error()
+	}
+	if len(out) != n {
+		return out, &APIError{StatusCode: a.status, Message: fmt.Sprintf("%d results for %d records", len(out), n)}
+	}
+	return out, nil
+}
+
+// parseRecordResults reads {"data":[...]}, one result per record; false
+// when the body holds none.
+func parseRecordResults(b []byte) ([]RecordResult, bool) {
 	var r struct {
 		Data []struct {
 			Code           string         `json:"code"`
@@ -532,10 +547,8 @@ func (c *Client) postRecords(ctx context.Context, path string, payload map[strin
 			Details        map[string]any `json:"details"`
 		} `json:"data"`
 	}
-	// Per-record answers decide, whatever the status (200, 201, 202, 207,
-	// and possibly 400 when every record failed).
-	if decodeNumbers(a.body, &r) != nil || len(r.Data) == 0 {
-		return nil, a.error()
+	if decodeNumbers(b, &r) != nil || len(r.Data) == 0 {
+		return nil, false
 	}
 	out := make([]RecordResult, len(r.Data))
 	for i, d := range r.Data {
@@ -558,10 +571,7 @@ func (c *Client) postRecords(ctx context.Context, path string, payload map[strin
 		}
 		out[i] = rr
 	}
-	if len(out) != n {
-		return out, &APIError{StatusCode: a.status, Message: fmt.Sprintf("%d results for %d records", len(out), n)}
-	}
-	return out, nil
+	return out, true
 }
 
 func detailString(d map[string]any, key string) string {
