@@ -300,6 +300,8 @@ func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataC
 	switch {
 	case errors.Is(err, zoho.ErrInvalidCode):
 		return nil, ErrGrantExpired
+	case errors.Is(err, zoho.ErrUnconfirmedDataCenter):
+		return nil, fmt.Errorf("%w: Zoho CRM's hosts in the %s data center are not confirmed, so this deployment does not connect orgs there", ErrInvalidLocation, dc.Name)
 	case errors.Is(err, zoho.ErrInvalidClient):
 		why := "it is not enabled for that data center: in Zoho's API console open the client, Settings, Multi-DC, and enable " + dc.Name
 		switch {
@@ -467,7 +469,7 @@ func joinScopes(granted string, asked []string) string {
 func (s *Service) revoke(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, refreshToken, why string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	if err := conf.Revoke(ctx, dc, refreshToken); err != nil {
+	if err := conf.Revoke(ctx, dc, refreshToken); err != nil && !errors.Is(err, zoho.ErrTokenAlreadyInvalid) {
 		s.Log.Warn("revoking a refresh token failed", "reason", why, "location", dc.Location, "err", err.Error())
 		return
 	}
