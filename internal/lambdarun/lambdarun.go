@@ -59,8 +59,9 @@ type Options struct {
 	MemoryMB int
 	Timeout  time.Duration
 	// Output, when set, gets every line the emulator and the function
-	// print, each prefixed with Name.
+	// print, each after Label (default Name) and " | ".
 	Output io.Writer
+	Label  string
 }
 
 // Invocation is one invocation's answer.
@@ -174,7 +175,11 @@ func start(ctx context.Context, opts Options) (*Function, error) {
 		requests: map[string]*request{},
 	}
 	if opts.Output != nil {
-		f.output = &prefixedWriter{w: opts.Output, prefix: opts.Name}
+		label := opts.Label
+		if label == "" {
+			label = opts.Name
+		}
+		f.output = &prefixedWriter{w: opts.Output, prefix: label}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("lambdarun: start %s: %w", opts.Emulator, err)
