@@ -129,7 +129,7 @@ func (s *Stage) prepareHTTP(ctx context.Context, ev map[string]any) error {
 		default:
 			return nil // an invalid request stays one
 		}
-		back, cookies, err := s.consent(ctx, "environment=sandbox", action)
+		back, cookies, err := s.consent(ctx, "environment=sandbox", CallbackOrgID, action)
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,9 @@ func (s *Stage) prepareRefreshOne(ctx context.Context, ev map[string]any) error 
 	return nil
 }
 
-// Connected connects SeedOrgID once per stage, the way a person does:
+// Connected connects SeedOrgID once per stage (the callback events
+// connect CallbackOrgID, so that this one's submission key is shown to
+// the stage, which connects it first), the way a person does:
 // GET /connect, the simulator's consent page accepted, GET /oauth/callback
 // (asking for JSON), each through the function the template routes it
 // to.
@@ -277,7 +279,7 @@ func (s *Stage) Connected(ctx context.Context) (*Connection, error) {
 	if c != nil {
 		return c, nil
 	}
-	back, cookies, err := s.consent(ctx, "environment=sandbox", "accept")
+	back, cookies, err := s.consent(ctx, "environment=sandbox", SeedOrgID, "accept")
 	if err != nil {
 		return nil, err
 	}
@@ -302,10 +304,10 @@ func (s *Stage) Connected(ctx context.Context) (*Connection, error) {
 }
 
 // consent runs GET /connect?connectQuery and plays the person on Zoho's
-// consent page for SeedOrgID (action "accept" or "reject"): it answers
-// the query of Zoho's redirect back, and the cookies /connect set, as a
+// consent page for orgID (action "accept" or "reject"): it answers the
+// query of Zoho's redirect back, and the cookies /connect set, as a
 // browser would send them.
-func (s *Stage) consent(ctx context.Context, connectQuery, action string) (string, []string, error) {
+func (s *Stage) consent(ctx context.Context, connectQuery, orgID, action string) (string, []string, error) {
 	resp, err := s.invokeRoute(ctx, routeConnect, "seed: GET /connect", HTTPRequest(http.MethodGet, "/connect", connectQuery, nil, nil))
 	if err != nil {
 		return "", nil, err
@@ -319,7 +321,7 @@ func (s *Stage) consent(ctx context.Context, connectQuery, action string) (strin
 		return "", nil, err
 	}
 	q := u.Query()
-	q.Set("sim_org", SeedOrgID)
+	q.Set("sim_org", orgID)
 	q.Set("sim_action", action)
 	u.RawQuery = q.Encode()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

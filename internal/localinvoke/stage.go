@@ -11,12 +11,14 @@
 // functions themselves, and the event is filled in with it.
 //
 //   - GET /oauth/callback: a fresh state from GET /connect and Zoho's
-//     answer to the consent (a grant code, or error=access_denied) from the
-//     simulator, exactly as Zoho's redirect carries them.
+//     answer to the consent for the EU sandbox org "Acme Europe UAT
+//     Sandbox" (a grant code, or error=access_denied) from the simulator,
+//     exactly as Zoho's redirect carries them.
 //   - POST /connections/{connection_id}/submissions: a connected org (the
 //     EU sandbox org "Acme Europe QA Sandbox", connected through GET
 //     /connect, the simulator's consent and GET /oauth/callback), its
-//     submission key as the Bearer key, or the body signed with it.
+//     submission key as the Bearer key, or the body signed with it; the
+//     event names it (zc_4ecc0cf74921ac6cf47e4ff4).
 //   - SQS records: a submission stored queued (posted while the simulated
 //     CRM answers 503) and the message sync sent for it.
 //   - {"connection_id": ...} (sync's on-demand refresh): the connected
@@ -121,11 +123,16 @@ type Call struct {
 	Invocation *lambdarun.Invocation
 }
 
-// SeedOrg is the org the stage connects: Eva Schmidt's "Acme Europe QA
-// Sandbox" in the simulator's demo data (EU data center, sandbox).
+// The orgs of the simulator's demo data (Eva Schmidt's, EU data center,
+// sandboxes) the stage connects: SeedOrg for what submissions, refreshes
+// and retries need, CallbackOrg for the callback events, so that a
+// callback event connects an org anew (and shows its key) the first
+// time and reconnects it after.
 const (
-	SeedOrgID   = "20071000202"
-	SeedOrgName = "Acme Europe QA Sandbox"
+	SeedOrgID       = "20071000202"
+	SeedOrgName     = "Acme Europe QA Sandbox"
+	CallbackOrgID   = "20071000203"
+	CallbackOrgName = "Acme Europe UAT Sandbox"
 )
 
 // Start builds the bootstraps, makes the template's tables, secrets and
