@@ -142,8 +142,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		fmt.Fprintln(stdout, pretty(inv.Payload))
-		fmt.Fprintln(stderr, inv.Report.Line)
-		fmt.Fprintf(stderr, "invoke: %s\n", inv.Report)
+		if inv.Report.Line != "" {
+			fmt.Fprintln(stderr, inv.Report.Line)
+			fmt.Fprintf(stderr, "invoke: %s\n", inv.Report)
+		} else {
+			fmt.Fprintf(stderr, "invoke: no REPORT line: the runtime did not start (the emulator answered %d)\n", inv.StatusCode)
+		}
 		if inv.FunctionError != "" {
 			fmt.Fprintf(stderr, "invoke: the function failed (X-Amz-Function-Error: %s)\n", inv.FunctionError)
 			failed = true

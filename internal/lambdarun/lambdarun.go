@@ -273,7 +273,8 @@ func (f *Function) Name() string { return f.opts.Name }
 
 // Invoke sends one event and waits for the answer and its REPORT line.
 // An error means the invocation could not be made or read; a function
-// that failed answers an Invocation with FunctionError set.
+// that failed answers an Invocation with FunctionError set (and, when its
+// runtime did not start, an empty Report).
 func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, error) {
 	f.invokeMu.Lock()
 	defer f.invokeMu.Unlock()
@@ -316,19 +317,30 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, err
 		return nil, fmt.Errorf("lambdarun: invoke %s: reading the answer: %w", f.opts.Name, err)
 	}
 	inv := &Invocation{RequestID: id, StatusCode: resp.StatusCode, Payload: body, FunctionError: functionError(resp.StatusCode, body)}
+	if resp.StatusCode != http.StatusOK && len(bytes.TrimSpace(body)) == 0 {
+		// What Lambda answers when the runtime exits; the emulator says nothing.
+		inv.Payload, _ = json.Marshal(map[string]string{
+			"errorType":    "Runtime.ExitError",
+			"errorMessage": fmt.Sprintf("RequestId: %s Error: the runtime exited or failed to start (the emulator answered %d)", id, resp.StatusCode),
+		})
+	}
 
 	// The emulator prints REPORT before it answers, but its output is
-	// read on other goroutines: give them a moment.
-	select {
-	case <-req.reported:
-	case <-f.done:
-	case <-time.After(5 * time.Second):
-		return inv, fmt.Errorf("lambdarun: %s: no REPORT line for request %s", f.opts.Name, id)
+	// read on other goroutines: give them a moment. A runtime that failed
+	// to start gets no REPORT line.
+	wait := 5 * time.Second
+	if resp.StatusCode != http.StatusOK {
+		wait = 200 * time.Millisecond
 	}
 	select {
-	case <-req.invoked:
+	case <-req.reported:
+		select {
+		case <-req.invoked:
+		case <-f.done:
+		case <-time.After(time.Second):
+		}
 	case <-f.done:
-	case <-time.After(time.Second):
+	case <-time.After(wait):
 	}
 	f.mu.Lock()
 	if req.report != nil {
@@ -375,12 +387,9 @@ func (f *Function) Close() error {
 	if f == nil || f.cmd == nil || f.cmd.Process == nil {
 		return nil
 	}
+	// The group is signalled even when the emulator has exited: a
+	// bootstrap it left behind is still in it.
 	pgid := f.cmd.Process.Pid
-	select {
-	case <-f.done:
-		return nil
-	default:
-	}
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
 	case <-f.done:

@@ -97,6 +97,22 @@ func TestUnderTheEmulator(t *testing.T) {
 		t.Errorf("timed out after 1 s: %q %s, duration %v", slow.FunctionError, slow.Payload, slow.Report.Duration)
 	}
 
+	// A runtime that exits at init (a missing setting, say) is a failed
+	// invocation, its last words in the logs, as Lambda reports it.
+	broken, err := Start(ctx, Options{Emulator: rie, Bootstrap: boots["EchoFunction"], Name: "broken", Env: map[string]string{"ECHO_EXIT_AT_INIT": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broken.Close()
+	dead, err := broken.Invoke(ctx, []byte(`{"echo":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dead.FunctionError != "Unhandled" || !strings.Contains(string(dead.Payload), "Runtime.ExitError") ||
+		!strings.Contains(strings.Join(dead.Logs, "\n"), "cannot start") {
+		t.Errorf("exit at init: %d %q %s, logs %q", dead.StatusCode, dead.FunctionError, dead.Payload, dead.Logs)
+	}
+
 	pid := fn.cmd.Process.Pid
 	fn.Close()
 	if err := syscall.Kill(-pid, 0); err == nil {

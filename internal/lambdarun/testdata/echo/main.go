@@ -21,6 +21,10 @@ type request struct {
 }
 
 func main() {
+	if os.Getenv("ECHO_EXIT_AT_INIT") != "" { // as a function whose configuration is missing
+		fmt.Println(`{"level":"ERROR","msg":"cannot start"}`)
+		os.Exit(1)
+	}
 	lambda.Start(func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var r request
 		if err := json.Unmarshal(raw, &r); err != nil {
