@@ -160,9 +160,9 @@ invoke: rie
 	$(GO) run ./cmd/invoke -function '$(FUNCTION)' -event '$(EVENT)' $(INVOKE_FLAGS)
 
 # Every sample event through its function's bootstrap under the emulator,
-# and lambdarun's own test. In make test it uses that run's stack; alone,
-# it starts one of its own.
-INVOKE_TEST = $(GO) test -tags integration,rie -count=1 ./internal/lambdarun/... ./internal/localinvoke/...
+# lambdarun's own test and make invoke's command. In make test it uses
+# that run's stack; alone, it starts one of its own.
+INVOKE_TEST = $(GO) test -tags integration,rie -count=1 ./internal/lambdarun/... ./internal/localinvoke/... ./cmd/invoke/...
 invoke-test: rie
 	@start=$$SECONDS; \
 	if [[ -n "$${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then \
