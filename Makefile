@@ -5,7 +5,9 @@
 #   make test        THE test command (README, .ci/run): installs what is
 #                    missing, gofmt + vet + layout, lint-template, unit tests,
 #                    then integration tests against a local stack it starts
-#                    and stops, then sam validate --lint and sam build.
+#                    and stops, every function's bootstrap under the Lambda
+#                    Runtime Interface Emulator with every sample event
+#                    (invoke-test), then sam validate --lint and sam build.
 #   make build       bin/<function>/bootstrap for linux/arm64, every
 #                    functions/<name>; sam build runs the same recipe
 #   make lint-template  cfn-lint (pinned) on template.yaml and on its SAM
@@ -14,7 +16,12 @@
 #   make stack-up    start DynamoDB Local + moto; then: . .cache/localstack.env
 #   make stack-down  stop them
 #   make validate    sam validate --lint and make lint-template
-#   make invoke      sam local invoke (needs Docker): FUNCTION=... EVENT=...
+#   make invoke      a function's real bootstrap under the Lambda Runtime
+#                    Interface Emulator, no Docker: EVENT=events/... [FUNCTION=...]
+#   make invoke-test every sample event through every function's bootstrap
+#                    under the emulator (make test runs it)
+#   make sam-local-invoke  sam local invoke (needs Docker): FUNCTION=... EVENT=...
+#   make rie         install the emulator (aws-lambda-rie) into .cache/bin
 #   make bench       benchmarks, with the local stack
 #   make fuzz        every Fuzz* target for FUZZTIME each
 #   make clean       build output; make distclean also drops .venv and .cache
@@ -45,7 +52,8 @@ INTEGRATION_P ?= 2
 FUZZTIME  ?= 10s
 # Packages for vet and the tests (e.g. make test PKGS=./internal/testenv/...).
 PKGS      ?= ./...
-FUNCTION  ?= CallbackFunction
+# make invoke: the function defaults to the one the template delivers EVENT to.
+FUNCTION  ?=
 EVENT     ?= events/connect.json
 DEV_PORT  ?= 8080
 
@@ -59,7 +67,7 @@ export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
 
 .PHONY: demo dev zohoconnect test tools fmt-check vet layout unit integration sam-validate sam-build \
-	lint-template build validate stack-up stack-down stack-status invoke bench fuzz clean distclean
+	lint-template build validate stack-up stack-down stack-status invoke invoke-test sam-local-invoke rie bench fuzz clean distclean
 
 # ---------------------------------------------------------------- install
 
@@ -82,13 +90,14 @@ tools: $(PY_TOOLS)
 
 # The local stack lives in a state dir of this run, so a `make stack-up`
 # stack (or another make test) is left alone; the trap stops it on any exit.
-test: tools fmt-check vet layout lint-template unit
+test: tools rie fmt-check vet layout lint-template unit
 	@state="$(CURDIR)/$(CACHE)/test-stack.$$$$"; \
 	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
 	trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
 	scripts/localstack.sh start; \
 	. "$$LOCALSTACK_ENV_FILE"; \
-	$(MAKE) integration
+	$(MAKE) integration; \
+	$(MAKE) invoke-test
 	@$(MAKE) sam-validate sam-build
 	@echo "make test: all passed"
 
@@ -98,7 +107,7 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
-	$(GO) vet -tags integration $(PKGS)
+	$(GO) vet -tags integration,rie $(PKGS)
 
 # Each function links only its own use case and AWS clients, no binary
 # links testing, go.mod is tidy (scripts/check-layout.sh).
@@ -173,11 +182,50 @@ stack-down:
 stack-status:
 	@scripts/localstack.sh status
 
+# ---------------------------------------------------------------- local invoke
+
+# The Lambda Runtime Interface Emulator, from its Go module (no Docker).
+rie:
+	@scripts/install-rie.sh
+
+# The function's real bootstrap (linux, this machine's arch, the release
+# flags) under the emulator, with the template's environment, a private
+# local stack and the Zoho simulator; the event is made real first (what
+# it names is seeded). The answer on stdout; logs and the REPORT line on
+# stderr. INVOKE_FLAGS passes more to cmd/invoke, e.g. -n 3 (warm
+# invocations), -logs (every line, seeds included), -raw.
+invoke: rie
+	@scripts/localstack.sh install
+	@state="$(CURDIR)/$(CACHE)/invoke-stack.$$$$"; \
+	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
+	scripts/localstack.sh start; \
+	. "$$LOCALSTACK_ENV_FILE"; \
+	$(GO) run ./cmd/invoke -function '$(FUNCTION)' -event '$(EVENT)' $(INVOKE_FLAGS)
+
+# Every sample event through its function's bootstrap under the emulator,
+# lambdarun's own test and make invoke's command. In make test it uses
+# that run's stack; alone, it starts one of its own.
+INVOKE_TEST = $(GO) test -tags integration,rie -count=1 ./internal/lambdarun/... ./internal/localinvoke/... ./cmd/invoke/...
+invoke-test: rie
+	@start=$$SECONDS; \
+	if [[ -n "$${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then \
+		$(INVOKE_TEST); \
+	else \
+		state="$(CURDIR)/$(CACHE)/invoke-test-stack.$$$$"; \
+		export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+		trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
+		scripts/localstack.sh start; \
+		. "$$LOCALSTACK_ENV_FILE"; \
+		$(INVOKE_TEST); \
+	fi; \
+	echo "make invoke-test: passed in $$((SECONDS - start))s"
+
 # sam local invoke runs the function in a container: it needs a Docker
-# engine (none on the CI machines). INVOKE_FLAGS passes more, e.g.
+# engine (none on the CI machines). SAM_INVOKE_FLAGS passes more, e.g.
 # --env-vars .cache/env.json (from go run ./cmd/localstack -format sam).
-invoke: sam-build
-	$(SAM) local invoke $(FUNCTION) -e $(EVENT) $(INVOKE_FLAGS)
+sam-local-invoke: sam-build
+	$(SAM) local invoke $(or $(FUNCTION),CallbackFunction) -e $(EVENT) $(SAM_INVOKE_FLAGS)
 
 bench:
 	@state="$(CURDIR)/$(CACHE)/bench-stack.$$$$"; \

@@ -14,14 +14,14 @@ module=$($GO list -m)
 # The SDK's credential chain brings sts, sso, ssooidc and signin into
 # every binary; they are not listed.
 declare -A usecase=(
-  [api]=internal/product
+  [productapi]=internal/product
   [callback]=internal/connect
   [events]=internal/productevents
   [refresh]=internal/refresh
   [sync]=internal/submission
 )
 declare -A clients=(
-  [api]="dynamodb secretsmanager lambda"
+  [productapi]="dynamodb secretsmanager lambda"
   [callback]="dynamodb secretsmanager lambda"
   [events]="eventbridge"
   [refresh]="dynamodb secretsmanager"

@@ -105,7 +105,7 @@ func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service
 	store.Now = c.now
 	svc := &admin.Service{
 		Connections: store,
-		Lister:      &awsstore.ConnectionLister{DB: db, Table: s[envConnectionsTable]},
+		Lister:      store,
 		Now:         c.now,
 	}
 	if s[envTokenPrefix] != "" || s[envClientSecret] != "" || s[envKeySecret] != "" {

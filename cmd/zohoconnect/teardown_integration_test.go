@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/zohoconnect/zohoconnect/internal/localstack"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
 )
@@ -27,7 +28,7 @@ func TestTeardownOnTheLocalStack(t *testing.T) {
 	e := testenv.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	motoURL := os.Getenv(testenv.EnvSQS) // moto serves CloudFormation too
+	motoURL := os.Getenv(localstack.EnvSQS) // moto serves CloudFormation too
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", motoURL)
 	cf := cloudformation.NewFromConfig(e.Config, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(motoURL) })
 

@@ -57,8 +57,24 @@ func run(args []string) error {
 	demo := fs.Bool("demo", true, "load the demo users and orgs")
 	legacy := fs.Bool("legacy-expiry", false, "token responses use expires_in_sec and expires_in in milliseconds")
 	envDomain := fs.Bool("api-domain-env", false, "api_domain names the org's environment host instead of www")
+	crmLatency := fs.Duration("crm-latency", 0, "how long each CRM call stays in flight (makes calls overlap and meet the orgs' concurrency limits)")
+	invalidToken := fs.String("invalid-token-code", "INVALID_TOKEN", "code of the 401 for a bad access token: INVALID_TOKEN, AUTHENTICATION_FAILURE or INVALID_OAUTHTOKEN")
+	dupDetails := fs.String("duplicate-details", zohosim.DuplicateRecordDetails, "how DUPLICATE_DATA names the existing record: "+zohosim.DuplicateRecordDetails+" (newer) or "+zohosim.DuplicateIDDetails+" (older)")
+	unlimited := fs.Bool("unlimited", false, "no concurrency or credit limits for any org")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *invalidToken {
+	case "INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN":
+	default:
+		return fmt.Errorf("-invalid-token-code %q: want INVALID_TOKEN, AUTHENTICATION_FAILURE or INVALID_OAUTHTOKEN", *invalidToken)
+	}
+	if *dupDetails != zohosim.DuplicateRecordDetails && *dupDetails != zohosim.DuplicateIDDetails {
+		return fmt.Errorf("-duplicate-details %q: want %s or %s", *dupDetails, zohosim.DuplicateRecordDetails, zohosim.DuplicateIDDetails)
+	}
+	var limits zohosim.Limits
+	if *unlimited {
+		limits.Concurrency, limits.SubConcurrency, limits.Credits = -1, -1, -1
 	}
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -67,6 +83,10 @@ func run(args []string) error {
 		Logger:                    log,
 		LegacyExpiry:              *legacy,
 		APIDomainNamesEnvironment: *envDomain,
+		CRMLatency:                *crmLatency,
+		InvalidTokenCode:          *invalidToken,
+		DuplicateDetails:          *dupDetails,
+		Limits:                    limits,
 	})
 	if *demo {
 		for _, u := range zohosim.DemoUsers() {

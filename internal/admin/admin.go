@@ -24,7 +24,7 @@ type ConnectionStore interface {
 	Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error)
 }
 
-// ConnectionLister reads every connection (awsstore.ConnectionLister).
+// ConnectionLister reads every connection (awsstore.ConnectionStore).
 type ConnectionLister interface {
 	List(ctx context.Context, status connection.Status, fn func(*connection.Connection) error) (awsstore.ScanStats, error)
 }
@@ -63,7 +63,7 @@ type Queue interface {
 
 var (
 	_ ConnectionStore  = (*awsstore.ConnectionStore)(nil)
-	_ ConnectionLister = (*awsstore.ConnectionLister)(nil)
+	_ ConnectionLister = (*awsstore.ConnectionStore)(nil)
 	_ SecretInspector  = (*awsstore.TokenSecretInspector)(nil)
 	_ TokenVault       = (*awsstore.TokenVault)(nil)
 	_ Queue            = (*submissionstore.MessageQueue)(nil)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/connection/connectiontest"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -19,51 +20,57 @@ type journal []string
 
 func (j *journal) add(format string, a ...any) { *j = append(*j, fmt.Sprintf(format, a...)) }
 
+// fakeStore is the in-memory connections table the contract proves
+// (connectiontest.Connections passes storetest.RunConnectionsContract, as
+// the DynamoDB store does), journaling the writes.
 type fakeStore struct {
-	j     *journal
-	conns map[string]*connection.Connection
+	*connectiontest.Connections
+	j *journal
 }
 
-func (s *fakeStore) Get(_ context.Context, id string) (*connection.Connection, error) {
-	c, ok := s.conns[id]
-	if !ok {
-		return nil, connection.ErrNotFound
-	}
-	cp := *c
-	return &cp, nil
+func newFakeStore(j *journal, cs ...connection.Connection) *fakeStore {
+	return &fakeStore{Connections: connectiontest.NewConnections(cs...), j: j}
 }
 
 func (s *fakeStore) Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error) {
-	c, err := s.Get(ctx, id)
-	if errors.Is(err, connection.ErrNotFound) {
-		c = &connection.Connection{ID: id}
-	}
-	if err := change(c); err != nil {
+	c, err := s.Connections.Update(ctx, id, change)
+	if err != nil {
 		return nil, err
 	}
-	c.Version++
-	s.conns[id] = c
 	s.j.add("update %s status=%s", id, c.Status)
 	return c, nil
 }
 
+// conn is the stored connection.
+func (s *fakeStore) conn(id string) connection.Connection { return s.Item(id) }
+
+// fakeVault is the in-memory token vault the contract proves
+// (connectiontest.Vault), journaling the deletes.
 type fakeVault struct {
-	j      *journal
-	tokens map[string]string
+	*connectiontest.Vault
+	j *journal
 }
 
-func (v *fakeVault) RefreshToken(_ context.Context, id string) (string, error) {
-	t, ok := v.tokens[id]
-	if !ok {
-		return "", connection.ErrNoToken
+func newFakeVault(j *journal, refreshTokens map[string]string) *fakeVault {
+	v := &fakeVault{Vault: connectiontest.NewVault(), j: j}
+	for id, rt := range refreshTokens {
+		_ = v.PutRefreshToken(context.Background(), id, rt)
 	}
-	return t, nil
+	return v
 }
 
-func (v *fakeVault) Delete(_ context.Context, id string) error {
-	delete(v.tokens, id)
+func (v *fakeVault) Delete(ctx context.Context, id string) error {
+	if err := v.Vault.Delete(ctx, id); err != nil {
+		return err
+	}
 	v.j.add("delete secrets %s", id)
 	return nil
+}
+
+// refreshToken is the stored refresh token ("" for none).
+func (v *fakeVault) refreshToken(id string) string {
+	rt, _ := v.RefreshToken(context.Background(), id)
+	return rt
 }
 
 type staticOAuth struct{ conf *zoho.Config }
@@ -90,10 +97,8 @@ const testID = "zc_0123456789abcdef01234567"
 
 func newDisconnectService(t *testing.T, status int, body string) (*Service, *journal, *fakeStore, *fakeVault) {
 	j := &journal{}
-	store := &fakeStore{j: j, conns: map[string]*connection.Connection{
-		testID: {ID: testID, Location: "eu", AccountsServer: "https://accounts.zoho.eu", Status: connection.Active, Version: 3},
-	}}
-	vault := &fakeVault{j: j, tokens: map[string]string{testID: "1000.refresh.token"}}
+	store := newFakeStore(j, connection.Connection{ID: testID, Location: "eu", AccountsServer: "https://accounts.zoho.eu", Status: connection.Active, Version: 3})
+	vault := newFakeVault(j, map[string]string{testID: "1000.refresh.token"})
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	svc := &Service{Connections: store, Tokens: vault, OAuth: staticOAuth{zohoAccounts(t, j, status, body)}, Now: func() time.Time { return now }}
 	return svc, j, store, vault
@@ -109,12 +114,12 @@ func TestDisconnectRevokesAtTheConnectionsDCThenMarksThenDeletes(t *testing.T) {
 	if strings.Join(*j, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("calls:\n%s\nwant:\n%s", strings.Join(*j, "\n"), strings.Join(want, "\n"))
 	}
-	c := store.conns[testID]
+	c := store.conn(testID)
 	if res.Revoke != Revoked || !res.SecretsDeleted || c.Status != connection.Disconnected || c.StatusReason != DisconnectReason ||
 		!c.StatusChangedAt.Equal(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("result %+v, connection %+v", res, c)
 	}
-	if len(vault.tokens) != 0 {
+	if vault.RefreshTokens() != 0 {
 		t.Fatal("the refresh token is still stored")
 	}
 }
@@ -125,7 +130,7 @@ func TestDisconnectStrictStopsWhenZohoFails(t *testing.T) {
 	if !errors.Is(err, ErrRevokeFailed) || res.Revoke != RevokeFailed {
 		t.Fatalf("err %v, result %+v", err, res)
 	}
-	if len(*j) != 1 || store.conns[testID].Status != connection.Active || vault.tokens[testID] == "" {
+	if len(*j) != 1 || store.conn(testID).Status != connection.Active || vault.refreshToken(testID) == "" {
 		t.Fatalf("a strict disconnect changed something: %q", *j)
 	}
 	if strings.Contains(err.Error(), "1000.refresh.token") {
@@ -142,14 +147,14 @@ func TestDisconnectGoesOnWhenZohoFails(t *testing.T) {
 	if res.Revoke != RevokeFailed || res.RevokeErr == nil || !res.SecretsDeleted {
 		t.Fatalf("result %+v", res)
 	}
-	if store.conns[testID].Status != connection.Disconnected || len(vault.tokens) != 0 {
+	if store.conn(testID).Status != connection.Disconnected || vault.RefreshTokens() != 0 {
 		t.Fatal("not disconnected")
 	}
 }
 
 func TestDisconnectWithoutRefreshTokenAndAgain(t *testing.T) {
 	svc, j, _, vault := newDisconnectService(t, 200, `{"status":"success"}`)
-	delete(vault.tokens, testID)
+	_ = vault.Vault.Delete(context.Background(), testID)
 	for range 2 { // a second run finishes or repeats, harmlessly
 		res, err := svc.Disconnect(context.Background(), testID, true)
 		if err != nil || res.Revoke != NoRefreshToken || !res.SecretsDeleted {
@@ -173,12 +178,12 @@ func TestDisconnectInvalidTokenIsNoFailure(t *testing.T) {
 
 func TestUseCasesDoNotCreateUnknownConnections(t *testing.T) {
 	j := &journal{}
-	store := &fakeStore{j: j, conns: map[string]*connection.Connection{}}
+	store := newFakeStore(j)
 	keys, err := connection.NewSubmissionKeys([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{Connections: store, Keys: staticKeys{keys}, Tokens: &fakeVault{j: j, tokens: map[string]string{}}}
+	svc := &Service{Connections: store, Keys: staticKeys{keys}, Tokens: newFakeVault(j, nil)}
 	ctx := context.Background()
 	if _, _, err := svc.RotateKey(ctx, testID); !errors.Is(err, connection.ErrNotFound) {
 		t.Errorf("rotate-key: %v", err)
@@ -189,7 +194,7 @@ func TestUseCasesDoNotCreateUnknownConnections(t *testing.T) {
 	if _, err := svc.Disconnect(ctx, testID, false); !errors.Is(err, connection.ErrNotFound) {
 		t.Errorf("disconnect: %v", err)
 	}
-	if len(store.conns) != 0 || len(*j) != 0 {
+	if store.Len() != 0 || len(*j) != 0 {
 		t.Fatalf("something was written: %q", *j)
 	}
 }
@@ -202,15 +207,13 @@ func TestRotateKeyReplacesTheHash(t *testing.T) {
 	j := &journal{}
 	keys, _ := connection.NewSubmissionKeys([]byte(strings.Repeat("k", 32)))
 	old, oldID, oldHash, _ := keys.New(testID)
-	store := &fakeStore{j: j, conns: map[string]*connection.Connection{
-		testID: {ID: testID, SubmissionKeyID: oldID, SubmissionHash: oldHash, Status: connection.Active, Version: 1},
-	}}
+	store := newFakeStore(j, connection.Connection{ID: testID, SubmissionKeyID: oldID, SubmissionHash: oldHash, Status: connection.Active, Version: 1})
 	svc := &Service{Connections: store, Keys: staticKeys{keys}}
 	key, c, err := svc.RotateKey(context.Background(), testID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := store.conns[testID]
+	stored := store.conn(testID)
 	if connection.KeyMatches(old, stored.SubmissionHash) || !connection.KeyMatches(key, stored.SubmissionHash) ||
 		keys.Derive(testID, stored.SubmissionKeyID) != key || c.SubmissionKeyID == oldID {
 		t.Fatal("the new key does not replace the old one")

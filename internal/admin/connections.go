@@ -110,7 +110,7 @@ func (s *Service) Disconnect(ctx context.Context, id string, strict bool) (*Disc
 		if c.Version == 0 {
 			return connection.ErrNotFound // deleted meanwhile: do not create it
 		}
-		c.SetStatus(connection.Disconnected, DisconnectReason, now)
+		c.Disconnect(DisconnectReason, now)
 		return nil
 	})
 	if err != nil {

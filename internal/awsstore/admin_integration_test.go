@@ -20,7 +20,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-func TestConnectionListerPagesAndFilters(t *testing.T) {
+func TestConnectionListPagesAndFilters(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
 	store := awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
@@ -38,7 +38,8 @@ func TestConnectionListerPagesAndFilters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := &awsstore.ConnectionLister{DB: env.DynamoDB, Table: env.Tables["ConnectionsTable"], PageSize: 10}
+	l := awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
+	l.PageSize = 10
 	seen := map[string]bool{}
 	st, err := l.List(ctx, "", func(c *connection.Connection) error {
 		if seen[c.ID] || c.OrgName != "Org" || c.FieldMapping["email"] != "Email" || c.Version != 1 {

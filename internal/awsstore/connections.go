@@ -1,5 +1,10 @@
-// Package awsstore holds the AWS adapters: connections and states in
-// DynamoDB, tokens and client credentials in Secrets Manager.
+// Package awsstore holds the AWS adapters of the connection domain, one
+// store per table: the connections table (ConnectionStore) and the states
+// table (StateStore) in DynamoDB, and tokens and client credentials in
+// Secrets Manager (TokenVault, CachedSecret). Stores only translate: what
+// happens to a connection is decided by its methods (internal/connection),
+// and a store writes it with conditions and updates built as values
+// (feature/dynamodb/expression), never spliced into strings.
 package awsstore
 
 import (
@@ -7,15 +12,16 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/connectionitem"
 )
 
 // DynamoDB is the part of the DynamoDB client the stores use.
@@ -25,72 +31,57 @@ type DynamoDB interface {
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 var _ DynamoDB = (*dynamodb.Client)(nil)
 
-// connectionItem is a connection as the table holds it. Times that indexes
-// or conditions compare are unix seconds.
-type connectionItem struct {
-	ID                  string            `dynamodbav:"connection_id"`
-	Location            string            `dynamodbav:"location"`
-	AccountsServer      string            `dynamodbav:"accounts_server"`
-	APIDomain           string            `dynamodbav:"api_domain"`
-	Environment         string            `dynamodbav:"environment"`
-	OrgID               string            `dynamodbav:"org_id"`
-	OrgName             string            `dynamodbav:"org_name"`
-	UserID              string            `dynamodbav:"user_id"`
-	UserEmail           string            `dynamodbav:"user_email"`
-	Scopes              string            `dynamodbav:"scopes"`
-	Status              string            `dynamodbav:"status"`
-	StatusReason        string            `dynamodbav:"status_reason"`
-	StatusChangedAt     string            `dynamodbav:"status_changed_at"`
-	TokenExpiresAt      int64             `dynamodbav:"token_expires_at"`
-	RefreshShard        string            `dynamodbav:"refresh_shard,omitempty"`
-	SubmissionKeyID     string            `dynamodbav:"submission_key_id"`
-	SubmissionKeyHash   string            `dynamodbav:"submission_key_hash"`
-	FieldMapping        map[string]string `dynamodbav:"field_mapping"`
-	ConsecutiveFailures int               `dynamodbav:"consecutive_failures"`
-	NextAttemptAt       int64             `dynamodbav:"next_attempt_at"`
-	LastError           string            `dynamodbav:"last_error"`
-	CreatedAt           string            `dynamodbav:"created_at"`
-	UpdatedAt           string            `dynamodbav:"updated_at"`
-	Version             int64             `dynamodbav:"version"`
+// The connections table's attributes that conditions, updates and the
+// due index name.
+const (
+	attrID           = "connection_id"
+	attrStatus       = "status"
+	attrTokenExpires = "token_expires_at"
+	attrShard        = "refresh_shard"
+	attrFailures     = "consecutive_failures"
+	attrLeaseOwner   = "lease_owner"
+	attrLeaseUntil   = "lease_expires_at"
+	attrUpdatedAt    = "updated_at"
+	attrVersion      = "version"
+)
+
+// fieldAttributes are the attributes of the domain's fields that
+// transitions change (FieldLease is two: lease_owner, lease_expires_at).
+var fieldAttributes = map[connection.Field]string{
+	connection.FieldStatus:              attrStatus,
+	connection.FieldStatusReason:        "status_reason",
+	connection.FieldStatusChangedAt:     "status_changed_at",
+	connection.FieldTokenExpiresAt:      attrTokenExpires,
+	connection.FieldConsecutiveFailures: attrFailures,
+	connection.FieldNextAttemptAt:       "next_attempt_at",
+	connection.FieldLastError:           "last_error",
+	connection.FieldUpdatedAt:           attrUpdatedAt,
 }
 
-func toItem(c *connection.Connection) connectionItem {
-	it := connectionItem{
-		ID: c.ID, Location: c.Location, AccountsServer: c.AccountsServer, APIDomain: c.APIDomain,
-		Environment: c.Environment, OrgID: c.OrgID, OrgName: c.OrgName, UserID: c.UserID,
-		UserEmail: c.UserEmail, Scopes: c.Scopes, Status: string(c.Status), StatusReason: c.StatusReason,
-		StatusChangedAt: formatTime(c.StatusChangedAt), TokenExpiresAt: Unix(c.TokenExpiresAt),
-		SubmissionKeyID: c.SubmissionKeyID, SubmissionKeyHash: c.SubmissionHash, FieldMapping: c.FieldMapping,
-		ConsecutiveFailures: c.ConsecutiveFailures, NextAttemptAt: Unix(c.NextAttemptAt), LastError: c.LastError,
-		CreatedAt: formatTime(c.CreatedAt), UpdatedAt: formatTime(c.UpdatedAt), Version: c.Version,
-	}
-	if c.Status == connection.Active {
-		it.RefreshShard = connection.RefreshShard(c.ID)
-	}
-	return it
-}
-
-func fromItem(it connectionItem) *connection.Connection {
-	return &connection.Connection{
-		ID: it.ID, Location: it.Location, AccountsServer: it.AccountsServer, APIDomain: it.APIDomain,
-		Environment: it.Environment, OrgID: it.OrgID, OrgName: it.OrgName, UserID: it.UserID,
-		UserEmail: it.UserEmail, Scopes: it.Scopes, Status: connection.Status(it.Status), StatusReason: it.StatusReason,
-		StatusChangedAt: parseTime(it.StatusChangedAt), TokenExpiresAt: FromUnix(it.TokenExpiresAt),
-		SubmissionKeyID: it.SubmissionKeyID, SubmissionHash: it.SubmissionKeyHash, FieldMapping: it.FieldMapping,
-		ConsecutiveFailures: it.ConsecutiveFailures, NextAttemptAt: FromUnix(it.NextAttemptAt), LastError: it.LastError,
-		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
-	}
-}
-
-// ConnectionStore keeps connections in the connections table.
+// ConnectionStore is the connections table: every use case's reads and
+// writes of it, each one request (Update reads, then writes):
+//
+//   - Get, Update: the callback's and the operator's read-modify-write,
+//     optimistic on the item's version (connections.go);
+//   - AcquireLease, Lease, ReleaseLease, TakeLease and UpdateLeased: the
+//     refresh lease and the writes made under it (lease.go);
+//   - UpdateActive: sync's status-only write (status.go);
+//   - DueConnections, List: the due index and the operator's listing
+//     (query.go).
+//
+// The writes that do not read the item first (UpdateLeased, UpdateActive)
+// write what the domain's transition changed and nothing else (changes.go).
 type ConnectionStore struct {
 	DB    DynamoDB
 	Table string
 	Now   func() time.Time
+	// PageSize is the items one Scan request of List reads; 0: up to 1 MB.
+	PageSize int32
 }
 
 // NewConnectionStore returns a store over the named table.
@@ -102,7 +93,7 @@ func NewConnectionStore(db DynamoDB, table string) *ConnectionStore {
 func (s *ConnectionStore) Get(ctx context.Context, id string) (*connection.Connection, error) {
 	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.Table,
-		Key:            map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: id}},
+		Key:            connectionKey(id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -111,18 +102,15 @@ func (s *ConnectionStore) Get(ctx context.Context, id string) (*connection.Conne
 	if out.Item == nil {
 		return nil, connection.ErrNotFound
 	}
-	var it connectionItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode connection: %w", err)
-	}
-	return fromItem(it), nil
+	return decodeConnection(out.Item)
 }
 
 // Update reads the connection, lets change edit it (a new connection, with
 // only its ID set and Version 0, when none is stored), and writes it back
 // only if nobody wrote in between; it tries again a few times when someone
 // did. The lease attributes are never touched, so an update does not break
-// a refresh in progress.
+// a refresh in progress. updated_at is the time change gave it
+// (connection.FieldUpdatedAt), else the store's clock.
 func (s *ConnectionStore) Update(ctx context.Context, id string, change func(c *connection.Connection) error) (*connection.Connection, error) {
 	for attempt := 0; ; attempt++ {
 		c, err := s.Get(ctx, id)
@@ -135,7 +123,9 @@ func (s *ConnectionStore) Update(ctx context.Context, id string, change func(c *
 		if err := change(c); err != nil {
 			return nil, err
 		}
-		c.UpdatedAt = s.Now().UTC()
+		if !c.Changes().Has(connection.FieldUpdatedAt) {
+			c.UpdatedAt = s.Now().UTC()
+		}
 		if c.CreatedAt.IsZero() {
 			c.CreatedAt = c.UpdatedAt
 		}
@@ -147,55 +137,59 @@ func (s *ConnectionStore) Update(ctx context.Context, id string, change func(c *
 			return nil, err
 		}
 		c.Version++
+		c.ClearChanges()
 		return c, nil
 	}
 }
 
-// write sets every attribute of the item with one conditional UpdateItem.
+// write sets every attribute of the item but the lease with one UpdateItem,
+// conditional on the version read (or on there being no item), and keeps
+// the item in the due index only while the connection is refreshable.
 func (s *ConnectionStore) write(ctx context.Context, c *connection.Connection) error {
-	item, err := attributevalue.MarshalMap(toItem(c))
+	item, err := attributevalue.MarshalMap(connectionitem.From(c))
 	if err != nil {
 		return fmt.Errorf("encode connection: %w", err)
 	}
-	delete(item, "connection_id")
-	names := map[string]string{"#version": "version"}
-	values := map[string]types.AttributeValue{
-		":one": &types.AttributeValueMemberN{Value: "1"},
+	for _, k := range []string{attrID, attrVersion, attrLeaseOwner, attrLeaseUntil} {
+		delete(item, k)
 	}
 	keys := make([]string, 0, len(item))
 	for k := range item {
-		if k != "version" {
-			keys = append(keys, k)
-		}
+		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	set := "SET #version = if_not_exists(#version, :zero) + :one"
-	values[":zero"] = &types.AttributeValueMemberN{Value: "0"}
-	for i, k := range keys {
-		n, v := "#a"+strconv.Itoa(i), ":a"+strconv.Itoa(i)
-		names[n], values[v] = k, item[k]
-		set += ", " + n + " = " + v
+	update := bumpVersion()
+	for _, k := range keys {
+		update = update.Set(expression.Name(k), expression.Value(item[k]))
 	}
-	update := set
-	if c.Status != connection.Active {
-		names["#shard"] = "refresh_shard"
-		update += " REMOVE #shard"
+	if !c.Refreshable() {
+		update = update.Remove(expression.Name(attrShard))
 	}
-	cond := "attribute_not_exists(connection_id)"
+	// An optional attribute left empty is removed, not kept from before:
+	// an emptied setting is gone, and tenant_id (an index key) is never
+	// written empty.
+	for _, k := range connectionitem.Optional {
+		if _, set := item[k]; !set {
+			update = update.Remove(expression.Name(k))
+		}
+	}
+	cond := expression.AttributeNotExists(expression.Name(attrID))
 	if c.Version > 0 {
-		cond = "#version = :expected"
-		values[":expected"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(c.Version, 10)}
+		cond = expression.Name(attrVersion).Equal(expression.Value(c.Version))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build the connection's update: %w", err)
 	}
 	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.Table,
-		Key:                       map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: c.ID}},
-		UpdateExpression:          &update,
-		ConditionExpression:       &cond,
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		Key:                       connectionKey(c.ID),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if conditionFailed(err) {
 		return connection.ErrConflict
 	}
 	if err != nil {
@@ -204,31 +198,33 @@ func (s *ConnectionStore) write(ctx context.Context, c *connection.Connection) e
 	return nil
 }
 
+// bumpVersion starts every write's update: version counts writes, so that
+// an optimistic Update that read the item before sees any write since.
+func bumpVersion() expression.UpdateBuilder {
+	v := expression.Name(attrVersion)
+	return expression.Set(v, expression.Plus(v.IfNotExists(expression.Value(0)), expression.Value(1)))
+}
+
+func decodeConnection(item map[string]types.AttributeValue) (*connection.Connection, error) {
+	return connectionitem.Decode(item)
+}
+
+func connectionKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrID: &types.AttributeValueMemberS{Value: id}}
+}
+
+// conditionFailed reports whether err is a failed condition: a lost race,
+// or an item not in the state the write requires.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
 // Unix is t in unix seconds, 0 for the zero time: how the tables keep the
 // times that conditions and indexes compare.
-func Unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
+func Unix(t time.Time) int64 { return connectionitem.Unix(t) }
 
 // FromUnix reads back what Unix wrote.
-func FromUnix(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(n, 0).UTC()
-}
+func FromUnix(n int64) time.Time { return connectionitem.FromUnix(n) }
 
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339, s)
-	return t
-}
+func formatTime(t time.Time) string { return connectionitem.FormatTime(t) }

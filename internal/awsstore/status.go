@@ -2,59 +2,36 @@ package awsstore
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 )
 
-// RequireReauthAttributes are the attributes RequireReauth's request
-// names, the key included: SyncFunction's IAM policy (template.yaml)
-// allows its UpdateItem on the connections table for exactly these
-// (dynamodb:Attributes), so keep the two lists the same.
+// RequireReauthAttributes are the attributes that sync's one write, an
+// UpdateActive of connection.RequireReauth, names, the key included:
+// status, status_reason, status_changed_at and updated_at set, version
+// bumped, refresh_shard removed (it leaves the due index). SyncFunction's
+// IAM policy (template.yaml) allows its UpdateItem on the connections
+// table for exactly these (dynamodb:Attributes), so keep the two lists the
+// same; a test builds the request and compares.
 var RequireReauthAttributes = []string{
 	"connection_id", "refresh_shard", "status", "status_changed_at", "status_reason", "updated_at", "version",
 }
 
-// RequireReauth marks an active connection reauth_required, for sync,
-// when Zoho says its token cannot serve the org (DOMAIN_TOKEN_MISMATCH,
-// OAUTH_SCOPE_MISMATCH) or the refresh token no longer works: status,
-// status_reason, status_changed_at and updated_at are set, version bumped
-// (so that a callback's optimistic Update that read the item before reads
-// it again), refresh_shard removed (it leaves the due index). One
-// conditional UpdateItem (status = active) and nothing else: the
-// connection's other attributes (its submission key hash, tokens' expiry,
-// lease) are never rewritten by sync. A connection already marked, or
-// disconnected, and an unknown id are left as they are, without an error
-// (nothing is ever created); the caller holds the submission either way.
-func (s *ConnectionStore) RequireReauth(ctx context.Context, id, reason string, now time.Time) error {
-	at := sAttr(formatTime(now))
-	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.Table,
-		Key:       connectionKey(id),
-		UpdateExpression: aws.String("SET #status = :reauth, #reason = :reason, #changed = :at, #updated = :at," +
-			" #version = if_not_exists(#version, :zero) + :one REMOVE #shard"),
-		ConditionExpression: aws.String("#status = :active"),
-		ExpressionAttributeNames: map[string]string{
-			"#status": "status", "#reason": "status_reason", "#changed": "status_changed_at",
-			"#updated": "updated_at", "#version": "version", "#shard": "refresh_shard",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":reauth": sAttr(string(connection.ReauthRequired)), ":active": sAttr(string(connection.Active)),
-			":reason": sAttr(reason), ":at": at, ":zero": nAttr(0), ":one": nAttr(1),
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil // not active (or no such connection): nothing to mark
-	}
-	if err != nil {
-		return fmt.Errorf("mark connection %s reauth_required: %w", id, err)
-	}
-	return nil
+// UpdateActive makes change happen to an active connection, for sync
+// (connection.RequireReauth, when Zoho says the token cannot serve the
+// org or the refresh token no longer works): one UpdateItem, conditional
+// on status = active and asking nothing back, writes what change changed
+// and nothing else, with the version bumped (so that a callback's
+// optimistic Update that read the item before reads it again). The item
+// is not read first: change is given a connection holding only its id and
+// the active status. A connection that is not active (already marked, or
+// disconnected) and an unknown id are left as they are, without an error;
+// nothing is ever created.
+func (s *ConnectionStore) UpdateActive(ctx context.Context, id string, change func(*connection.Connection)) error {
+	base := connection.Connection{ID: id, Status: connection.Active}
+	cond := expression.Name(attrStatus).Equal(expression.Value(string(connection.Active)))
+	_, err := s.writeChanges(ctx, base, cond, change)
+	return err
 }

@@ -17,13 +17,32 @@ import (
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-// RequireReauth changes the status attributes of an active connection and
-// nothing else; anything else it leaves alone.
+func newConn(t *testing.T, s *awsstore.ConnectionStore, org string, expires time.Time, status connection.Status) string {
+	t.Helper()
+	id := connection.ID("us", zoho.Production, org)
+	if _, err := s.Update(context.Background(), id, func(c *connection.Connection) error {
+		c.Location, c.Environment, c.OrgID = "us", "production", org
+		c.TokenExpiresAt = expires
+		c.SetStatus(status, "", time.Now())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Sync's RequireReauth (UpdateActive of connection.RequireReauth) changes
+// the status attributes of an active connection and nothing else;
+// anything else it leaves alone. (storetest's contract has the same
+// without the raw attributes, for the fake too.)
 func TestRequireReauth(t *testing.T) {
 	env := testenv.New(t)
 	s := awsstore.NewConnectionStore(env.DynamoDB, env.Tables["ConnectionsTable"])
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
+	requireReauth := func(reason string, at time.Time) func(*connection.Connection) {
+		return func(c *connection.Connection) { c.RequireReauth(reason, at) }
+	}
 	raw := func(id string) map[string]types.AttributeValue {
 		out, err := env.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(env.Tables["ConnectionsTable"]),
 			Key: map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: id}}, ConsistentRead: aws.Bool(true)})
@@ -47,7 +66,7 @@ func TestRequireReauth(t *testing.T) {
 	before := raw(id)
 	old, _ := s.Get(ctx, id)
 
-	if err := s.RequireReauth(ctx, id, "domain_token_mismatch", now.Add(time.Second)); err != nil {
+	if err := s.UpdateActive(ctx, id, requireReauth("domain_token_mismatch", now.Add(time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	after := raw(id)
@@ -75,7 +94,7 @@ func TestRequireReauth(t *testing.T) {
 	}
 
 	// Already marked: nothing changes, no error.
-	if err := s.RequireReauth(ctx, id, "scope_mismatch", now.Add(time.Minute)); err != nil {
+	if err := s.UpdateActive(ctx, id, requireReauth("scope_mismatch", now.Add(time.Minute))); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := s.Get(ctx, id); again.Version != c.Version || again.StatusReason != "domain_token_mismatch" {
@@ -84,7 +103,7 @@ func TestRequireReauth(t *testing.T) {
 	// Disconnected: stays disconnected.
 	gone := newConn(t, s, "3001", now, connection.Disconnected)
 	g0, _ := s.Get(ctx, gone)
-	if err := s.RequireReauth(ctx, gone, "scope_mismatch", now); err != nil {
+	if err := s.UpdateActive(ctx, gone, requireReauth("scope_mismatch", now)); err != nil {
 		t.Fatal(err)
 	}
 	if g, _ := s.Get(ctx, gone); g.Status != connection.Disconnected || g.Version != g0.Version {
@@ -92,7 +111,7 @@ func TestRequireReauth(t *testing.T) {
 	}
 	// Unknown: nothing is created.
 	unknown := connection.ID("eu", zoho.Sandbox, "nobody")
-	if err := s.RequireReauth(ctx, unknown, "scope_mismatch", now); err != nil {
+	if err := s.UpdateActive(ctx, unknown, requireReauth("scope_mismatch", now)); err != nil {
 		t.Fatal(err)
 	}
 	if item := raw(unknown); item != nil {

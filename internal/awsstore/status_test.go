@@ -29,14 +29,16 @@ func (u *updateOnly) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput,
 	return &dynamodb.UpdateItemOutput{}, u.err
 }
 
-// RequireReauth is one UpdateItem naming exactly RequireReauthAttributes
+// Sync's write (UpdateActive of connection.RequireReauth) is one
+// UpdateItem naming exactly RequireReauthAttributes
 // (every attribute through a #placeholder, so the names map is the whole
 // list), asking nothing back, conditional on an active connection.
 func TestRequireReauthRequest(t *testing.T) {
 	db := &updateOnly{}
 	s := NewConnectionStore(db, "connections")
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := s.RequireReauth(context.Background(), "zc_1", "scope_mismatch", now); err != nil {
+	requireReauth := func(c *connection.Connection) { c.RequireReauth("scope_mismatch", now) }
+	if err := s.UpdateActive(context.Background(), "zc_1", requireReauth); err != nil {
 		t.Fatal(err)
 	}
 	if len(db.in) != 1 {
@@ -69,23 +71,40 @@ func TestRequireReauthRequest(t *testing.T) {
 	if in.ReturnValues != "" && in.ReturnValues != types.ReturnValueNone {
 		t.Errorf("ReturnValues %s", in.ReturnValues)
 	}
-	if *in.ConditionExpression != "#status = :active" || in.ExpressionAttributeValues[":active"].(*types.AttributeValueMemberS).Value != string(connection.Active) {
-		t.Errorf("condition %s", *in.ConditionExpression)
+	if cond := resolve(*in.ConditionExpression, in); cond != "status = "+string(connection.Active) {
+		t.Errorf("condition %s (%s)", *in.ConditionExpression, cond)
 	}
 
 	// A connection that is not active (or not there) is no error.
 	db.err = &types.ConditionalCheckFailedException{}
-	if err := s.RequireReauth(context.Background(), "zc_1", "scope_mismatch", now); err != nil {
+	if err := s.UpdateActive(context.Background(), "zc_1", requireReauth); err != nil {
 		t.Fatalf("condition failed: %v", err)
 	}
 	db.err = errors.New("throttled")
-	if err := s.RequireReauth(context.Background(), "zc_1", "scope_mismatch", now); err == nil {
+	if err := s.UpdateActive(context.Background(), "zc_1", requireReauth); err == nil {
 		t.Fatal("a failed write was not reported")
 	}
 }
 
+// resolve puts the names and values of a request's placeholders back
+// into one of its expressions.
+func resolve(expr string, in *dynamodb.UpdateItemInput) string {
+	return regexp.MustCompile(`[#:][A-Za-z0-9_]+`).ReplaceAllStringFunc(expr, func(p string) string {
+		if p[0] == '#' {
+			return in.ExpressionAttributeNames[p]
+		}
+		switch v := in.ExpressionAttributeValues[p].(type) {
+		case *types.AttributeValueMemberS:
+			return v.Value
+		case *types.AttributeValueMemberN:
+			return v.Value
+		}
+		return p
+	})
+}
+
 // SyncFunction may UpdateItem the connections table only for the
-// attributes RequireReauth names (dynamodb:Attributes), and asking for
+// attributes sync's RequireReauth write names (dynamodb:Attributes), and asking for
 // nothing back.
 func TestSyncFunctionUpdateItemPolicy(t *testing.T) {
 	b, err := os.ReadFile("../../template.yaml")

@@ -208,3 +208,48 @@ func ParseClientCredentials(s string) (ClientCredentials, error) {
 	}
 	return c, nil
 }
+
+// SecretDescriber is the part of the Secrets Manager client that tells
+// about a secret without reading its value.
+type SecretDescriber interface {
+	DescribeSecret(context.Context, *secretsmanager.DescribeSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+}
+
+var _ SecretDescriber = (*secretsmanager.Client)(nil)
+
+// SecretInfo is what an operator may know of a token secret: whether it
+// exists and when it changed, never its value.
+type SecretInfo struct {
+	Kind        string // "access" or "refresh"
+	Name        string
+	Exists      bool
+	LastChanged time.Time
+	// DeletedAt is set when the secret is scheduled for deletion.
+	DeletedAt time.Time
+}
+
+// TokenSecretInspector describes a connection's two token secrets.
+type TokenSecretInspector struct {
+	SM     SecretDescriber
+	Prefix string
+}
+
+// Describe returns the access and the refresh secret of a connection.
+func (i *TokenSecretInspector) Describe(ctx context.Context, id string) ([]SecretInfo, error) {
+	v := TokenVault{Prefix: i.Prefix}
+	out := []SecretInfo{{Kind: "access", Name: v.AccessSecretName(id)}, {Kind: "refresh", Name: v.RefreshSecretName(id)}}
+	for k := range out {
+		d, err := i.SM.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(out[k].Name)})
+		var nf *smtypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("describe secret %s: %w", out[k].Name, err)
+		}
+		out[k].Exists = true
+		out[k].LastChanged = aws.ToTime(d.LastChangedDate)
+		out[k].DeletedAt = aws.ToTime(d.DeletedDate)
+	}
+	return out, nil
+}

@@ -1,4 +1,4 @@
-// Package callback is the connect flow: GET /connect starts Zoho's consent
+// Package connect is the connect flow: GET /connect starts Zoho's consent
 // with a fresh single-use state, and GET /oauth/callback checks what came
 // back through the browser, exchanges the grant at the right DC, confirms
 // the org's environment and stores the connection and its tokens.
@@ -456,6 +456,8 @@ func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataC
 	switch {
 	case errors.Is(err, zoho.ErrInvalidCode):
 		return nil, ErrGrantExpired
+	case errors.Is(err, zoho.ErrUnconfirmedDataCenter):
+		return nil, fmt.Errorf("%w: Zoho CRM's hosts in the %s data center are not confirmed, so this deployment does not connect orgs there", ErrInvalidLocation, dc.Name)
 	case errors.Is(err, zoho.ErrInvalidClient):
 		why := "it is not enabled for that data center: in Zoho's API console open the client, Settings, Multi-DC, and enable " + dc.Name
 		switch {
@@ -570,32 +572,25 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 	}
 	now := s.Now.Now().UTC()
 	var newKey string
+	grant := connection.Grant{
+		Location: dc.Location, AccountsServer: dc.AccountsURL(), APIDomain: dc.APIURL(env),
+		Environment: env.String(), OrgID: org.ID, OrgName: org.Name,
+		UserID: user.ID, UserEmail: user.Email,
+		Scopes: joinScopes(tok.Scope, scopes), TokenExpiresAt: tok.Expiry,
+		TenantID: pending.TenantID, SessionID: pending.SessionID,
+	}
+	if sess != nil {
+		grant.Metadata = sess.Metadata
+	}
 	c, err := s.Connections.Update(ctx, id, func(c *connection.Connection) error {
 		newKey = ""
-		c.Location, c.AccountsServer, c.APIDomain = dc.Location, dc.AccountsURL(), dc.APIURL(env)
-		c.Environment, c.OrgID, c.OrgName = env.String(), org.ID, org.Name
-		c.PreviousUserEmail = ""
-		if user.ID != "" || c.UserID == "" {
-			if c.UserID != "" && user.ID != "" && c.UserID != user.ID {
-				c.PreviousUserEmail = c.UserEmail
-			}
-			c.UserID, c.UserEmail = user.ID, user.Email
-		}
-		c.TenantID, c.SessionID, c.ConnectedAt = pending.TenantID, pending.SessionID, now
-		if sess != nil && len(sess.Metadata) > 0 {
-			c.Metadata = sess.Metadata
-		}
-		c.Scopes = joinScopes(tok.Scope, scopes)
-		c.TokenExpiresAt = tok.Expiry
-		c.ConsecutiveFailures, c.NextAttemptAt, c.LastError = 0, time.Time{}, ""
-		if c.SubmissionKeyID == "" || c.Status == connection.Disconnected {
+		if c.Connect(grant, now) {
 			key, keyID, hash, err := keys.New(id)
 			if err != nil {
 				return err
 			}
 			newKey, c.SubmissionKeyID, c.SubmissionHash = key, keyID, hash
 		}
-		c.SetStatus(connection.Active, "", now)
 		return nil
 	})
 	if err != nil {
@@ -649,7 +644,7 @@ func joinScopes(granted string, asked []string) string {
 func (s *Service) revoke(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, refreshToken, why string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	if err := conf.Revoke(ctx, dc, refreshToken); err != nil {
+	if err := conf.Revoke(ctx, dc, refreshToken); err != nil && !errors.Is(err, zoho.ErrTokenAlreadyInvalid) {
 		s.Log.Warn("revoking a refresh token failed", "reason", why, "location", dc.Location, "err", err.Error())
 		return
 	}

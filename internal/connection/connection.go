@@ -39,6 +39,23 @@ var ErrNotFound = errors.New("connection not found")
 // token stored.
 var ErrNoToken = errors.New("no token stored for this connection")
 
+// Query selects a page of connections.
+type Query struct {
+	TenantID string // "" for every tenant's
+	Status   Status // "" for any
+	Limit    int
+	Cursor   string // "" for the first page; else a Page's NextCursor
+}
+
+// Page is one page of connections; NextCursor is "" on the last.
+type Page struct {
+	Connections []*Connection
+	NextCursor  string
+}
+
+// ErrBadCursor: a Query's Cursor is not one a Page gave.
+var ErrBadCursor = errors.New("the cursor is not one a page gave")
+
 // ErrConflict is returned by stores when a conditional write lost a race.
 var ErrConflict = errors.New("connection changed concurrently")
 
@@ -77,10 +94,15 @@ type Connection struct {
 	ConsecutiveFailures int
 	NextAttemptAt       time.Time
 	LastError           string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Lease is the refresh lease. A store's Update never writes it: only
+	// its lease calls and the refresh's transitions do.
+	Lease     Lease
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version counts writes, for optimistic concurrency in stores.
 	Version int64
+
+	changes Changes
 }
 
 // TenantConnectionID is the id of a tenant's connection to one org: each
@@ -128,14 +150,6 @@ func (c *Connection) DataCenter() (zoho.DataCenter, error) { return zoho.ByLocat
 
 // Env returns the connection's environment.
 func (c *Connection) Env() (zoho.Environment, error) { return zoho.ParseEnvironment(c.Environment) }
-
-// SetStatus changes the status and records when and why.
-func (c *Connection) SetStatus(s Status, reason string, now time.Time) {
-	if c.Status != s || c.StatusReason != reason {
-		c.StatusChangedAt = now
-	}
-	c.Status, c.StatusReason = s, reason
-}
 
 // PendingConnect is what GET /connect remembers until Zoho's redirect comes
 // back: the state's hash (never the state) and what the user asked for.

@@ -30,9 +30,9 @@ type SessionStore interface {
 type ConnectionStore interface {
 	Get(ctx context.Context, id string) (*connection.Connection, error)
 	Update(ctx context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error)
-	// List answers a page of connections: a tenant's through an index
+	// ListPage answers a page of connections: a tenant's through an index
 	// (never a scan) when q.TenantID is set.
-	List(ctx context.Context, q ListQuery) (Page, error)
+	ListPage(ctx context.Context, q connection.Query) (connection.Page, error)
 }
 
 // KeySource gives the submission-key minter.
@@ -46,19 +46,11 @@ type Revoker interface {
 	RevokeConnection(ctx context.Context, id string) error
 }
 
-// ListQuery selects connections.
-type ListQuery struct {
-	TenantID string
-	Status   connection.Status // "" for any
-	Limit    int               // 1..MaxPage
-	Cursor   string            // "" for the first page
-}
+// ListQuery selects connections (connection.Query).
+type ListQuery = connection.Query
 
-// Page is one page of connections; NextCursor is "" on the last.
-type Page struct {
-	Connections []*connection.Connection
-	NextCursor  string
-}
+// Page is one page of connections (connection.Page).
+type Page = connection.Page
 
 // MaxPage bounds a page; DefaultPage is a page when none is asked.
 const (
@@ -161,7 +153,11 @@ func (s *Service) List(ctx context.Context, q ListQuery) (Page, error) {
 	if q.Limit < 1 || q.Limit > MaxPage {
 		return Page{}, invalid("limit must be 1 to %d", MaxPage)
 	}
-	return s.Connections.List(ctx, q)
+	page, err := s.Connections.ListPage(ctx, q)
+	if errors.Is(err, connection.ErrBadCursor) {
+		return page, ErrBadCursor
+	}
+	return page, err
 }
 
 // Get answers one connection.

@@ -436,7 +436,7 @@ func TestRefreshOneOnDemand(t *testing.T) {
 		time.Sleep(time.Second)
 		tok := connection.AccessToken{Token: "from-the-other-run", ExpiresAt: time.Now().Add(time.Hour)}
 		_ = h.vault.PutAccessToken(context.Background(), id, tok)
-		_ = h.store.RecordRefreshed(context.Background(), id, "run-other", tok.ExpiresAt)
+		_ = h.store.UpdateLeased(context.Background(), id, "run-other", func(c *connection.Connection) { c.Refreshed(tok.ExpiresAt) })
 	}()
 	start := time.Now()
 	res := invoke()

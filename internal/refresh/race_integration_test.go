@@ -84,11 +84,13 @@ func TestDisconnectDuringARefreshIsNotUndone(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.store.MarkReauthRequired(ctx, id, "run-1", "invalid_code", now); !errors.Is(err, connection.ErrConflict) {
-		t.Fatalf("MarkReauthRequired after a disconnect: %v", err)
+	refused := func(c *connection.Connection) { c.RefreshRefused("invalid_code", now) }
+	if err := h.store.UpdateLeased(ctx, id, "run-1", refused); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("RefreshRefused after a disconnect: %v", err)
 	}
-	if err := h.store.RecordRefreshed(ctx, id, "run-1", now.Add(time.Hour)); !errors.Is(err, connection.ErrConflict) {
-		t.Fatalf("RecordRefreshed after a disconnect: %v", err)
+	refreshed := func(c *connection.Connection) { c.Refreshed(now.Add(time.Hour)) }
+	if err := h.store.UpdateLeased(ctx, id, "run-1", refreshed); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("Refreshed after a disconnect: %v", err)
 	}
 	if c := h.get(t, id); c.Status != connection.Disconnected {
 		t.Fatalf("status %s", c.Status)

@@ -25,19 +25,25 @@ import (
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-// Connections is the part of the connection store a refresh needs: the
-// due index and the lease-guarded writes (awsstore.ConnectionStore).
+// Connections is the part of the connections table a refresh needs: the
+// due index, the lease, and the writes made under it
+// (awsstore.ConnectionStore).
 type Connections interface {
 	Get(ctx context.Context, id string) (*connection.Connection, error)
 	DueConnections(ctx context.Context, shard string, before time.Time, limit int) ([]*connection.Connection, error)
-	// AcquireLease answers the leased connection, or false when it is not
-	// active, someone else holds it, or its token expires after dueBy.
+	// AcquireLease answers the leased connection, or false when it may not
+	// be leased (connection.Leasable: not active, someone else holds it,
+	// or its token expires after dueBy).
 	AcquireLease(ctx context.Context, id, owner string, now, until, dueBy time.Time) (*connection.Connection, bool, error)
 	Lease(ctx context.Context, id string) (owner string, until time.Time, err error)
 	ReleaseLease(ctx context.Context, id, owner string) error
-	RecordRefreshed(ctx context.Context, id, owner string, expiresAt time.Time) error
-	RecordFailure(ctx context.Context, id, owner, lastError string, nextAttempt time.Time, flagReason string) (int, error)
-	MarkReauthRequired(ctx context.Context, id, owner, reason string, now time.Time) error
+	// UpdateLeased makes change (the connection's Refreshed,
+	// RefreshFailed or RefreshRefused, each of which ends the lease)
+	// happen while owner may still write under its lease
+	// (connection.LeasedTo), else it fails with connection.ErrConflict.
+	// The item is not read first: change sees the id, the active status
+	// and owner's lease, and only what it changes is written.
+	UpdateLeased(ctx context.Context, id, owner string, change func(*connection.Connection)) error
 }
 
 // TokenVault keeps the tokens (awsstore.TokenVault).
@@ -319,7 +325,9 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 			return Skipped
 		}
 		reason := "Zoho refused the refresh token (invalid_code): it was revoked or expired; connect the org again"
-		if err := s.Connections.MarkReauthRequired(finish, c.ID, owner, reason, s.Now.Now().UTC()); errors.Is(err, connection.ErrConflict) {
+		at := s.Now.Now().UTC()
+		refused := func(c *connection.Connection) { c.RefreshRefused(reason, at) }
+		if err := s.Connections.UpdateLeased(finish, c.ID, owner, refused); errors.Is(err, connection.ErrConflict) {
 			log.Info("refresh: skipped, the connection changed meanwhile (disconnected, or the lease ran out)")
 			return Skipped
 		} else if err != nil {
@@ -343,7 +351,8 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 	if err := s.Tokens.PutAccessToken(finish, c.ID, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: expires.UTC()}); err != nil {
 		return s.fail(finish, log, owner, c, "access token not stored", err)
 	}
-	if err := s.Connections.RecordRefreshed(finish, c.ID, owner, expires); err != nil {
+	refreshed := func(c *connection.Connection) { c.Refreshed(expires) }
+	if err := s.Connections.UpdateLeased(finish, c.ID, owner, refreshed); err != nil {
 		if errors.Is(err, connection.ErrConflict) {
 			// The token is in the vault; the lease ran out and someone
 			// else holds it now, and will record its own refresh.
@@ -370,7 +379,8 @@ func (s *Service) fail(ctx context.Context, log *slog.Logger, owner string, c *c
 	if len(lastErr) > 500 {
 		lastErr = lastErr[:500]
 	}
-	if _, err := s.Connections.RecordFailure(ctx, c.ID, owner, lastErr, next, flag); err != nil {
+	failed := func(c *connection.Connection) { c.RefreshFailed(lastErr, next, flag) }
+	if err := s.Connections.UpdateLeased(ctx, c.ID, owner, failed); err != nil {
 		log.Error("refresh: recording a failure failed", "err", err.Error())
 	}
 	log.Warn("refresh failed", "what", what, "err", cause.Error(), "retryable", zoho.Retryable(cause),

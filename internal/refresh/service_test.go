@@ -17,20 +17,17 @@ import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/connection/connectiontest"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 // ---------------------------------------------------------------- fakes
 
-// fakeStore keeps connections in memory with the DynamoDB store's
-// conditions.
-type fakeStore struct {
-	mu    sync.Mutex
-	items map[string]*fakeItem
-	// writes counts lease-guarded writes per connection.
-	writes map[string]int
-}
+// fakeStore is the in-memory connections table the contract proves
+// (connectiontest.Connections passes storetest.RunConnectionsContract, as
+// the DynamoDB store does), with the views these tests take of it.
+type fakeStore struct{ *connectiontest.Connections }
 
 type fakeItem struct {
 	c     connection.Connection
@@ -38,146 +35,28 @@ type fakeItem struct {
 	until time.Time
 }
 
-func newFakeStore() *fakeStore {
-	return &fakeStore{items: map[string]*fakeItem{}, writes: map[string]int{}}
-}
+func newFakeStore() *fakeStore { return &fakeStore{connectiontest.NewConnections()} }
 
-func (f *fakeStore) put(c connection.Connection) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.items[c.ID] = &fakeItem{c: c}
-}
+func (f *fakeStore) put(c connection.Connection) { f.Put(c) }
 
 func (f *fakeStore) item(id string) fakeItem {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return *f.items[id]
+	c := f.Item(id)
+	return fakeItem{c: c, owner: c.Lease.Owner, until: c.Lease.Until}
 }
 
-func (f *fakeStore) Get(_ context.Context, id string) (*connection.Connection, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	it, ok := f.items[id]
-	if !ok {
-		return nil, connection.ErrNotFound
-	}
-	c := it.c
-	return &c, nil
+// setLease makes owner hold the lease of id until until.
+func (f *fakeStore) setLease(id, owner string, until time.Time) {
+	f.Edit(id, func(c *connection.Connection) { c.Lease = connection.Lease{Owner: owner, Until: until} })
 }
 
-func (f *fakeStore) DueConnections(_ context.Context, shard string, before time.Time, _ int) ([]*connection.Connection, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []*connection.Connection
-	for _, it := range f.items {
-		if it.c.Status == connection.Active && connection.RefreshShard(it.c.ID) == shard && it.c.TokenExpiresAt.Unix() <= before.Unix() {
-			c := it.c
-			out = append(out, &c)
-		}
-	}
-	return out, nil
-}
+// fakeVault is the in-memory token vault the contract proves
+// (connectiontest.Vault).
+type fakeVault struct{ *connectiontest.Vault }
 
-func (f *fakeStore) AcquireLease(_ context.Context, id, owner string, now, until, dueBy time.Time) (*connection.Connection, bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	it, ok := f.items[id]
-	if !ok || it.c.Status != connection.Active || it.c.TokenExpiresAt.Unix() > dueBy.Unix() ||
-		(it.owner != "" && it.until.Unix() >= now.Unix()) {
-		return nil, false, nil
-	}
-	it.owner, it.until = owner, until
-	it.c.Version++
-	c := it.c
-	return &c, true, nil
-}
+func newFakeVault() *fakeVault { return &fakeVault{connectiontest.NewVault()} }
 
-func (f *fakeStore) Lease(_ context.Context, id string) (string, time.Time, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	it := f.items[id]
-	return it.owner, it.until, nil
-}
-
-func (f *fakeStore) leased(id, owner string, change func(*fakeItem)) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	it, ok := f.items[id]
-	if !ok || it.owner != owner {
-		return connection.ErrConflict
-	}
-	change(it)
-	it.c.Version++
-	f.writes[id]++
-	return nil
-}
-
-func (f *fakeStore) ReleaseLease(_ context.Context, id, owner string) error {
-	_ = f.leased(id, owner, func(it *fakeItem) { it.owner, it.until = "", time.Time{} })
-	return nil
-}
-
-func (f *fakeStore) RecordRefreshed(_ context.Context, id, owner string, exp time.Time) error {
-	return f.leased(id, owner, func(it *fakeItem) {
-		it.c.TokenExpiresAt = exp.Truncate(time.Second)
-		it.c.ConsecutiveFailures, it.c.NextAttemptAt, it.c.LastError, it.c.StatusReason = 0, time.Time{}, "", ""
-		it.owner, it.until = "", time.Time{}
-	})
-}
-
-func (f *fakeStore) RecordFailure(_ context.Context, id, owner, lastErr string, next time.Time, flag string) (int, error) {
-	var n int
-	err := f.leased(id, owner, func(it *fakeItem) {
-		it.c.ConsecutiveFailures++
-		n = it.c.ConsecutiveFailures
-		it.c.NextAttemptAt, it.c.LastError = next.Truncate(time.Second), lastErr
-		if flag != "" {
-			it.c.StatusReason = flag
-		}
-		it.owner, it.until = "", time.Time{}
-	})
-	return n, err
-}
-
-func (f *fakeStore) MarkReauthRequired(_ context.Context, id, owner, reason string, now time.Time) error {
-	return f.leased(id, owner, func(it *fakeItem) {
-		it.c.Status, it.c.StatusReason, it.c.StatusChangedAt = connection.ReauthRequired, reason, now
-		it.owner, it.until = "", time.Time{}
-	})
-}
-
-type fakeVault struct {
-	mu      sync.Mutex
-	refresh map[string]string
-	access  map[string][]connection.AccessToken
-}
-
-func newFakeVault() *fakeVault {
-	return &fakeVault{refresh: map[string]string{}, access: map[string][]connection.AccessToken{}}
-}
-
-func (v *fakeVault) RefreshToken(_ context.Context, id string) (string, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	rt, ok := v.refresh[id]
-	if !ok {
-		return "", errors.New("no token stored for this connection")
-	}
-	return rt, nil
-}
-
-func (v *fakeVault) PutAccessToken(_ context.Context, id string, t connection.AccessToken) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.access[id] = append(v.access[id], t)
-	return nil
-}
-
-func (v *fakeVault) versions(id string) int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return len(v.access[id])
-}
+// versions counts the access tokens written for id.
+func (v *fakeVault) versions(id string) int { return v.AccessTokenWrites(id) }
 
 // fakeZoho answers the token endpoint by the refresh token's prefix:
 // "ok-" issues a token, "revoked-" invalid_code, "limited-" Access
@@ -289,9 +168,7 @@ func (f *fixture) add(refreshToken string, expiresIn time.Duration, change ...fu
 		ch(&c)
 	}
 	f.store.put(c)
-	f.vault.mu.Lock()
-	f.vault.refresh[c.ID] = refreshToken
-	f.vault.mu.Unlock()
+	_ = f.vault.PutRefreshToken(context.Background(), c.ID, refreshToken)
 	return c.ID
 }
 
@@ -355,7 +232,7 @@ func TestRunOutcomes(t *testing.T) {
 		t.Errorf("unavailable: third failure should wait 4 minutes: %+v", it)
 	}
 	for _, id := range []string{notDue, backingOff, inactive} {
-		if f.store.writes[id] != 0 || f.vault.versions(id) != 0 {
+		if f.store.Writes(id) != 0 || f.vault.versions(id) != 0 {
 			t.Errorf("%s was touched", id)
 		}
 	}
@@ -379,10 +256,8 @@ func TestRunFlagsAfterMaxFailures(t *testing.T) {
 		t.Fatalf("not flagged after 3 failures: %+v", it.c)
 	}
 	// It recovers: a success clears the flag.
-	f.vault.refresh[id] = "ok-1"
-	f.store.mu.Lock()
-	f.store.items[id].c.NextAttemptAt = time.Time{}
-	f.store.mu.Unlock()
+	_ = f.vault.PutRefreshToken(context.Background(), id, "ok-1")
+	f.store.Edit(id, func(c *connection.Connection) { c.NextAttemptAt = time.Time{} })
 	if sum, _ := f.svc.Run(context.Background()); sum.Refreshed != 1 {
 		t.Fatalf("%+v", sum)
 	}
@@ -448,7 +323,7 @@ func TestRunStopsBeforeTheDeadline(t *testing.T) {
 			t.Errorf("%s still leased", id)
 		case f.vault.versions(id) == 1 && it.c.TokenExpiresAt.After(f.now.Add(30*time.Minute)):
 			done++
-		case f.vault.versions(id) == 0 && f.store.writes[id] == 0:
+		case f.vault.versions(id) == 0 && f.store.Writes(id) == 0:
 		default:
 			t.Errorf("%s half done: %+v, %d versions", id, it, f.vault.versions(id))
 		}
@@ -466,13 +341,9 @@ func TestRunStopsBeforeTheDeadline(t *testing.T) {
 func TestRunSkipsWhatIsLeasedOrAlreadyFresh(t *testing.T) {
 	f := newFixture(t)
 	held := f.add("ok-1", time.Minute)
-	f.store.mu.Lock()
-	f.store.items[held].owner, f.store.items[held].until = "someone", time.Now().Add(time.Minute)
-	f.store.mu.Unlock()
+	f.store.setLease(held, "someone", time.Now().Add(time.Minute))
 	expired := f.add("ok-2", time.Minute)
-	f.store.mu.Lock()
-	f.store.items[expired].owner, f.store.items[expired].until = "crashed", time.Now().Add(-2*time.Second)
-	f.store.mu.Unlock()
+	f.store.setLease(expired, "crashed", time.Now().Add(-2*time.Second))
 
 	sum, err := f.svc.Run(context.Background())
 	if err != nil {
@@ -526,12 +397,11 @@ func TestRefreshOne(t *testing.T) {
 		f := newFixture(t)
 		f.svc.PollInterval = 20 * time.Millisecond
 		id := f.add("ok-1", 50*time.Minute)
-		f.store.mu.Lock()
-		f.store.items[id].owner, f.store.items[id].until = "run-other", time.Now().Add(time.Minute)
-		f.store.mu.Unlock()
+		f.store.setLease(id, "run-other", time.Now().Add(time.Minute))
 		go func() {
 			time.Sleep(150 * time.Millisecond)
-			_ = f.store.RecordRefreshed(context.Background(), id, "run-other", time.Now().Add(time.Hour))
+			exp := time.Now().Add(time.Hour)
+			_ = f.store.UpdateLeased(context.Background(), id, "run-other", func(c *connection.Connection) { c.Refreshed(exp) })
 		}()
 		res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != RefreshedByAnother || f.zoho.callsFor("ok-1") != 0 {
@@ -542,9 +412,7 @@ func TestRefreshOne(t *testing.T) {
 		f := newFixture(t)
 		f.svc.PollInterval, f.svc.OnDemandWait = 20*time.Millisecond, 200*time.Millisecond
 		id := f.add("ok-1", 50*time.Minute)
-		f.store.mu.Lock()
-		f.store.items[id].owner, f.store.items[id].until = "run-other", time.Now().Add(time.Minute)
-		f.store.mu.Unlock()
+		f.store.setLease(id, "run-other", time.Now().Add(time.Minute))
 		res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
 		if err != nil || res.Outcome != InProgress || f.zoho.callsFor("ok-1") != 0 {
 			t.Fatalf("%+v %v", res, err)

@@ -42,7 +42,8 @@ func TestSampleEvents(t *testing.T) {
 		t.Errorf("refresh-schedule.json: detail-type %q", sched.DetailType)
 	}
 	var one struct {
-		ConnectionID string `json:"connection_id"`
+		ConnectionID           string `json:"connection_id"`
+		RejectedTokenExpiresAt string `json:"rejected_token_expires_at"`
 	}
 	decodeStrict(t, "refresh-one.json", &one)
 	var sqsEvent events.SQSEvent

@@ -88,6 +88,10 @@ type Function struct {
 	CodeUri   string
 	// FunctionName is the explicit FunctionName property; IsZero when absent.
 	FunctionName Value
+	// MemorySize (MB) and Timeout (seconds) are the function's own, else
+	// Globals', as raw template values; IsZero when neither sets them
+	// (Lambda's defaults: 128 MB, 3 s).
+	MemorySize, Timeout Value
 	// Environment holds the function's variables (Globals merged in) as raw
 	// template values; EnvironmentNames lists them sorted.
 	Environment      map[string]Value
@@ -176,6 +180,7 @@ func Parse(src []byte) (*Template, error) {
 	if g := lookup(root, "Globals", "Function", "Environment", "Variables"); g != nil {
 		globalEnv = g
 	}
+	globalFn := lookup(root, "Globals", "Function")
 
 	resources := lookup(root, "Resources")
 	if resources == nil {
@@ -193,7 +198,7 @@ func Parse(src []byte) (*Template, error) {
 			t.Tables = append(t.Tables, tb)
 		case "AWS::Serverless::Function":
 			var fn Function
-			fn, err = parseFunction(id, props, globalEnv)
+			fn, err = parseFunction(id, props, globalFn, globalEnv)
 			t.Functions = append(t.Functions, fn)
 		case "AWS::SecretsManager::Secret":
 			var s Secret
@@ -397,7 +402,7 @@ func parseIndexes(n *yaml.Node) ([]Index, error) {
 	return out, nil
 }
 
-func parseFunction(id string, props, globalEnv *yaml.Node) (Function, error) {
+func parseFunction(id string, props, globalFn, globalEnv *yaml.Node) (Function, error) {
 	fn := Function{LogicalID: id, Environment: map[string]Value{}}
 	if props == nil {
 		return fn, fmt.Errorf("no Properties")
@@ -405,6 +410,16 @@ func parseFunction(id string, props, globalEnv *yaml.Node) (Function, error) {
 	fn.CodeUri = scalar(lookup(props, "CodeUri"))
 	if n := lookup(props, "FunctionName"); n != nil {
 		fn.FunctionName = Value{node: n}
+	}
+	for _, p := range []struct {
+		name string
+		v    *Value
+	}{{"MemorySize", &fn.MemorySize}, {"Timeout", &fn.Timeout}} {
+		if n := lookup(props, p.name); n != nil {
+			*p.v = Value{node: n}
+		} else if n := lookup(globalFn, p.name); n != nil {
+			*p.v = Value{node: n}
+		}
 	}
 	for _, vars := range []*yaml.Node{globalEnv, lookup(props, "Environment", "Variables")} {
 		if vars == nil {

@@ -88,7 +88,7 @@
 // replaced it), the vault is read again and the write is tried once more.
 // DOMAIN_TOKEN_MISMATCH, OAUTH_SCOPE_MISMATCH and a refresh that reports
 // reauth_required mark the connection reauth_required (one UpdateItem of
-// the status attributes only, ConnectionStore.RequireReauth: sync's IAM
-// policy allows no other write to the connections table) and hold the
-// submission.
+// the status attributes only, ConnectionStore.UpdateActive of
+// connection.RequireReauth: sync's IAM policy allows no other write to the
+// connections table) and hold the submission.
 package submission

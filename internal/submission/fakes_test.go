@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -11,78 +12,18 @@ import (
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/connection/connectiontest"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-// memConnections is an in-memory ConnectionStore.
-type memConnections struct {
-	mu sync.Mutex
-	m  map[string]connection.Connection
-}
+// The connections table and the token vault are connectiontest's fakes,
+// which pass the contract the AWS adapters pass (storetest); memVault
+// adds what these tests set and count.
+type memVault struct{ *connectiontest.Vault }
 
-func (s *memConnections) Get(_ context.Context, id string) (*connection.Connection, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok {
-		return nil, connection.ErrNotFound
-	}
-	return &c, nil
-}
-
-// RequireReauth follows awsstore.ConnectionStore.RequireReauth: only an
-// active connection changes, and only its status attributes.
-func (s *memConnections) RequireReauth(_ context.Context, id, reason string, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok || c.Status != connection.Active {
-		return nil
-	}
-	c.Status, c.StatusReason, c.StatusChangedAt, c.UpdatedAt = connection.ReauthRequired, reason, now, now
-	c.Version++
-	s.m[id] = c
-	return nil
-}
-
-// Update is for the tests' own changes (sync has no such write).
-func (s *memConnections) Update(_ context.Context, id string, change func(*connection.Connection) error) (*connection.Connection, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok {
-		c = connection.Connection{ID: id}
-	}
-	if err := change(&c); err != nil {
-		return nil, err
-	}
-	c.Version++
-	s.m[id] = c
-	return &c, nil
-}
-
-type memVault struct {
-	mu    sync.Mutex
-	m     map[string]connection.AccessToken
-	reads int
-}
-
-func (v *memVault) AccessToken(_ context.Context, id string) (connection.AccessToken, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.reads++
-	t, ok := v.m[id]
-	if !ok {
-		return t, connection.ErrNoToken
-	}
-	return t, nil
-}
-
-func (v *memVault) set(id string, t connection.AccessToken) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.m[id] = t
+func (v memVault) set(id string, t connection.AccessToken) {
+	_ = v.PutAccessToken(context.Background(), id, t)
 }
 
 type staticKeys struct{ k *connection.SubmissionKeys }
@@ -91,7 +32,7 @@ func (s staticKeys) Keys(context.Context) (*connection.SubmissionKeys, error) { 
 
 // fakeRefresher issues a new token into the vault, or fails.
 type fakeRefresher struct {
-	vault    *memVault
+	vault    memVault
 	err      error
 	calls    int
 	next     string
@@ -159,7 +100,11 @@ func (b *boundCRM) Upsert(_ context.Context, module string, recs []zoho.Record, 
 	return b.do("upsert", module, recs, opts)
 }
 
-// memIdempotency follows the conditions of submissionstore.IdempotencyStore.
+// memIdempotency is the idempotency table in memory, with
+// submissionstore.IdempotencyStore's conditions: it passes the contract
+// the DynamoDB store passes (contract_test.go, storetest). Like the table
+// it keeps times in whole seconds, compares them so, and takes a missing
+// claim_expires_at for "never expires".
 type memIdempotency struct {
 	mu     sync.Mutex
 	m      map[string]Entry
@@ -174,14 +119,28 @@ func (s *memIdempotency) fail(op string) error {
 	return nil
 }
 
+// claimExpired is `state = claimed AND claim_expires_at < :now`.
+func claimExpired(e Entry, now time.Time) bool {
+	return e.State == Claimed && !e.ClaimExpiresAt.IsZero() && e.ClaimExpiresAt.Before(second(now))
+}
+
+// pastTTL is an entry DynamoDB has not deleted yet but Get no longer
+// answers.
+func pastTTL(e Entry, now time.Time) bool {
+	return !e.ExpiresAt.IsZero() && e.ExpiresAt.Before(second(now))
+}
+
 func (s *memIdempotency) Claim(_ context.Context, e *Entry, now time.Time) (*Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.fail("claim"); err != nil {
 		return nil, err
 	}
-	if old, ok := s.m[e.Key]; ok && !old.ExpiresAt.Before(now) && !(old.State == Claimed && old.ClaimExpiresAt.Before(now)) {
-		if old.State == Claimed && old.ClaimToken == e.ClaimToken {
+	if old, ok := s.m[e.Key]; ok && !old.ExpiresAt.Before(second(now)) && !claimExpired(old, now) {
+		if pastTTL(old, time.Now()) {
+			return nil, fmt.Errorf("claim: %w", ErrClaimLost)
+		}
+		if old.State == Claimed && e.ClaimToken != "" && old.ClaimToken == e.ClaimToken {
 			return nil, nil // our own claim, written by a retried request
 		}
 		return &old, ErrClaimHeld
@@ -195,7 +154,7 @@ func (s *memIdempotency) Take(_ context.Context, e *Entry, now time.Time) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.m[e.Key]
-	if !ok || !(old.State == Queued || (old.State == Claimed && old.ClaimExpiresAt.Before(now))) {
+	if !ok || !(old.State == Queued || claimExpired(old, now)) {
 		return ErrClaimLost
 	}
 	s.writes++
@@ -251,7 +210,7 @@ func (s *memIdempotency) Get(_ context.Context, key string) (*Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[key]
-	if !ok {
+	if !ok || pastTTL(e, time.Now()) {
 		return nil, nil
 	}
 	return &e, nil
@@ -270,13 +229,24 @@ func (s *memIdempotency) only(t *testing.T) Entry {
 	return Entry{}
 }
 
+// copyEntry is e as the table keeps it: its own record (an empty one
+// kept empty, as DynamoDB keeps an empty binary), its times in whole
+// seconds.
 func copyEntry(e *Entry) Entry {
 	c := *e
-	c.Record = append([]byte(nil), e.Record...)
-	if e.Record == nil {
-		c.Record = nil
+	if e.Record != nil {
+		c.Record = append([]byte{}, e.Record...)
 	}
+	c.ClaimExpiresAt, c.QueuedAt, c.HoldUntil, c.ExpiresAt = second(e.ClaimExpiresAt), second(e.QueuedAt), second(e.HoldUntil), second(e.ExpiresAt)
 	return c
+}
+
+// second is t in whole unix seconds (the zero time stays zero).
+func second(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Unix(t.Unix(), 0).UTC()
 }
 
 type sent struct {
@@ -284,12 +254,25 @@ type sent struct {
 	delay time.Duration
 }
 
+// memQueue records what is sent (take) and delayed, and delivers it as
+// SQS would, for the contract (receive): a message is visible after its
+// delay, hidden for a while once received, and Delay hides it again.
 type memQueue struct {
 	mu      sync.Mutex
 	sent    []sent
 	delayed map[string]time.Duration
 	err     error
+	inbox   []*queued
 }
+
+type queued struct {
+	m         Message
+	handle    string
+	visibleAt time.Time
+}
+
+// receiveVisibility is how long a received message stays hidden.
+const receiveVisibility = 30 * time.Second
 
 func (q *memQueue) Send(_ context.Context, m Message, delay time.Duration) error {
 	q.mu.Lock()
@@ -298,6 +281,7 @@ func (q *memQueue) Send(_ context.Context, m Message, delay time.Duration) error
 		return q.err
 	}
 	q.sent = append(q.sent, sent{m, delay})
+	q.inbox = append(q.inbox, &queued{m: m, handle: fmt.Sprintf("mem-%d", len(q.inbox)), visibleAt: time.Now().Add(max(delay, 0))})
 	return nil
 }
 
@@ -308,6 +292,11 @@ func (q *memQueue) Delay(_ context.Context, h string, d time.Duration) error {
 		q.delayed = map[string]time.Duration{}
 	}
 	q.delayed[h] = d
+	for _, m := range q.inbox {
+		if m.handle == h {
+			m.visibleAt = time.Now().Add(max(d, 0))
+		}
+	}
 	return nil
 }
 
@@ -319,12 +308,26 @@ func (q *memQueue) take() []sent {
 	return out
 }
 
+// receive is what a consumer receives now, with receipt handles.
+func (q *memQueue) receive() (msgs []Message, handles []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	for _, m := range q.inbox {
+		if !m.visibleAt.After(now) {
+			m.visibleAt = now.Add(receiveVisibility)
+			msgs, handles = append(msgs, m.m), append(handles, m.handle)
+		}
+	}
+	return msgs, handles
+}
+
 // world is a service over fakes, with one active connection.
 type world struct {
 	svc     *Service
 	h       *Handler
-	conns   *memConnections
-	vault   *memVault
+	conns   *connectiontest.Connections
+	vault   memVault
 	ref     *fakeRefresher
 	crm     *fakeCRM
 	idem    *memIdempotency
@@ -362,14 +365,15 @@ func newWorld(t *testing.T) *world {
 	c := connection.Connection{ID: id, Location: "eu", Environment: "sandbox", OrgID: "777", Status: connection.Active,
 		SubmissionKeyID: keyID, SubmissionHash: hash, Version: 1}
 	w := &world{
-		conns: &memConnections{m: map[string]connection.Connection{id: c}},
-		vault: &memVault{m: map[string]connection.AccessToken{id: {Token: "tok-v1-secretvalue", ExpiresAt: time.Now().Add(time.Hour)}}},
+		conns: connectiontest.NewConnections(c),
+		vault: memVault{connectiontest.NewVault()},
 		crm:   &fakeCRM{},
 		idem:  &memIdempotency{m: map[string]Entry{}},
 		queue: &memQueue{},
 		keys:  keys, conn: c, key: key,
 		logs: &bytes.Buffer{}, logMu: &sync.Mutex{}, tokenV1: "tok-v1-secretvalue",
 	}
+	w.vault.set(id, connection.AccessToken{Token: "tok-v1-secretvalue", ExpiresAt: time.Now().Add(time.Hour)})
 	w.ref = &fakeRefresher{vault: w.vault, next: "tok-v2-secretvalue"}
 	log := logging.New(lockedWriter{w.logMu, w.logs}, "debug")
 	w.svc = &Service{

@@ -16,14 +16,16 @@ import (
 )
 
 // ConnectionStore keeps connections. Sync reads them and makes one write:
-// RequireReauth (awsstore.ConnectionStore: one UpdateItem naming only the
-// status attributes, which is all SyncFunction's IAM policy allows).
+// an UpdateActive of connection.RequireReauth (awsstore.ConnectionStore:
+// one UpdateItem naming only the status attributes, which is all
+// SyncFunction's IAM policy allows).
 type ConnectionStore interface {
 	Get(ctx context.Context, id string) (*connection.Connection, error)
-	// RequireReauth marks an active connection reauth_required (status,
-	// reason, time; it leaves the due index). A connection that is not
-	// active, or unknown, is left as it is, without an error.
-	RequireReauth(ctx context.Context, id, reason string, now time.Time) error
+	// UpdateActive makes change happen to an active connection, writing
+	// only what change changed (the item is not read first: change sees
+	// the id and the active status). A connection that is not active, or
+	// unknown, is left as it is, without an error.
+	UpdateActive(ctx context.Context, id string, change func(*connection.Connection)) error
 }
 
 // TokenVault reads access tokens.
@@ -537,7 +539,8 @@ func (s *Service) refresh(ctx context.Context, c *connection.Connection, rejecte
 // submission is held either way). One targeted write: sync never rewrites
 // a connection's other attributes.
 func (s *Service) markReauth(ctx context.Context, id, why string) {
-	if err := s.Connections.RequireReauth(ctx, id, why, s.Now.Now().UTC()); err != nil {
+	at := s.Now.Now().UTC()
+	if err := s.Connections.UpdateActive(ctx, id, func(c *connection.Connection) { c.RequireReauth(why, at) }); err != nil {
 		s.Log.Error("marking the connection for re-authorization failed", "connection_id", id, "reason", why, "err", err.Error())
 		return
 	}

@@ -76,8 +76,8 @@ func TestSubmitCreatesAndRepeatsFirstAnswer(t *testing.T) {
 		t.Fatalf("entry %+v", e)
 	}
 	// Warm path: one vault read for both, two idempotency writes for the first.
-	if w.vault.reads != 1 || w.idem.writes != 2 {
-		t.Fatalf("vault reads %d, idempotency writes %d", w.vault.reads, w.idem.writes)
+	if w.vault.AccessTokenReads() != 1 || w.idem.writes != 2 {
+		t.Fatalf("vault reads %d, idempotency writes %d", w.vault.AccessTokenReads(), w.idem.writes)
 	}
 }
 
@@ -255,9 +255,9 @@ func TestInvalidTokenRefreshesOnceAndRetries(t *testing.T) {
 		t.Fatalf("refreshes %d, calls %+v", w.ref.calls, w.crm.calls)
 	}
 	// The new token is cached: the next submission reads no vault.
-	reads := w.vault.reads
-	if status, _ := w.post(t, w.request("application/json", `{"last_name":"Two"}`)); status != 201 || w.vault.reads != reads {
-		t.Fatalf("status %d, vault reads %d → %d", status, reads, w.vault.reads)
+	reads := w.vault.AccessTokenReads()
+	if status, _ := w.post(t, w.request("application/json", `{"last_name":"Two"}`)); status != 201 || w.vault.AccessTokenReads() != reads {
+		t.Fatalf("status %d, vault reads %d → %d", status, reads, w.vault.AccessTokenReads())
 	}
 }
 

@@ -4,23 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
-// IdempotencyStore keeps the sync function's exactly-once entries in the
-// idempotency table (partition idempotency_key, TTL expires_at). Every
-// write is one conditional PutItem of the whole (small) item.
+// IdempotencyStore is the idempotency table: the sync function's
+// exactly-once entries (partition idempotency_key, TTL expires_at). Every
+// write is one conditional PutItem of the whole (small) item; times are
+// kept, and compared, in whole unix seconds.
 type IdempotencyStore struct {
 	DB    awsstore.DynamoDB
 	Table string
@@ -70,8 +69,27 @@ func fromIdempotencyItem(it idempotencyItem) *submission.Entry {
 	}
 }
 
-func nowValue(now time.Time) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}
+// The idempotency table's attributes that conditions name.
+var (
+	attrKey            = expression.Name("idempotency_key")
+	attrState          = expression.Name("state")
+	attrClaimToken     = expression.Name("claim_token")
+	attrClaimExpiresAt = expression.Name("claim_expires_at")
+	attrExpiresAt      = expression.Name("expires_at")
+)
+
+func stateIs(st submission.State) expression.ConditionBuilder {
+	return attrState.Equal(expression.Value(string(st)))
+}
+
+// claimExpired: a claim whose claim_expires_at passed (a crashed run's).
+// An entry without one (attribute absent) is not expired.
+func claimExpired(now time.Time) expression.ConditionBuilder {
+	return stateIs(submission.Claimed).And(attrClaimExpiresAt.LessThan(expression.Value(now.Unix())))
+}
+
+func claimedBy(owner string) expression.ConditionBuilder {
+	return attrClaimToken.Equal(expression.Value(owner))
 }
 
 // Claim writes a new claim when the key is free: no item, an item past
@@ -84,10 +102,9 @@ func nowValue(now time.Time) types.AttributeValue {
 // try wrote. Claim tokens are random per attempt, so an entry holding
 // e.ClaimToken is ours, and the claim is won.
 func (s *IdempotencyStore) Claim(ctx context.Context, e *submission.Entry, now time.Time) (*submission.Entry, error) {
-	err := s.put(ctx, e,
-		"attribute_not_exists(idempotency_key) OR expires_at < :now OR (#state = :claimed AND claim_expires_at < :now)",
-		map[string]types.AttributeValue{":now": nowValue(now), ":claimed": &types.AttributeValueMemberS{Value: string(submission.Claimed)}},
-		true)
+	free := expression.AttributeNotExists(attrKey).
+		Or(attrExpiresAt.LessThan(expression.Value(now.Unix())), claimExpired(now))
+	err := s.put(ctx, e, free, true)
 	var held *heldError
 	if errors.As(err, &held) {
 		prev := held.prev
@@ -110,40 +127,33 @@ func (s *IdempotencyStore) Claim(ctx context.Context, e *submission.Entry, now t
 // Take claims a queued entry, or one whose claim expired, for delivery
 // from the queue.
 func (s *IdempotencyStore) Take(ctx context.Context, e *submission.Entry, now time.Time) error {
-	err := s.put(ctx, e,
-		"#state = :queued OR (#state = :claimed AND claim_expires_at < :now)",
-		map[string]types.AttributeValue{
-			":now":     nowValue(now),
-			":queued":  &types.AttributeValueMemberS{Value: string(submission.Queued)},
-			":claimed": &types.AttributeValueMemberS{Value: string(submission.Claimed)},
-		}, false)
-	return err
+	return s.put(ctx, e, stateIs(submission.Queued).Or(claimExpired(now)), false)
 }
 
 // Put writes e if the stored entry is still owner's.
 func (s *IdempotencyStore) Put(ctx context.Context, e *submission.Entry, owner string) error {
-	return s.put(ctx, e, "claim_token = :owner",
-		map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}}, false)
+	return s.put(ctx, e, claimedBy(owner), false)
 }
 
 // MarkSent writes e (its queue message sent) if the stored entry is still
 // queued under e.ClaimToken: a consumer that took the entry meanwhile
 // (a new claim token) or gave it up (rejected) is never undone.
 func (s *IdempotencyStore) MarkSent(ctx context.Context, e *submission.Entry) error {
-	return s.put(ctx, e, "#state = :queued AND claim_token = :owner",
-		map[string]types.AttributeValue{
-			":queued": &types.AttributeValueMemberS{Value: string(submission.Queued)},
-			":owner":  &types.AttributeValueMemberS{Value: e.ClaimToken},
-		}, false)
+	return s.put(ctx, e, stateIs(submission.Queued).And(claimedBy(e.ClaimToken)), false)
 }
 
 // Release deletes an entry still claimed by owner.
 func (s *IdempotencyStore) Release(ctx context.Context, key, owner string) error {
-	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	expr, err := expression.NewBuilder().WithCondition(claimedBy(owner)).Build()
+	if err != nil {
+		return fmt.Errorf("build the release's condition: %w", err)
+	}
+	_, err = s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 &s.Table,
 		Key:                       map[string]types.AttributeValue{"idempotency_key": &types.AttributeValueMemberS{Value: key}},
-		ConditionExpression:       aws.String("claim_token = :owner"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}},
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -187,19 +197,21 @@ type heldError struct{ prev *submission.Entry }
 
 func (e *heldError) Error() string { return "idempotency entry held" }
 
-func (s *IdempotencyStore) put(ctx context.Context, e *submission.Entry, cond string, values map[string]types.AttributeValue, returnOld bool) error {
+func (s *IdempotencyStore) put(ctx context.Context, e *submission.Entry, cond expression.ConditionBuilder, returnOld bool) error {
 	item, err := attributevalue.MarshalMap(toIdempotencyItem(e))
 	if err != nil {
 		return fmt.Errorf("encode idempotency entry: %w", err)
 	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build the idempotency entry's condition: %w", err)
+	}
 	in := &dynamodb.PutItemInput{
 		TableName:                 &s.Table,
 		Item:                      item,
-		ConditionExpression:       &cond,
-		ExpressionAttributeValues: values,
-	}
-	if strings.Contains(cond, "#state") {
-		in.ExpressionAttributeNames = map[string]string{"#state": "state"}
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 	}
 	if returnOld {
 		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld

@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TokenSource supplies access tokens. Implementations must be safe for
@@ -37,7 +39,9 @@ func (s staticTokenSource) Token(context.Context) (*Token, error) {
 // Errors of the CRM calls. Test with errors.Is; Zoho's answers are
 // *APIError, network failures wrap ErrUnavailable.
 var (
-	// ErrInvalidToken: the access token expired or was revoked (INVALID_TOKEN).
+	// ErrInvalidToken: the access token expired or was revoked
+	// (INVALID_TOKEN; Zoho's OpenAPI files also list AUTHENTICATION_FAILURE
+	// and its prose says INVALID_OAUTHTOKEN: all three match).
 	ErrInvalidToken = errors.New("zoho: invalid or expired access token")
 	// ErrDomainTokenMismatch: the token belongs to another environment or
 	// data center than the host called (DOMAIN_TOKEN_MISMATCH).
@@ -46,7 +50,9 @@ var (
 	// (OAUTH_SCOPE_MISMATCH).
 	ErrScopeMismatch = errors.New("zoho: token lacks the required scope")
 	// ErrTooManyRequests: the org's concurrency or credit limit was hit
-	// (HTTP 429 or TOO_MANY_REQUESTS). Retryable later.
+	// (HTTP 429 or TOO_MANY_REQUESTS, whatever the status). Retryable
+	// later; the *APIError's RetryAfter says when, if Zoho said. It is
+	// never ErrUnavailable: Zoho is up, the org is over its limits.
 	ErrTooManyRequests = errors.New("zoho: CRM API limit reached")
 	// ErrTooManyRecords: more than MaxRecordsPerCall records in one call;
 	// nothing was sent.
@@ -55,6 +61,9 @@ var (
 	ErrNoRecords = errors.New("zoho: no records to write")
 	// ErrInvalidModule: the module name is not a Zoho API name; nothing was sent.
 	ErrInvalidModule = errors.New("zoho: invalid module name")
+	// ErrInvalidRecordID: the record id could not be a Zoho record id;
+	// nothing was sent.
+	ErrInvalidRecordID = errors.New("zoho: invalid record id")
 )
 
 // MaxRecordsPerCall is Zoho's limit of records per insert or upsert.
@@ -67,6 +76,9 @@ type APIError struct {
 	Code       string
 	Message    string
 	Details    map[string]any
+	// RetryAfter is the answer's Retry-After, when it sent one in seconds
+	// (Zoho does not document one for 429).
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -81,6 +93,11 @@ func (e *APIError) Error() string {
 	return s
 }
 
+// invalidTokenCodes are the codes Zoho uses for an expired or revoked
+// access token: INVALID_TOKEN in its examples, AUTHENTICATION_FAILURE in
+// its OpenAPI files, INVALID_OAUTHTOKEN in its prose.
+var invalidTokenCodes = []string{"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"}
+
 // Is maps Zoho's codes to this package's sentinels. The code decides
 // whatever the status: Zoho's statuses for DOMAIN_TOKEN_MISMATCH differ
 // between reports.
@@ -88,21 +105,24 @@ func (e *APIError) Is(target error) bool {
 	code := strings.ToUpper(strings.TrimSpace(e.Code))
 	switch target {
 	case ErrInvalidToken:
-		return code == "INVALID_TOKEN"
+		return slices.Contains(invalidTokenCodes, code)
 	case ErrDomainTokenMismatch:
 		return code == "DOMAIN_TOKEN_MISMATCH"
 	case ErrScopeMismatch:
 		return code == "OAUTH_SCOPE_MISMATCH"
 	case ErrTooManyRequests:
-		return code == "TOO_MANY_REQUESTS" || e.StatusCode == http.StatusTooManyRequests
+		return e.tooMany()
 	case ErrUnavailable:
-		switch code {
-		case "INVALID_TOKEN", "DOMAIN_TOKEN_MISMATCH", "OAUTH_SCOPE_MISMATCH", "TOO_MANY_REQUESTS":
+		if e.tooMany() || slices.Contains(invalidTokenCodes, code) || code == "DOMAIN_TOKEN_MISMATCH" || code == "OAUTH_SCOPE_MISMATCH" {
 			return false
 		}
 		return e.StatusCode >= 500
 	}
 	return false
+}
+
+func (e *APIError) tooMany() bool {
+	return strings.EqualFold(strings.TrimSpace(e.Code), "TOO_MANY_REQUESTS") || e.StatusCode == http.StatusTooManyRequests
 }
 
 // Client calls the CRM v8 API of one org: one data center, one
@@ -144,7 +164,40 @@ type Org struct {
 	Type string
 	// Environment is Type parsed, in any case.
 	Environment Environment
+	// Edition is license_details.paid_type in lower case: free, standard,
+	// professional, enterprise, ultimate (or another name Zoho uses, such
+	// as starter or zohoone). Empty when Zoho sent none.
+	Edition string
+	// Paid is license_details.paid.
+	Paid bool
+	// TrialEdition is license_details.trial_type, in lower case: the
+	// edition an org on trial tries (its paid_type is then "free").
+	TrialEdition string
+	// UserLicenses is license_details.users_license_purchased.
+	UserLicenses int
 }
+
+// Limits returns the API limits of the org's edition. An edition this
+// package does not know gets the Free edition's, the lowest: waiting a
+// little longer than needed beats a 429. An org on trial is held to its
+// paid_type (Free), for the same reason: whether Zoho applies the trial
+// edition's limits is not documented.
+func (o *Org) Limits() Limits {
+	if l, ok := EditionLimits(o.Edition); ok {
+		return l
+	}
+	l, _ := EditionLimits(EditionFree)
+	return l
+}
+
+// ConcurrencyLimit is how many CRM calls the org accepts from one app at
+// once (Limits().Concurrency): 5 for Free up to 25 for Ultimate.
+func (o *Org) ConcurrencyLimit() int { return o.Limits().Concurrency }
+
+// DailyCredits is the org's API credits per rolling 24 hours, from its
+// edition and user licenses. Add-on credits are not reported by the
+// Organization API and are not counted.
+func (o *Org) DailyCredits() int { return o.Limits().DailyCredits(o.UserLicenses) }
 
 // Org returns the token's org. When Zoho reports a type that is not one of
 // our environments (e.g. Bigin), the Org is returned with an error
@@ -157,6 +210,12 @@ func (c *Client) Org(ctx context.Context) (*Org, error) {
 			Company    string     `json:"company_name"`
 			DomainName string     `json:"domain_name"`
 			Type       string     `json:"type"`
+			License    struct {
+				PaidType  string  `json:"paid_type"`
+				Paid      bool    `json:"paid"`
+				TrialType *string `json:"trial_type"`
+				Users     flexInt `json:"users_license_purchased"`
+			} `json:"license_details"`
 		} `json:"org"`
 	}
 	if err := c.get(ctx, "/crm/v8/org", &r); err != nil {
@@ -166,7 +225,11 @@ func (c *Client) Org(ctx context.Context) (*Org, error) {
 		return nil, &APIError{StatusCode: http.StatusOK, Message: "no org in the response"}
 	}
 	o := r.Org[0]
-	org := &Org{ID: string(o.ID), ZGID: string(o.ZGID), Name: o.Company, DomainName: o.DomainName, Type: o.Type}
+	org := &Org{ID: string(o.ID), ZGID: string(o.ZGID), Name: o.Company, DomainName: o.DomainName, Type: o.Type,
+		Edition: strings.ToLower(strings.TrimSpace(o.License.PaidType)), Paid: o.License.Paid, UserLicenses: int(o.License.Users.v)}
+	if o.License.TrialType != nil {
+		org.TrialEdition = strings.ToLower(strings.TrimSpace(*o.License.TrialType))
+	}
 	env, err := ParseEnvironment(o.Type)
 	if err != nil {
 		return org, fmt.Errorf("zoho: org %s: %w", org.ID, err)
@@ -212,8 +275,10 @@ type WriteOptions struct {
 	// "blueprint". Nil leaves Zoho's default (all run); an empty non-nil
 	// slice runs none.
 	Trigger []string
-	// DuplicateCheckFields are the fields Upsert matches on. Nil: Zoho's
-	// system fields (Email for Leads and Contacts, ...).
+	// DuplicateCheckFields are the fields Upsert matches on, and the
+	// fields on which Insert refuses a duplicate (DUPLICATE_DATA naming
+	// the existing record). Nil: Zoho's system fields for Upsert (Email
+	// for Leads and Contacts, ...), the org's unique fields for Insert.
 	DuplicateCheckFields []string
 }
 
@@ -225,21 +290,33 @@ type RecordResult struct {
 	Message string
 	// Action is "insert" or "update" (upsert tells which happened).
 	Action string
-	// ID is the record's id (details.id): the new or updated record, or the
-	// existing one for DUPLICATE_DATA.
+	// ID is the record's id: the new or updated record, or, for
+	// DUPLICATE_DATA, the existing one, read from details.id (older API
+	// versions) or details.duplicate_record.id (newer ones).
 	ID string
 	// Field is the field a record error is about (details.api_name).
 	Field string
 	// DuplicateField is the field an upsert matched on.
 	DuplicateField string
-	Details        map[string]any
+	// DuplicateModule and DuplicateOwnerID describe the existing record of
+	// a DUPLICATE_DATA (details.duplicate_record.module.api_name and
+	// .Owner.id); empty in the older shape, which names only its id.
+	DuplicateModule, DuplicateOwnerID string
+	Details                           map[string]any
 }
 
 // OK reports whether Zoho wrote the record.
 func (r RecordResult) OK() bool { return strings.EqualFold(r.Code, "SUCCESS") }
 
+// Duplicate reports whether Zoho refused the record as a duplicate of an
+// existing one, whose id is then in ID (when Zoho named it).
+func (r RecordResult) Duplicate() bool { return strings.EqualFold(r.Code, "DUPLICATE_DATA") }
+
 // Insert creates records in module (an API name such as Leads). The error
 // is for the call as a whole; each record's fate is in its RecordResult.
+// With opts.DuplicateCheckFields, a record matching an existing one on
+// those fields is not created: its result is DUPLICATE_DATA with the
+// existing record's id.
 func (c *Client) Insert(ctx context.Context, module string, recs []Record, opts *WriteOptions) ([]RecordResult, error) {
 	return c.write(ctx, module, "", recs, opts)
 }
@@ -250,19 +327,178 @@ func (c *Client) Upsert(ctx context.Context, module string, recs []Record, opts 
 	return c.write(ctx, module, "/upsert", recs, opts)
 }
 
+// Note is a CRM note, attached to one record.
+type Note struct {
+	Title   string // Note_Title, optional
+	Content string // Note_Content
+}
+
+// AddNote attaches a note to the record recordID of module (e.g. the
+// existing lead a DUPLICATE_DATA named). The error is for the call; the
+// RecordResult tells whether Zoho took the note and, on success, its id.
+func (c *Client) AddNote(ctx context.Context, module, recordID, title, content string) (RecordResult, error) {
+	res, err := c.AddNotes(ctx, module, recordID, []Note{{Title: title, Content: content}})
+	if err != nil {
+		return RecordResult{}, err
+	}
+	return res[0], nil
+}
+
+// AddNotes attaches up to MaxRecordsPerCall notes to one record in one
+// call: POST /crm/v8/{module}/{recordID}/Notes.
+func (c *Client) AddNotes(ctx context.Context, module, recordID string, notes []Note) ([]RecordResult, error) {
+	if err := checkModule(module); err != nil {
+		return nil, err
+	}
+	if !recordIDPattern.MatchString(recordID) {
+		return nil, fmt.Errorf("%w %q", ErrInvalidRecordID, recordID)
+	}
+	if err := checkCount(len(notes)); err != nil {
+		return nil, err
+	}
+	data := make([]Record, len(notes))
+	for i, n := range notes {
+		r := Record{"Note_Content": n.Content}
+		if n.Title != "" {
+			r["Note_Title"] = n.Title
+		}
+		data[i] = r
+	}
+	return c.postRecords(ctx, "/crm/v8/"+module+"/"+recordID+"/Notes", map[string]any{"data": data}, len(data))
+}
+
+// Field is one field of a module, from GET /crm/v8/settings/fields.
+type Field struct {
+	APIName string // api_name: the key in a Record
+	Label   string // field_label
+	// DataType is Zoho's data_type: text, textarea, email, phone, website,
+	// picklist, multiselectpicklist, integer, bigint, double, currency,
+	// percent, boolean, date, datetime, lookup, ownerlookup, ...
+	DataType string
+	// JSONType is the JSON shape of its value: string, integer, double,
+	// boolean, jsonobject or jsonarray.
+	JSONType string
+	// ReadOnly: the API cannot set it (read_only or field_read_only).
+	ReadOnly bool
+	// SystemMandatory: a record cannot be created without it.
+	SystemMandatory bool
+	// Custom: a field the org added (custom_field).
+	Custom bool
+	// Unique: the org refuses a second record with the same value.
+	Unique bool
+	// Length is the maximum length of a text value; 0 when unstated.
+	Length int
+	// LookupModule is the module a lookup field points to (lookup.module.api_name).
+	LookupModule string
+	// PickListValues are the actual values a picklist accepts.
+	PickListValues []string
+}
+
+// Scalar reports whether the field takes a single string, number or
+// boolean (not an object, such as a lookup or Owner, nor a list, such as
+// Tag or a multi-select picklist).
+func (f Field) Scalar() bool {
+	switch f.JSONType {
+	case "string", "integer", "double", "boolean":
+		return true
+	}
+	return false
+}
+
+// Fields lists the org's fields of module, its own custom fields included.
+func (c *Client) Fields(ctx context.Context, module string) ([]Field, error) {
+	if err := checkModule(module); err != nil {
+		return nil, err
+	}
+	var r struct {
+		Fields []struct {
+			APIName         string  `json:"api_name"`
+			Label           string  `json:"field_label"`
+			DataType        string  `json:"data_type"`
+			JSONType        string  `json:"json_type"`
+			ReadOnly        bool    `json:"read_only"`
+			FieldReadOnly   bool    `json:"field_read_only"`
+			SystemMandatory bool    `json:"system_mandatory"`
+			Custom          bool    `json:"custom_field"`
+			Length          flexInt `json:"length"`
+			Unique          any     `json:"unique"`
+			Lookup          *struct {
+				Module *struct {
+					APIName string `json:"api_name"`
+				} `json:"module"`
+			} `json:"lookup"`
+			PickList []struct {
+				ActualValue  string `json:"actual_value"`
+				DisplayValue string `json:"display_value"`
+			} `json:"pick_list_values"`
+		} `json:"fields"`
+	}
+	if err := c.get(ctx, "/crm/v8/settings/fields?module="+module, &r); err != nil {
+		return nil, err
+	}
+	out := make([]Field, 0, len(r.Fields))
+	for _, f := range r.Fields {
+		fl := Field{APIName: f.APIName, Label: f.Label, DataType: f.DataType, JSONType: f.JSONType,
+			ReadOnly: f.ReadOnly || f.FieldReadOnly, SystemMandatory: f.SystemMandatory, Custom: f.Custom,
+			Unique: uniqueSet(f.Unique), Length: int(f.Length.v)}
+		if f.Lookup != nil && f.Lookup.Module != nil {
+			fl.LookupModule = f.Lookup.Module.APIName
+		}
+		for _, p := range f.PickList {
+			v := p.ActualValue
+			if v == "" {
+				v = p.DisplayValue
+			}
+			fl.PickListValues = append(fl.PickListValues, v)
+		}
+		out = append(out, fl)
+	}
+	return out, nil
+}
+
+// uniqueSet reads `unique`: Zoho sends an object (e.g.
+// {"case_sensitive":false}) for a unique field and {} or nothing for
+// others; a boolean is read as it is.
+func uniqueSet(v any) bool {
+	switch u := v.(type) {
+	case bool:
+		return u
+	case map[string]any:
+		return len(u) > 0
+	}
+	return false
+}
+
 // moduleName is what a module API name may look like; anything else could
 // change the request's path.
 var moduleName = regexp.MustCompile(`^[A-Za-z0-9_]{1,100}$`)
 
-func (c *Client) write(ctx context.Context, module, suffix string, recs []Record, opts *WriteOptions) ([]RecordResult, error) {
+// recordIDPattern is what a record id may look like (Zoho's are digits).
+var recordIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+
+func checkModule(module string) error {
 	if !moduleName.MatchString(module) {
-		return nil, fmt.Errorf("%w %q (want letters, digits and underscores)", ErrInvalidModule, module)
+		return fmt.Errorf("%w %q (want letters, digits and underscores)", ErrInvalidModule, module)
 	}
+	return nil
+}
+
+func checkCount(n int) error {
 	switch {
-	case len(recs) == 0:
-		return nil, ErrNoRecords
-	case len(recs) > MaxRecordsPerCall:
-		return nil, fmt.Errorf("%w: %d records, at most %d", ErrTooManyRecords, len(recs), MaxRecordsPerCall)
+	case n == 0:
+		return ErrNoRecords
+	case n > MaxRecordsPerCall:
+		return fmt.Errorf("%w: %d records, at most %d", ErrTooManyRecords, n, MaxRecordsPerCall)
+	}
+	return nil
+}
+
+func (c *Client) write(ctx context.Context, module, suffix string, recs []Record, opts *WriteOptions) ([]RecordResult, error) {
+	if err := checkModule(module); err != nil {
+		return nil, err
+	}
+	if err := checkCount(len(recs)); err != nil {
+		return nil, err
 	}
 	payload := map[string]any{"data": recs}
 	if opts != nil {
@@ -273,14 +509,34 @@ func (c *Client) write(ctx context.Context, module, suffix string, recs []Record
 			payload["duplicate_check_fields"] = opts.DuplicateCheckFields
 		}
 	}
+	return c.postRecords(ctx, "/crm/v8/"+module+suffix, payload, len(recs))
+}
+
+// postRecords posts a {"data":[...]} body and reads one result per record.
+func (c *Client) postRecords(ctx context.Context, path string, payload map[string]any, n int) ([]RecordResult, error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("zoho: crm: encoding records: %w", err)
 	}
-	status, resp, err := c.do(ctx, http.MethodPost, "/crm/v8/"+module+suffix, body)
+	a, err := c.do(ctx, http.MethodPost, path, body)
 	if err != nil {
 		return nil, err
 	}
+	// Per-record answers decide, whatever the status (200, 201, 202, 207,
+	// and possibly 400 when every record failed).
+	out, ok := parseRecordResults(a.body)
+	if !ok {
+		return nil, a.error()
+	}
+	if len(out) != n {
+		return out, &APIError{StatusCode: a.status, Message: fmt.Sprintf("%d results for %d records", len(out), n)}
+	}
+	return out, nil
+}
+
+// parseRecordResults reads {"data":[...]}, one result per record; false
+// when the body holds none.
+func parseRecordResults(b []byte) ([]RecordResult, bool) {
 	var r struct {
 		Data []struct {
 			Code           string         `json:"code"`
@@ -291,10 +547,8 @@ func (c *Client) write(ctx context.Context, module, suffix string, recs []Record
 			Details        map[string]any `json:"details"`
 		} `json:"data"`
 	}
-	// Per-record answers decide, whatever the status (200, 201, 202, 207,
-	// and possibly 400 when every record failed).
-	if json.Unmarshal(resp, &r) != nil || len(r.Data) == 0 {
-		return nil, apiError(status, resp)
+	if decodeNumbers(b, &r) != nil || len(r.Data) == 0 {
+		return nil, false
 	}
 	out := make([]RecordResult, len(r.Data))
 	for i, d := range r.Data {
@@ -304,42 +558,66 @@ func (c *Client) write(ctx context.Context, module, suffix string, recs []Record
 		}
 		rr.ID = detailString(d.Details, "id")
 		rr.Field = detailString(d.Details, "api_name")
+		if dup, ok := d.Details["duplicate_record"].(map[string]any); ok {
+			if rr.ID == "" {
+				rr.ID = detailString(dup, "id")
+			}
+			if m, ok := dup["module"].(map[string]any); ok {
+				rr.DuplicateModule = detailString(m, "api_name")
+			}
+			if o, ok := dup["Owner"].(map[string]any); ok {
+				rr.DuplicateOwnerID = detailString(o, "id")
+			}
+		}
 		out[i] = rr
 	}
-	if len(out) != len(recs) {
-		return out, &APIError{StatusCode: status, Message: fmt.Sprintf("%d results for %d records", len(out), len(recs))}
-	}
-	return out, nil
+	return out, true
 }
 
 func detailString(d map[string]any, key string) string {
 	switch v := d[key].(type) {
 	case string:
 		return v
+	case json.Number:
+		return v.String()
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return ""
 }
 
+// decodeNumbers decodes JSON keeping numbers as json.Number: a 19-digit
+// record id sent as a number does not survive a float64.
+func decodeNumbers(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
 // get fetches path and decodes a successful answer into v.
 func (c *Client) get(ctx context.Context, path string, v any) error {
-	status, body, err := c.do(ctx, http.MethodGet, path, nil)
+	a, err := c.do(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
-	if status != http.StatusOK {
-		return apiError(status, body)
+	if a.status != http.StatusOK {
+		return a.error()
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return apiError(status, body)
+	if err := json.Unmarshal(a.body, v); err != nil {
+		return a.error()
 	}
 	var probe struct {
 		Code   string `json:"code"`
 		Status string `json:"status"`
 	}
-	if json.Unmarshal(body, &probe) == nil && probe.Code != "" && strings.EqualFold(probe.Status, "error") {
-		return apiError(status, body)
+	if json.Unmarshal(a.body, &probe) == nil && probe.Code != "" && strings.EqualFold(probe.Status, "error") {
+		return a.error()
 	}
 	return nil
 }
@@ -347,30 +625,41 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 // maxCRMBody bounds what is read of a CRM answer.
 const maxCRMBody = 4 << 20
 
+// answer is what the CRM answered.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
 // do sends one request with the token source's access token. It returns
-// the status and body of any answer; only failures to get one are errors.
-func (c *Client) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+// any answer; only failures to get one are errors.
+func (c *Client) do(ctx context.Context, method, path string, body []byte) (*answer, error) {
 	if err := checkDataCenter(c.dc); err != nil {
-		return 0, nil, fmt.Errorf("zoho: crm: %w", err)
+		return nil, fmt.Errorf("zoho: crm: %w", err)
 	}
 	if c.env.hostPrefix() == "" {
-		return 0, nil, fmt.Errorf("zoho: crm: %w %d", ErrUnknownEnvironment, int(c.env))
-	}
-	if c.ts == nil {
-		return 0, nil, errors.New("zoho: crm: no token source")
-	}
-	tok, err := c.ts.Token(ctx)
-	if err != nil {
-		return 0, nil, fmt.Errorf("zoho: crm: getting a token: %w", err)
-	}
-	if tok == nil || tok.AccessToken == "" {
-		return 0, nil, errors.New("zoho: crm: token source returned no access token")
+		return nil, fmt.Errorf("zoho: crm: %w %d", ErrUnknownEnvironment, int(c.env))
 	}
 	hc := c.hc
 	if hc == nil {
+		var err error
 		if hc, err = sharedHTTPClient(); err != nil {
-			return 0, nil, fmt.Errorf("zoho: crm: %w", err)
+			return nil, fmt.Errorf("zoho: crm: %w", err)
 		}
+	}
+	if err := checkReachable(hc, c.dc); err != nil {
+		return nil, fmt.Errorf("zoho: crm: %w", err)
+	}
+	if c.ts == nil {
+		return nil, errors.New("zoho: crm: no token source")
+	}
+	tok, err := c.ts.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("zoho: crm: getting a token: %w", err)
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return nil, errors.New("zoho: crm: token source returned no access token")
 	}
 	var rd io.Reader
 	if body != nil {
@@ -378,7 +667,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.dc.APIURL(c.env)+path, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("zoho: crm: %w", scrubURLError(err))
+		return nil, fmt.Errorf("zoho: crm: %w", scrubURLError(err))
 	}
 	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok.AccessToken)
 	req.Header.Set("Accept", "application/json")
@@ -387,31 +676,39 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (int,
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, nil, unavailable("crm", err, tok.AccessToken)
+		return nil, transportError("crm", err, tok.AccessToken)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxCRMBody+1))
 	if err != nil {
-		return 0, nil, unavailable("crm", err, tok.AccessToken)
+		return nil, unavailable("crm", err, tok.AccessToken)
 	}
 	if len(b) > maxCRMBody {
-		return 0, nil, &APIError{StatusCode: resp.StatusCode, Message: "response body over 4 MiB"}
+		return nil, &APIError{StatusCode: resp.StatusCode, Message: "response body over 4 MiB"}
 	}
-	return resp.StatusCode, b, nil
+	return &answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
-// apiError reads Zoho's error body; any body that is not one still gives
-// an *APIError carrying the status.
-func apiError(status int, body []byte) error {
+// error reads Zoho's error body; any body that is not one still gives an
+// *APIError carrying the status.
+func (a *answer) error() error {
+	e := &APIError{StatusCode: a.status}
+	if s := a.header.Get("Retry-After"); s != "" {
+		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 0 {
+			e.RetryAfter = time.Duration(n) * time.Second
+		}
+	}
 	var r struct {
 		Code    string         `json:"code"`
 		Message string         `json:"message"`
 		Details map[string]any `json:"details"`
 	}
-	if json.Unmarshal(body, &r) != nil {
-		return &APIError{StatusCode: status, Message: "response is not JSON"}
+	if decodeNumbers(a.body, &r) != nil {
+		e.Message = "response is not JSON"
+		return e
 	}
-	return &APIError{StatusCode: status, Code: r.Code, Message: r.Message, Details: r.Details}
+	e.Code, e.Message, e.Details = r.Code, r.Message, r.Details
+	return e
 }
 
 // flexString reads a JSON string or number as a string: Zoho's ids are

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -98,6 +99,9 @@ func TestCRMErrorShapes(t *testing.T) {
 		retryable bool
 	}{
 		{"invalid token", canned{401, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`}, []error{zoho.ErrInvalidToken}, []error{zoho.ErrUnavailable, zoho.ErrDomainTokenMismatch}, false},
+		{"authentication failure", canned{401, `{"code":"AUTHENTICATION_FAILURE","details":{},"message":"Authentication failed","status":"error"}`}, []error{zoho.ErrInvalidToken}, []error{zoho.ErrUnavailable, zoho.ErrDomainTokenMismatch, zoho.ErrScopeMismatch}, false},
+		{"invalid oauthtoken", canned{401, `{"code":"INVALID_OAUTHTOKEN","details":{},"message":"invalid oauth token","status":"error"}`}, []error{zoho.ErrInvalidToken}, []error{zoho.ErrUnavailable}, false},
+		{"authentication failure 500", canned{500, `{"code":"authentication_failure","details":{},"message":"x","status":"error"}`}, []error{zoho.ErrInvalidToken}, []error{zoho.ErrUnavailable}, false},
 		{"domain mismatch 401", canned{401, `{"code":"DOMAIN_TOKEN_MISMATCH","details":{},"message":"x","status":"error"}`}, []error{zoho.ErrDomainTokenMismatch}, []error{zoho.ErrInvalidToken}, false},
 		{"domain mismatch 400", canned{400, `{"code":"DOMAIN_TOKEN_MISMATCH","details":{},"message":"x","status":"error"}`}, []error{zoho.ErrDomainTokenMismatch}, nil, false},
 		{"domain mismatch 500", canned{500, `{"code":"DOMAIN_TOKEN_MISMATCH","details":{},"message":"x","status":"error"}`}, []error{zoho.ErrDomainTokenMismatch}, []error{zoho.ErrUnavailable}, false},
@@ -105,6 +109,8 @@ func TestCRMErrorShapes(t *testing.T) {
 		{"scope", canned{401, `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}`}, []error{zoho.ErrScopeMismatch}, nil, false},
 		{"429", canned{429, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many","status":"error"}`}, []error{zoho.ErrTooManyRequests}, []error{zoho.ErrUnavailable}, true},
 		{"429 bare", canned{429, ``}, []error{zoho.ErrTooManyRequests}, nil, true},
+		{"too many with 200", canned{200, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many","status":"error"}`}, []error{zoho.ErrTooManyRequests}, []error{zoho.ErrUnavailable, zoho.ErrInvalidToken}, true},
+		{"too many with 503", canned{503, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many","status":"error"}`}, []error{zoho.ErrTooManyRequests}, []error{zoho.ErrUnavailable}, true},
 		{"500", canned{500, `{"code":"INTERNAL_ERROR","details":{},"message":"Internal Server Error","status":"error"}`}, []error{zoho.ErrUnavailable}, nil, true},
 		{"502 html", canned{502, `<html></html>`}, []error{zoho.ErrUnavailable}, nil, true},
 		{"404", canned{404, `{"code":"INVALID_URL_PATTERN","details":{},"message":"x","status":"error"}`}, nil, []error{zoho.ErrUnavailable, zoho.ErrInvalidToken}, false},
@@ -115,7 +121,9 @@ func TestCRMErrorShapes(t *testing.T) {
 			_, orgErr := c.Org(context.Background())
 			_, userErr := c.CurrentUser(context.Background())
 			_, insErr := c.Insert(context.Background(), "Leads", []zoho.Record{{"Last_Name": "x"}}, nil)
-			for op, err := range map[string]error{"org": orgErr, "user": userErr, "insert": insErr} {
+			_, fieldsErr := c.Fields(context.Background(), "Leads")
+			_, noteErr := c.AddNote(context.Background(), "Leads", "4876876000000001001", "t", "c")
+			for op, err := range map[string]error{"org": orgErr, "user": userErr, "insert": insErr, "fields": fieldsErr, "note": noteErr} {
 				var ae *zoho.APIError
 				if !errors.As(err, &ae) || ae.StatusCode != tt.answer.status {
 					t.Errorf("%s: err = %#v, want an *APIError with status %d", op, err, tt.answer.status)
@@ -275,5 +283,190 @@ func TestStaticTokenSourceCopies(t *testing.T) {
 	again, _ := ts.Token(context.Background())
 	if again.AccessToken != "a" {
 		t.Error("StaticTokenSource hands out its own token")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many","status":"error"}`)
+	}))
+	defer srv.Close()
+	hc, _ := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL})
+	c := zoho.NewClient(mustDC(t, "us"), zoho.Production, zoho.StaticTokenSource(&zoho.Token{AccessToken: testAccess}), hc)
+	_, err := c.Insert(context.Background(), "Leads", []zoho.Record{{"Last_Name": "x"}}, nil)
+	var ae *zoho.APIError
+	if !errors.As(err, &ae) || ae.RetryAfter != 7*time.Second || !errors.Is(err, zoho.ErrTooManyRequests) {
+		t.Errorf("err = %#v", err)
+	}
+}
+
+func TestDuplicateDataShapes(t *testing.T) {
+	tests := []struct {
+		name, details            string
+		id, field, module, owner string
+	}{
+		{"older: details.id", `{"api_name":"Email","json_path":"$.data[0].Email","id":"5725767000000500001"}`, "5725767000000500001", "Email", "", ""},
+		{"newer: duplicate_record", `{"api_name":"Email","json_path":"$.data[0].Email","more_records":false,"duplicate_record":{"Owner":{"name":"Eva","id":"5725767000000411001","zuid":"20071000101"},"module":{"api_name":"Leads","id":"5725767000000002175"},"id":"5725767000000500002"}}`,
+			"5725767000000500002", "Email", "Leads", "5725767000000411001"},
+		{"both", `{"api_name":"Email","id":"5725767000000500003","duplicate_record":{"id":"5725767000000500003","module":{"api_name":"Contacts"}}}`, "5725767000000500003", "Email", "Contacts", ""},
+		{"numeric ids", `{"api_name":"Email","duplicate_record":{"id":5725767000000500004,"Owner":{"id":77}}}`, "5725767000000500004", "Email", "", "77"},
+		{"no id", `{"api_name":"Email"}`, "", "Email", "", ""},
+		{"odd duplicate_record", `{"api_name":"Email","duplicate_record":"5725767000000500005"}`, "", "Email", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, c := newFakeCRM(t, mustDC(t, "eu"), zoho.Production, canned{400,
+				`{"data":[{"code":"DUPLICATE_DATA","details":` + tt.details + `,"message":"duplicate data","status":"error"}]}`})
+			res, err := c.Insert(context.Background(), "Leads", []zoho.Record{{"Last_Name": "x", "Email": "x@x.example"}}, &zoho.WriteOptions{DuplicateCheckFields: []string{"Email"}})
+			if err != nil || len(res) != 1 {
+				t.Fatalf("%v, %v", res, err)
+			}
+			r := res[0]
+			if !r.Duplicate() || r.OK() || r.ID != tt.id || r.Field != tt.field || r.DuplicateModule != tt.module || r.DuplicateOwnerID != tt.owner {
+				t.Errorf("result %+v", r)
+			}
+		})
+	}
+}
+
+func TestFieldsShape(t *testing.T) {
+	body := `{"fields":[
+ {"api_name":"Last_Name","field_label":"Last Name","data_type":"text","json_type":"string","length":80,"read_only":false,"field_read_only":false,"system_mandatory":true,"custom_field":false,"unique":{},"id":"1"},
+ {"api_name":"Owner","field_label":"Lead Owner","data_type":"ownerlookup","json_type":"jsonobject","read_only":false,"system_mandatory":false,"custom_field":false,"id":"2"},
+ {"api_name":"Account_Name","data_type":"lookup","json_type":"jsonobject","lookup":{"module":{"api_name":"Accounts","id":"9"},"display_label":"Account Name"},"id":"3"},
+ {"api_name":"Email_Opt_Out","data_type":"boolean","json_type":"boolean","id":"4"},
+ {"api_name":"Created_Time","data_type":"datetime","json_type":"string","read_only":true,"id":"5"},
+ {"api_name":"Lead_Source","data_type":"picklist","json_type":"string","pick_list_values":[{"display_value":"Web","actual_value":"Web Site"},{"display_value":"Ad"}],"id":"6"},
+ {"api_name":"Budget","data_type":"currency","json_type":"double","custom_field":true,"unique":{"case_sensitive":false},"length":"16","id":"7"},
+ {"api_name":"Tag","data_type":"text","json_type":"jsonarray","field_read_only":true,"id":"8"}
+]}`
+	f, c := newFakeCRM(t, mustDC(t, "au"), zoho.Sandbox, canned{200, body})
+	fields, err := c.Fields(context.Background(), "Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.last.Load()
+	if r.Method != http.MethodGet || r.Host != "sandbox.zohoapis.com.au" || r.URL.Path != "/crm/v8/settings/fields" || r.URL.RawQuery != "module=Leads" {
+		t.Errorf("request %s %s%s", r.Method, r.Host, r.URL)
+	}
+	want := []zoho.Field{
+		{APIName: "Last_Name", Label: "Last Name", DataType: "text", JSONType: "string", SystemMandatory: true, Length: 80},
+		{APIName: "Owner", Label: "Lead Owner", DataType: "ownerlookup", JSONType: "jsonobject"},
+		{APIName: "Account_Name", DataType: "lookup", JSONType: "jsonobject", LookupModule: "Accounts"},
+		{APIName: "Email_Opt_Out", DataType: "boolean", JSONType: "boolean"},
+		{APIName: "Created_Time", DataType: "datetime", JSONType: "string", ReadOnly: true},
+		{APIName: "Lead_Source", DataType: "picklist", JSONType: "string", PickListValues: []string{"Web Site", "Ad"}},
+		{APIName: "Budget", DataType: "currency", JSONType: "double", Custom: true, Unique: true, Length: 16},
+		{APIName: "Tag", DataType: "text", JSONType: "jsonarray", ReadOnly: true},
+	}
+	if !reflect.DeepEqual(fields, want) {
+		t.Errorf("fields =\n%+v\nwant\n%+v", fields, want)
+	}
+	scalar := map[string]bool{"Last_Name": true, "Email_Opt_Out": true, "Created_Time": true, "Lead_Source": true, "Budget": true}
+	for _, fl := range fields {
+		if fl.Scalar() != scalar[fl.APIName] {
+			t.Errorf("%s: Scalar() = %v", fl.APIName, fl.Scalar())
+		}
+	}
+}
+
+func TestAddNoteShape(t *testing.T) {
+	body := `{"data":[{"code":"SUCCESS","details":{"Modified_Time":"2025-01-02T03:04:05+00:00","id":"5725767000000600001","Created_Time":"2025-01-02T03:04:05+00:00"},"message":"record added","status":"success"}]}`
+	f, c := newFakeCRM(t, mustDC(t, "jp"), zoho.Production, canned{201, body})
+	res, err := c.AddNote(context.Background(), "Leads", "5725767000000500001", "Form submission", "Email: a@x.example\nPhone: 1")
+	if err != nil || !res.OK() || res.ID != "5725767000000600001" {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	r := f.last.Load()
+	if r.Method != http.MethodPost || r.Host != "www.zohoapis.jp" || r.URL.Path != "/crm/v8/Leads/5725767000000500001/Notes" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("request %s %s%s", r.Method, r.Host, r.URL)
+	}
+	if got := string(*f.body.Load()); got != `{"data":[{"Note_Content":"Email: a@x.example\nPhone: 1","Note_Title":"Form submission"}]}` {
+		t.Errorf("body = %s", got)
+	}
+	if _, err := c.AddNotes(context.Background(), "Contacts", "1", []zoho.Note{{Content: "only content"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(*f.body.Load()); got != `{"data":[{"Note_Content":"only content"}]}` {
+		t.Errorf("body without title = %s", got)
+	}
+
+	_, c = newFakeCRM(t, mustDC(t, "jp"), zoho.Production, canned{400, `{"data":[{"code":"INVALID_DATA","details":{"api_name":"Parent_Id"},"message":"the related id given seems to be invalid","status":"error"}]}`})
+	res, err = c.AddNote(context.Background(), "Leads", "1", "", "x")
+	if err != nil || res.OK() || res.Code != "INVALID_DATA" || res.Field != "Parent_Id" {
+		t.Errorf("refused note: %+v, %v", res, err)
+	}
+}
+
+func TestNotesAndFieldsRefusedBeforeAnyCall(t *testing.T) {
+	f, c := newFakeCRM(t, mustDC(t, "us"), zoho.Production, canned{201, `{}`})
+	ctx := context.Background()
+	for _, id := range []string{"", "1/../2", "1?x=1", "1#", "1 2", "%31", strings.Repeat("1", 65)} {
+		if _, err := c.AddNote(ctx, "Leads", id, "t", "c"); !errors.Is(err, zoho.ErrInvalidRecordID) {
+			t.Errorf("record id %q: %v", id, err)
+		}
+	}
+	if _, err := c.AddNote(ctx, "Leads/1", "1", "t", "c"); !errors.Is(err, zoho.ErrInvalidModule) {
+		t.Errorf("module: %v", err)
+	}
+	if _, err := c.AddNotes(ctx, "Leads", "1", nil); !errors.Is(err, zoho.ErrNoRecords) {
+		t.Errorf("no notes: %v", err)
+	}
+	if _, err := c.AddNotes(ctx, "Leads", "1", make([]zoho.Note, 101)); !errors.Is(err, zoho.ErrTooManyRecords) {
+		t.Errorf("101 notes: %v", err)
+	}
+	for _, m := range []string{"", "Leads&module=Contacts", "Leads#", "../org"} {
+		if _, err := c.Fields(ctx, m); !errors.Is(err, zoho.ErrInvalidModule) {
+			t.Errorf("fields of %q: %v", m, err)
+		}
+	}
+	if n := f.calls.Load(); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+func TestUnconfirmedDataCenterClient(t *testing.T) {
+	uk := mustDC(t, "uk")
+	f, c := newFakeCRM(t, uk, zoho.Production, canned{200, `{"org":[{"id":"1","type":"Production"}]}`})
+	var asked atomic.Int64
+	ts := tokenFunc(func(context.Context) (*zoho.Token, error) {
+		asked.Add(1)
+		return &zoho.Token{AccessToken: testAccess}, nil
+	})
+	ctx := context.Background()
+	refusedBy := map[string]*zoho.Client{
+		"override client": c,
+		"shared client":   zoho.NewClient(uk, zoho.Production, ts, nil),
+		"foreign client":  zoho.NewClient(uk, zoho.Production, ts, &http.Client{}),
+	}
+	for name, c := range refusedBy {
+		_, orgErr := c.Org(ctx)
+		_, insErr := c.Insert(ctx, "Leads", []zoho.Record{{"Last_Name": "x"}}, nil)
+		for _, err := range []error{orgErr, insErr} {
+			if !errors.Is(err, zoho.ErrUnconfirmedDataCenter) || errors.Is(err, zoho.ErrUnavailable) || zoho.Retryable(err) {
+				t.Errorf("%s: err = %v", name, err)
+			}
+		}
+	}
+	if f.calls.Load() != 0 || asked.Load() != 0 {
+		t.Errorf("%d requests sent, %d tokens asked for", f.calls.Load(), asked.Load())
+	}
+
+	// Enabled, the same calls reach www.zohoapis.uk.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != "www.zohoapis.uk" {
+			t.Errorf("Host %s", r.Host)
+		}
+		io.WriteString(w, `{"org":[{"id":"1","type":"Production"}]}`)
+	}))
+	defer srv.Close()
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, AllowUnconfirmed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org, err := zoho.NewClient(uk, zoho.Production, ts, hc).Org(ctx); err != nil || org.ID != "1" {
+		t.Errorf("enabled: %+v, %v", org, err)
 	}
 }

@@ -97,14 +97,23 @@ type DataCenter struct {
 	// APIDomain is the suffix of the API hosts: www.{APIDomain},
 	// sandbox.{APIDomain}, developer.{APIDomain}.
 	APIDomain string
-	// Unconfirmed marks a DC whose hosts come from a pattern, not from
-	// Zoho's documentation. It is looked up like any other; callers that
-	// want only documented DCs check this field.
+	// Unconfirmed marks a DC whose CRM API hosts no source names (they
+	// follow the pattern of the others). Its accounts server is Zoho's
+	// listed one and is used like any other, but no request, and so no
+	// access token, goes to its API hosts unless the HTTP client was built
+	// with HTTPOptions.AllowUnconfirmed; Exchange refuses such a DC up
+	// front, so no refresh token is made that could not be used.
 	Unconfirmed bool
 }
 
 // dataCenters is the static allowlist: the source of truth for which hosts
 // may receive a client secret or a token. Adding a DC is one line.
+//
+// UK's accounts server is listed by Zoho Accounts' multi-DC page, but none
+// of the official SDKs has UK and no source names a CRM API host for it, so
+// it is Unconfirmed. UAE (zoho.ae, www.zohoapis.ae in WorkDrive's docs) is
+// left out: its `location` code is undocumented too; add it as an
+// Unconfirmed row once one source names it.
 var dataCenters = []DataCenter{
 	{Location: "us", Name: "United States", AccountsHost: "accounts.zoho.com", APIDomain: "zohoapis.com"},
 	{Location: "eu", Name: "Europe", AccountsHost: "accounts.zoho.eu", APIDomain: "zohoapis.eu"},

@@ -15,6 +15,18 @@
 // `accounts-server` of Zoho's redirect only when it is exactly the
 // accounts server of the `location` that came with it.
 //
+// UK is Unconfirmed: Zoho Accounts lists its accounts server, but no
+// source names a CRM API host for it. Its API hosts receive nothing, and
+// Exchange makes no token for it, unless the HTTP client is built with
+// HTTPOptions.AllowUnconfirmed (ErrUnconfirmedDataCenter otherwise).
+//
+// # Limits
+//
+// Org reports the org's edition (license_details.paid_type); Org.Limits,
+// Org.ConcurrencyLimit and Org.DailyCredits, or EditionLimits, tell how
+// many calls the org takes at once and per rolling 24 hours. Beyond
+// either, Zoho answers 429 TOO_MANY_REQUESTS: ErrTooManyRequests.
+//
 // # Use
 //
 //	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: os.Getenv(zoho.EndpointOverrideEnv)})
@@ -33,11 +45,19 @@
 //	tok, err = cfg.Refresh(ctx, dc, tok.RefreshToken)
 //	res, err := zoho.NewClient(dc, env, zoho.StaticTokenSource(tok), hc).Insert(ctx, "Leads", recs, nil)
 //
+// Besides Insert and Upsert, the client reads a module's fields (Fields)
+// and attaches notes to a record (AddNote); an Insert with
+// DuplicateCheckFields refuses a duplicate as DUPLICATE_DATA, whose
+// RecordResult names the existing record in both of Zoho's shapes.
+//
 // Errors are tested with errors.Is: ErrInvalidCode (the user must connect
 // again), ErrInvalidClient and ErrInvalidRedirectURI (our configuration),
-// ErrRateLimited, ErrUnavailable, ErrInvalidToken, ErrDomainTokenMismatch,
-// ErrScopeMismatch, ErrTooManyRequests. Retryable tells which are worth
-// trying again later. No error message holds an access or refresh token,
+// ErrRateLimited, ErrUnavailable, ErrInvalidToken (INVALID_TOKEN,
+// AUTHENTICATION_FAILURE, INVALID_OAUTHTOKEN), ErrDomainTokenMismatch,
+// ErrScopeMismatch, ErrTooManyRequests, ErrUnconfirmedDataCenter, and
+// ErrTokenAlreadyInvalid, which Revoke returns for a token Zoho no longer
+// knows (HTTP 400): for a disconnect that is done. Retryable tells which
+// are worth trying again later. No error message holds an access or refresh token,
 // a grant code or a client secret, so errors may be logged as they are.
 //
 // The package does no retries and no refreshing of its own. Zoho allows

@@ -131,3 +131,53 @@ func ExampleVerifyCallbackServer() {
 	// refused: zoho: accounts server does not match location: location "us", accounts-server "accounts.zoho.eu"
 	// refused: zoho: unknown accounts server "https://accounts.zoho.eu:8443/callback": a port is not allowed
 }
+
+// ExampleClient_AddNote inserts a lead only if Zoho knows no one with its
+// email, and otherwise leaves the existing record as it is and notes the
+// submission on it.
+func ExampleClient_AddNote() {
+	ctx := context.Background()
+	sim := zohosim.New(zohosim.Options{Clients: []zohosim.Client{{ID: "1000.EXAMPLE", Secret: "example-secret"}}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	u := sim.AddUser(zohosim.User{Location: "us", Orgs: []zohosim.Org{{Edition: "Professional"}}})
+	hc, _ := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL})
+	cfg := &zoho.Config{ClientID: "1000.EXAMPLE", ClientSecret: "example-secret", RedirectURL: "https://example.com/cb", HTTPClient: hc}
+	code, _ := sim.IssueCode("1000.EXAMPLE", u.Email, u.Orgs[0].ID)
+	us, _ := zoho.ByLocation("us")
+	tok, err := cfg.Exchange(ctx, us, code)
+	if err != nil {
+		log.Fatal(err)
+	}
+	crm := zoho.NewClient(us, zoho.Production, zoho.StaticTokenSource(tok), hc)
+
+	org, _ := crm.Org(ctx)
+	fmt.Println("edition:", org.Edition, "concurrency:", org.ConcurrencyLimit())
+
+	onlyNew := &zoho.WriteOptions{DuplicateCheckFields: []string{"Email"}}
+	for _, rec := range []zoho.Record{
+		{"Last_Name": "Lovelace", "Email": "ada@example.com"},
+		{"Last_Name": "King", "Email": "ADA@example.com", "Phone": "+44 20"},
+	} {
+		res, err := crm.Insert(ctx, "Leads", []zoho.Record{rec}, onlyNew)
+		if err != nil {
+			log.Fatal(err)
+		}
+		switch r := res[0]; {
+		case r.OK():
+			fmt.Println("created")
+		case r.Duplicate():
+			n, err := crm.AddNote(ctx, "Leads", r.ID, "Form submission", "Last_Name: King\nPhone: +44 20")
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println("known; note added:", n.OK())
+		}
+	}
+	fmt.Println("stored:", sim.Records(u.Orgs[0].ID, "Leads")[0]["Last_Name"], len(sim.Notes(u.Orgs[0].ID)), "note")
+	// Output:
+	// edition: professional concurrency: 15
+	// created
+	// known; note added: true
+	// stored: Lovelace 1 note
+}

@@ -106,6 +106,11 @@ var (
 	// (whatever the HTTP status), or HTTP 429 from the accounts server.
 	// Retry later.
 	ErrRateLimited = errors.New("zoho: too many requests to the accounts server")
+	// ErrTokenAlreadyInvalid: Revoke was refused because the refresh token
+	// is invalid or already revoked (Zoho answers HTTP 400). The token is
+	// dead either way, so a disconnect treats this as done, not as an
+	// error to retry. Such errors match ErrInvalidCode too.
+	ErrTokenAlreadyInvalid = errors.New("zoho: refresh token already invalid or revoked")
 	// ErrUnavailable: Zoho could not be reached or failed (network error,
 	// timeout, HTTP 5xx, an unreadable body with a 5xx). Retryable. The CRM
 	// client uses the same sentinel.
@@ -154,23 +159,52 @@ func (e *OAuthError) Error() string {
 
 // Is maps Zoho's error codes to this package's sentinels.
 func (e *OAuthError) Is(target error) bool {
-	code := strings.ToLower(strings.TrimSpace(e.Code))
+	code := e.code()
 	switch target {
 	case ErrInvalidCode:
-		return code == "invalid_code" || code == "invalid_grant"
+		return code == "invalid_code" || code == "invalid_grant" || e.alreadyInvalid()
+	case ErrTokenAlreadyInvalid:
+		return e.alreadyInvalid()
 	case ErrInvalidClient:
-		switch code {
-		case "invalid_client", "invalid_client_secret", "invalid_redirect_uri", "unauthorized_client":
-			return true
-		}
+		return e.invalidClient()
 	case ErrInvalidRedirectURI:
 		return code == "invalid_redirect_uri"
 	case ErrRateLimited:
-		return code == "access denied" || code == "too_many_requests" || e.StatusCode == http.StatusTooManyRequests
+		return e.rateLimited()
 	case ErrUnavailable:
 		return e.StatusCode >= 500 && !e.known()
 	}
 	return false
+}
+
+func (e *OAuthError) code() string { return strings.ToLower(strings.TrimSpace(e.Code)) }
+
+func (e *OAuthError) invalidClient() bool {
+	switch e.code() {
+	case "invalid_client", "invalid_client_secret", "invalid_redirect_uri", "unauthorized_client":
+		return true
+	}
+	return false
+}
+
+func (e *OAuthError) rateLimited() bool {
+	code := e.code()
+	return code == "access denied" || code == "too_many_requests" || e.StatusCode == http.StatusTooManyRequests
+}
+
+// alreadyInvalid: a revoke Zoho refused because the token is invalid or
+// already revoked. Zoho answers that with HTTP 400; its body is not
+// documented, so any 400 that does not name another cause counts, as does
+// a token error code with any status.
+func (e *OAuthError) alreadyInvalid() bool {
+	if e.Op != "revoke" || e.rateLimited() || e.invalidClient() {
+		return false
+	}
+	switch e.code() {
+	case "invalid_code", "invalid_grant", "invalid_token", "invalid_refresh_token":
+		return true
+	}
+	return e.StatusCode == http.StatusBadRequest
 }
 
 // known reports whether the code is one of those mapped to a
@@ -221,6 +255,12 @@ func (c *Config) Exchange(ctx context.Context, dc DataCenter, code string) (*Tok
 	if code == "" {
 		return nil, &OAuthError{Op: op, Code: "invalid_code", Description: "no grant code"}
 	}
+	if hc, err := c.httpClient(); err == nil {
+		// A token for a DC whose API hosts are refused could never be used.
+		if err := checkReachable(hc, dc); err != nil {
+			return nil, fmt.Errorf("zoho: %s: %w", op, err)
+		}
+	}
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
@@ -249,6 +289,9 @@ func (c *Config) Refresh(ctx context.Context, dc DataCenter, refreshToken string
 }
 
 // Revoke revokes a refresh token, and with it every access token it made.
+// A token that is already invalid or revoked is refused by Zoho with HTTP
+// 400; that error matches ErrTokenAlreadyInvalid (and ErrInvalidCode), and
+// a disconnect should count it as done.
 func (c *Config) Revoke(ctx context.Context, dc DataCenter, refreshToken string) error {
 	const op = "revoke"
 	if err := checkDataCenter(dc); err != nil {
@@ -395,7 +438,7 @@ func (c *Config) post(ctx context.Context, op, rawURL string, form []byte, secre
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, nil, unavailable(op, err, secrets...)
+		return 0, nil, transportError(op, err, secrets...)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOAuthBody+1))
@@ -461,6 +504,16 @@ func (e *unavailableError) Error() string {
 }
 
 func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.err} }
+
+// transportError is the error of a request that got no answer: this
+// package's own refusal to send, or an outage.
+func transportError(op string, err error, secrets ...string) error {
+	if refused(err) {
+		// The refusal names a host, never a query: scrubbing the URL is enough.
+		return fmt.Errorf("zoho: %s: %w", op, scrubURLError(err))
+	}
+	return unavailable(op, err, secrets...)
+}
 
 func unavailable(op string, err error, secrets ...string) error {
 	err = scrubURLError(err)

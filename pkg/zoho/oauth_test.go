@@ -397,3 +397,84 @@ func TestOAuthErrorMessage(t *testing.T) {
 		t.Error("Retryable of a non-retryable error")
 	}
 }
+
+// TestRevokeAlreadyInvalid: Zoho refuses to revoke an invalid or already
+// revoked token with HTTP 400 (body undocumented). A disconnect must see
+// that as done: ErrTokenAlreadyInvalid (and ErrInvalidCode), never
+// retryable. Other refusals keep their meaning.
+func TestRevokeAlreadyInvalid(t *testing.T) {
+	tests := []struct {
+		name    string
+		answer  canned
+		already bool
+		want    error // another sentinel it must match
+	}{
+		{"400 invalid_code", canned{400, `{"error":"invalid_code"}`}, true, nil},
+		{"400 invalid_token", canned{400, `{"error":"invalid_token","status":"failure"}`}, true, nil},
+		{"400 status failure", canned{400, `{"status":"failure"}`}, true, nil},
+		{"400 empty object", canned{400, `{}`}, true, nil},
+		{"400 empty body", canned{400, ``}, true, nil},
+		{"400 html", canned{400, `<html>Bad Request</html>`}, true, nil},
+		{"200 invalid_code", canned{200, `{"error":"invalid_code"}`}, true, nil},
+		{"400 rate limit", canned{400, `{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}`}, false, zoho.ErrRateLimited},
+		{"400 invalid_client", canned{400, `{"error":"invalid_client"}`}, false, zoho.ErrInvalidClient},
+		{"503", canned{503, `oops`}, false, zoho.ErrUnavailable},
+		{"200 failure", canned{200, `{"status":"failure"}`}, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, c := newFakeAccounts(t, tt.answer)
+			err := c.Revoke(context.Background(), mustDC(t, "eu"), testRefresh)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			assertClean(t, err, testRefresh)
+			if errors.Is(err, zoho.ErrTokenAlreadyInvalid) != tt.already || errors.Is(err, zoho.ErrInvalidCode) != tt.already {
+				t.Errorf("err = %v: already invalid %v, want %v", err, errors.Is(err, zoho.ErrTokenAlreadyInvalid), tt.already)
+			}
+			if tt.already && zoho.Retryable(err) {
+				t.Errorf("err = %v is retryable", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// Only a revoke: a 400 from the token endpoint means something else.
+	_, c := newFakeAccounts(t, canned{400, `{}`})
+	if _, err := c.Refresh(context.Background(), mustDC(t, "eu"), testRefresh); errors.Is(err, zoho.ErrTokenAlreadyInvalid) || errors.Is(err, zoho.ErrInvalidCode) {
+		t.Errorf("refresh 400: %v", err)
+	}
+}
+
+// TestUnconfirmedDataCenterOAuth: UK's accounts server is Zoho's listed
+// one, so refresh and revoke go there; but no code is exchanged for a
+// token that could only be used on unconfirmed API hosts.
+func TestUnconfirmedDataCenterOAuth(t *testing.T) {
+	uk := mustDC(t, "uk")
+	f, c := newFakeAccounts(t, canned{200, `{"access_token":"` + testAccess + `","refresh_token":"` + testRefresh + `","expires_in":3600}`})
+	_, err := c.Exchange(context.Background(), uk, testCode)
+	if !errors.Is(err, zoho.ErrUnconfirmedDataCenter) || zoho.Retryable(err) || errors.Is(err, zoho.ErrInvalidCode) {
+		t.Errorf("exchange: %v", err)
+	}
+	assertClean(t, err, testCode, testSecret)
+	if n := f.calls.Load(); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+	if _, err := c.Refresh(context.Background(), uk, testRefresh); err != nil {
+		t.Errorf("refresh: %v", err)
+	}
+	if r := f.last.Load(); r == nil || r.Host != "accounts.zoho.uk" {
+		t.Errorf("refresh went to %v", r)
+	}
+
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: f.srv.URL, AllowUnconfirmed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled := *c
+	enabled.HTTPClient = hc
+	if tok, err := enabled.Exchange(context.Background(), uk, testCode); err != nil || tok.AccessToken != testAccess {
+		t.Errorf("enabled exchange: %v", err)
+	}
+}

@@ -29,7 +29,9 @@ type simEnv struct {
 	sim *zohosim.Server
 	cfg *zoho.Config
 	hc  *http.Client
-	now time.Time
+	// hcAll also reaches the API hosts of unconfirmed data centers.
+	hcAll *http.Client
+	now   time.Time
 }
 
 func startSim(t *testing.T, opts zohosim.Options) *simEnv {
@@ -46,7 +48,11 @@ func startSim(t *testing.T, opts zohosim.Options) *simEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &simEnv{sim: s, hc: hc, now: base}
+	hcAll, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: baseURL, AllowUnconfirmed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &simEnv{sim: s, hc: hc, hcAll: hcAll, now: base}
 	e.cfg = &zoho.Config{
 		ClientID:      simClientID,
 		ClientSecret:  simSecret,
@@ -79,10 +85,25 @@ func (e *simEnv) client(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Toke
 	return zoho.NewClient(dc, env, zoho.StaticTokenSource(tok), e.hc)
 }
 
+// allowingUnconfirmed is e with clients that also reach unconfirmed DCs.
+func (e *simEnv) allowingUnconfirmed() *simEnv {
+	c := *e
+	cfg := *e.cfg
+	cfg.HTTPClient = e.hcAll
+	c.cfg, c.hc = &cfg, e.hcAll
+	return &c
+}
+
 func TestSimConnectEveryDataCenterAndEnvironment(t *testing.T) {
 	for _, namesEnv := range []bool{false, true} {
-		e := startSim(t, zohosim.Options{APIDomainNamesEnvironment: namesEnv, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
+		all := startSim(t, zohosim.Options{APIDomainNamesEnvironment: namesEnv, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
 		for _, dc := range zoho.DataCenters() {
+			// An unconfirmed DC is only reached when enabled
+			// (TestSimUnconfirmedDataCenterRefused covers the default).
+			e := all
+			if dc.Unconfirmed {
+				e = all.allowingUnconfirmed()
+			}
 			for _, env := range zoho.Environments {
 				t.Run(fmt.Sprintf("%s/%s/apidomain-env=%v", dc.Location, env, namesEnv), func(t *testing.T) {
 					e.sim.ResetRequests()
@@ -532,5 +553,282 @@ func TestSimErrorsHoldNoSecrets(t *testing.T) {
 		if strings.Contains(fmt.Sprintf("%+v %#v", err, err), tok.RefreshToken) {
 			t.Errorf("formatted error holds the refresh token")
 		}
+	}
+}
+
+func TestSimUnconfirmedDataCenterRefused(t *testing.T) {
+	e := startSim(t, zohosim.Options{})
+	u := e.sim.AddUser(zohosim.User{Location: "uk", Orgs: []zohosim.Org{{}}})
+	code, err := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uk := mustDC(t, "uk")
+	e.sim.ResetRequests()
+	_, err = e.cfg.Exchange(context.Background(), uk, code)
+	if !errors.Is(err, zoho.ErrUnconfirmedDataCenter) || zoho.Retryable(err) {
+		t.Errorf("exchange: %v", err)
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("%d requests reached the simulator", n)
+	}
+	// The code was not spent: enabled, the same flow works.
+	all := e.allowingUnconfirmed()
+	tok, err := all.cfg.Exchange(context.Background(), uk, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all.client(uk, zoho.Production, tok).Org(context.Background()); err != nil {
+		t.Errorf("enabled: %v", err)
+	}
+	// A token made while enabled is refused by a default client, and can
+	// still be revoked at the (confirmed) accounts server.
+	if _, err := e.client(uk, zoho.Production, tok).Org(context.Background()); !errors.Is(err, zoho.ErrUnconfirmedDataCenter) {
+		t.Errorf("default client: %v", err)
+	}
+	if err := e.cfg.Revoke(context.Background(), uk, tok.RefreshToken); err != nil {
+		t.Errorf("revoke: %v", err)
+	}
+}
+
+func TestSimRevokeAlreadyInvalid(t *testing.T) {
+	e := startSim(t, zohosim.Options{})
+	dc, _, tok := e.connect(t, "eu", zoho.Production)
+	ctx := context.Background()
+	if err := e.cfg.Revoke(ctx, dc, tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	for name, revoke := range map[string]func() error{
+		"again":   func() error { return e.cfg.Revoke(ctx, dc, tok.RefreshToken) },
+		"unknown": func() error { return e.cfg.Revoke(ctx, dc, "1000.not-a-real-token-0123456789") },
+		"other DC": func() error {
+			_, _, t2 := e.connect(t, "in", zoho.Production)
+			return e.cfg.Revoke(ctx, dc, t2.RefreshToken)
+		},
+	} {
+		err := revoke()
+		var oe *zoho.OAuthError
+		if !errors.Is(err, zoho.ErrTokenAlreadyInvalid) || !errors.Is(err, zoho.ErrInvalidCode) || zoho.Retryable(err) ||
+			!errors.As(err, &oe) || oe.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		assertClean(t, err, tok.RefreshToken, "1000.not-a-real-token-0123456789")
+	}
+	if n := e.sim.Stats().Revocations; n != 1 {
+		t.Errorf("%d revocations", n)
+	}
+}
+
+func TestSimInvalidTokenCodes(t *testing.T) {
+	for _, code := range []string{"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"} {
+		t.Run(code, func(t *testing.T) {
+			e := startSim(t, zohosim.Options{InvalidTokenCode: code})
+			dc, _, tok := e.connect(t, "au", zoho.Sandbox)
+			e.sim.ExpireAccessTokens()
+			_, err := e.client(dc, zoho.Sandbox, tok).Insert(context.Background(), "Leads", []zoho.Record{{"Last_Name": "x"}}, nil)
+			var ae *zoho.APIError
+			if !errors.Is(err, zoho.ErrInvalidToken) || zoho.Retryable(err) || !errors.As(err, &ae) || ae.Code != code {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestSimDuplicateData(t *testing.T) {
+	for _, shape := range []string{zohosim.DuplicateRecordDetails, zohosim.DuplicateIDDetails} {
+		t.Run(shape, func(t *testing.T) {
+			e := startSim(t, zohosim.Options{DuplicateDetails: shape})
+			dc, u, tok := e.connect(t, "eu", zoho.Production)
+			c := e.client(dc, zoho.Production, tok)
+			ctx := context.Background()
+			if err := e.sim.SetUnique(u.Orgs[0].ID, "Leads", "Email", false); err != nil {
+				t.Fatal(err)
+			}
+			first, err := c.Insert(ctx, "Leads", []zoho.Record{{"Last_Name": "Ada", "Email": "ada@example.com"}}, nil)
+			if err != nil || !first[0].OK() {
+				t.Fatalf("%v, %v", first, err)
+			}
+			opts := &zoho.WriteOptions{DuplicateCheckFields: []string{"Email"}}
+			res, err := c.Insert(ctx, "Leads", []zoho.Record{{"Last_Name": "Ada", "Email": "ADA@example.com"}, {"Last_Name": "Bob", "Email": "bob@example.com"}}, opts)
+			if err != nil || len(res) != 2 {
+				t.Fatalf("%v, %v", res, err)
+			}
+			d := res[0]
+			if !d.Duplicate() || d.ID != first[0].ID || d.Field != "Email" {
+				t.Errorf("duplicate: %+v", d)
+			}
+			if wantModule := map[string]string{zohosim.DuplicateRecordDetails: "Leads"}[shape]; d.DuplicateModule != wantModule || (wantModule != "") != (d.DuplicateOwnerID != "") {
+				t.Errorf("duplicate module %q owner %q", d.DuplicateModule, d.DuplicateOwnerID)
+			}
+			if !res[1].OK() || res[1].Duplicate() {
+				t.Errorf("second record: %+v", res[1])
+			}
+			// Without the check, this org (Email not unique) takes a duplicate.
+			if res, err := c.Insert(ctx, "Leads", []zoho.Record{{"Last_Name": "Ada", "Email": "ada@example.com"}}, nil); err != nil || !res[0].OK() {
+				t.Errorf("plain insert: %+v, %v", res, err)
+			}
+			if n := len(e.sim.Records(u.Orgs[0].ID, "Leads")); n != 3 {
+				t.Errorf("%d leads", n)
+			}
+		})
+	}
+}
+
+func TestSimAddNote(t *testing.T) {
+	e := startSim(t, zohosim.Options{})
+	dc, u, tok := e.connect(t, "in", zoho.Production)
+	c := e.client(dc, zoho.Production, tok)
+	ctx := context.Background()
+	lead, err := c.Insert(ctx, "Leads", []zoho.Record{{"Last_Name": "Ada", "Email": "ada@example.com"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := c.Insert(ctx, "Leads", []zoho.Record{{"Last_Name": "Ada", "Email": "ada@example.com", "Phone": "+91 1"}}, nil)
+	if err != nil || !dup[0].Duplicate() {
+		t.Fatalf("%+v, %v", dup, err)
+	}
+	// The duplicate keeps its data and gets a note of the submission.
+	res, err := c.AddNote(ctx, "Leads", dup[0].ID, "Form submission", "Phone: +91 1")
+	if err != nil || !res.OK() || res.ID == "" {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	notes := e.sim.Notes(u.Orgs[0].ID)
+	if len(notes) != 1 || notes[0].ID != res.ID || notes[0].ParentID != lead[0].ID || notes[0].ParentModule != "Leads" ||
+		notes[0].Title != "Form submission" || notes[0].Content != "Phone: +91 1" {
+		t.Errorf("notes %+v", notes)
+	}
+	if recs := e.sim.Records(u.Orgs[0].ID, "Leads"); len(recs) != 1 || recs[0]["Phone"] != nil {
+		t.Errorf("the lead changed: %v", recs)
+	}
+	res, err = c.AddNote(ctx, "Contacts", lead[0].ID, "", "x")
+	if err != nil || res.OK() || res.Code != "INVALID_DATA" || res.Field != "Parent_Id" {
+		t.Errorf("note on a record that is not there: %+v, %v", res, err)
+	}
+}
+
+func TestSimFields(t *testing.T) {
+	e := startSim(t, zohosim.Options{})
+	dc, u, tok := e.connect(t, "jp", zoho.Production)
+	if err := e.sim.AddField(u.Orgs[0].ID, "Contacts", zohosim.Field{APIName: "Budget", DataType: "currency"}); err != nil {
+		t.Fatal(err)
+	}
+	fields, err := e.client(dc, zoho.Production, tok).Fields(context.Background(), "Contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]zoho.Field{}
+	for _, f := range fields {
+		byName[f.APIName] = f
+	}
+	for name, want := range map[string]struct{ scalar, readOnly, mandatory, custom, unique bool }{
+		"Last_Name":     {scalar: true, mandatory: true},
+		"Email":         {scalar: true, unique: true},
+		"Email_Opt_Out": {scalar: true},
+		"Account_Name":  {},
+		"Owner":         {},
+		"Layout":        {},
+		"Tag":           {},
+		"Created_By":    {readOnly: true},
+		"Modified_Time": {scalar: true, readOnly: true},
+		"Budget":        {scalar: true, custom: true},
+	} {
+		f, ok := byName[name]
+		if !ok || f.Scalar() != want.scalar || f.ReadOnly != want.readOnly || f.SystemMandatory != want.mandatory || f.Custom != want.custom || f.Unique != want.unique {
+			t.Errorf("%s: %+v (scalar %v), want %+v", name, f, f.Scalar(), want)
+		}
+	}
+	if f := byName["Account_Name"]; f.DataType != "lookup" || f.LookupModule != "Accounts" {
+		t.Errorf("Account_Name %+v", f)
+	}
+	if f := byName["Lead_Source"]; f.DataType != "picklist" || len(f.PickListValues) == 0 {
+		t.Errorf("Lead_Source %+v", f)
+	}
+
+	// The project's connect scopes lack ZohoCRM.settings: Zoho refuses.
+	code, _ := e.sim.IssueCodeScope(simClientID, u.Email, u.Orgs[0].ID, "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")
+	narrow, err := e.cfg.Exchange(context.Background(), dc, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client(dc, zoho.Production, narrow).Fields(context.Background(), "Contacts"); !errors.Is(err, zoho.ErrScopeMismatch) {
+		t.Errorf("without a settings scope: %v", err)
+	}
+}
+
+// TestSimEditionLimits: what pkg/zoho reads from the Organization API
+// agrees with the limits the simulator applies (two tables, kept apart).
+func TestSimEditionLimits(t *testing.T) {
+	e := startSim(t, zohosim.Options{Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
+	for _, o := range []zohosim.Org{
+		{Edition: "Free"}, {Edition: "Standard", Users: 3}, {Edition: "Standard", Users: 1000}, {Edition: "Professional", Users: 25},
+		{Edition: "Enterprise"}, {Edition: "Enterprise", Users: 5000}, {Edition: "Ultimate", Users: 7}, {Edition: "Developer"},
+	} {
+		u := e.sim.AddUser(zohosim.User{Location: "us", Orgs: []zohosim.Org{o}})
+		code, _ := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
+		dc := mustDC(t, "us")
+		tok, err := e.cfg.Exchange(context.Background(), dc, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		org, err := e.client(dc, zoho.Production, tok).Org(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.sim.OrgStats(u.Orgs[0].ID)
+		if org.ConcurrencyLimit() != st.Concurrency || org.DailyCredits() != st.CreditLimit || org.UserLicenses != u.Orgs[0].Users {
+			t.Errorf("%s/%d users: client sees concurrency %d, credits %d; simulator applies %d, %d",
+				o.Edition, u.Orgs[0].Users, org.ConcurrencyLimit(), org.DailyCredits(), st.Concurrency, st.CreditLimit)
+		}
+	}
+}
+
+func TestSimLimitsAnswerTooManyRequests(t *testing.T) {
+	e := startSim(t, zohosim.Options{CRMLatency: 500 * time.Millisecond, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
+	u := e.sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Edition: "Free"}}})
+	code, _ := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
+	dc := mustDC(t, "eu")
+	tok, err := e.cfg.Exchange(context.Background(), dc, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(dc, zoho.Production, tok)
+	errs := make(chan error, 7)
+	start := make(chan struct{})
+	for i := range 7 {
+		go func() {
+			<-start
+			_, err := c.Insert(context.Background(), "Leads", []zoho.Record{{"Last_Name": fmt.Sprint("L", i)}}, nil)
+			errs <- err
+		}()
+	}
+	close(start)
+	ok, limited := 0, 0
+	for range 7 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, zoho.ErrTooManyRequests) && zoho.Retryable(err) && !errors.Is(err, zoho.ErrUnavailable):
+			limited++
+		default:
+			t.Errorf("err = %v", err)
+		}
+	}
+	if ok != 5 || limited != 2 || e.sim.OrgStats(u.Orgs[0].ID).MaxConcurrent != 5 {
+		t.Errorf("%d ok, %d limited, stats %+v", ok, limited, e.sim.OrgStats(u.Orgs[0].ID))
+	}
+
+	u = e.sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Credits: 1}}})
+	code, _ = e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
+	tok, err = e.cfg.Exchange(context.Background(), dc, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = e.client(dc, zoho.Production, tok)
+	if _, err := c.Org(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CurrentUser(context.Background())
+	if !errors.Is(err, zoho.ErrTooManyRequests) || !zoho.Retryable(err) {
+		t.Errorf("out of credits: %v", err)
 	}
 }

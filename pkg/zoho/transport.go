@@ -19,6 +19,13 @@ const EndpointOverrideEnv = "ZOHO_ENDPOINT_OVERRIDE"
 // a secret or a token, anywhere else.
 var ErrNotZohoHost = errors.New("zoho: refusing to send a request to a host that is not a Zoho host")
 
+// ErrUnconfirmedDataCenter is returned for a request to the API host of a
+// data center marked Unconfirmed (UK), and by Exchange and the CRM client
+// for such a DC, unless the HTTP client allows unconfirmed DCs
+// (HTTPOptions.AllowUnconfirmed). Nothing was sent. It is not retryable:
+// it takes a change of configuration.
+var ErrUnconfirmedDataCenter = errors.New("zoho: unconfirmed data center (no source names its CRM API hosts; HTTPOptions.AllowUnconfirmed enables it)")
+
 // HTTPOptions configure NewHTTPClient. The zero value is right for
 // production.
 type HTTPOptions struct {
@@ -34,6 +41,10 @@ type HTTPOptions struct {
 	// Base is the transport requests go through (tests may wrap it).
 	// Default: a tuned clone of http.DefaultTransport.
 	Base http.RoundTripper
+	// AllowUnconfirmed lets requests reach the API hosts of data centers
+	// marked Unconfirmed (DataCenter.Unconfirmed: UK), whose hosts no
+	// source names. Off, they are refused with ErrUnconfirmedDataCenter.
+	AllowUnconfirmed bool
 }
 
 // NewHTTPClient returns the one HTTP client every Zoho call should use:
@@ -51,7 +62,7 @@ func NewHTTPClient(opts HTTPOptions) (*http.Client, error) {
 		t.IdleConnTimeout = 90 * time.Second
 		base = t
 	}
-	rt := &zohoTransport{base: base}
+	rt := &zohoTransport{base: base, allowUnconfirmed: opts.AllowUnconfirmed}
 	if opts.EndpointOverride != "" {
 		u, err := url.Parse(opts.EndpointOverride)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") ||
@@ -88,19 +99,28 @@ func localHost(host string) bool {
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
 }
 
-// zohoTransport refuses non-Zoho hosts and applies the endpoint override.
+// zohoTransport refuses non-Zoho hosts and unconfirmed API hosts, and
+// applies the endpoint override.
 type zohoTransport struct {
-	base     http.RoundTripper
-	override *url.URL
+	base             http.RoundTripper
+	override         *url.URL
+	allowUnconfirmed bool
 }
 
 func (t *zohoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := strings.ToLower(req.URL.Hostname())
-	if _, _, ok := ByHost(host); !ok || req.URL.Port() != "" || req.URL.Scheme != "https" {
+	dc, env, ok := ByHost(host)
+	if !ok || req.URL.Port() != "" || req.URL.Scheme != "https" {
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, fmt.Errorf("%w: %s://%s", ErrNotZohoHost, req.URL.Scheme, req.URL.Host)
+	}
+	if env != 0 && dc.Unconfirmed && !t.allowUnconfirmed {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %s", ErrUnconfirmedDataCenter, host)
 	}
 	if t.override == nil {
 		return t.base.RoundTrip(req)
@@ -110,4 +130,28 @@ func (t *zohoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out.URL.Host = t.override.Host
 	out.Host = host
 	return t.base.RoundTrip(out)
+}
+
+// allowsUnconfirmed reports whether hc would send requests to the API
+// hosts of an Unconfirmed data center: only a client of NewHTTPClient with
+// AllowUnconfirmed does. Any other client is held to the default.
+func allowsUnconfirmed(hc *http.Client) bool {
+	t, ok := hc.Transport.(*zohoTransport)
+	return ok && t.allowUnconfirmed
+}
+
+// checkReachable refuses an Unconfirmed data center that hc would not
+// reach, before anything is sent.
+func checkReachable(hc *http.Client, dc DataCenter) error {
+	if dc.Unconfirmed && !allowsUnconfirmed(hc) {
+		return fmt.Errorf("%w: %s", ErrUnconfirmedDataCenter, dc.Location)
+	}
+	return nil
+}
+
+// refused reports whether a transport error is this package's own refusal
+// to send (a host outside the table, an unconfirmed API host): nothing was
+// sent, so it is not an outage.
+func refused(err error) bool {
+	return errors.Is(err, ErrNotZohoHost) || errors.Is(err, ErrUnconfirmedDataCenter)
 }

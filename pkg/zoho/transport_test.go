@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -133,4 +134,70 @@ func TestNoRedirectsFollowed(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || hits.Load() != 1 {
 		t.Errorf("status %d after %d requests, want the 302 itself", resp.StatusCode, hits.Load())
 	}
+}
+
+func TestUnconfirmedAPIHostsRefused(t *testing.T) {
+	for _, override := range []string{"", "http://127.0.0.1:1"} {
+		base := &countingTransport{}
+		hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: override, Base: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"https://www.zohoapis.uk/crm/v8/org", "https://sandbox.zohoapis.uk/crm/v8/Leads", "https://DEVELOPER.zohoapis.uk/crm/v8/org"} {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Header.Set("Authorization", "Zoho-oauthtoken "+testAccess)
+			resp, err := hc.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				t.Errorf("%s: no error", u)
+				continue
+			}
+			if !errors.Is(err, zoho.ErrUnconfirmedDataCenter) || errors.Is(err, zoho.ErrNotZohoHost) {
+				t.Errorf("%s: err = %v, want ErrUnconfirmedDataCenter", u, err)
+			}
+		}
+		if n := base.n.Load(); n != 0 {
+			t.Errorf("override %q: %d requests reached the transport", override, n)
+		}
+	}
+
+	srv, seen := recorder(t)
+	for _, tc := range []struct {
+		allow bool
+		url   string
+		sent  bool
+	}{
+		{false, "https://accounts.zoho.uk/oauth/v2/token", true}, // the accounts server is a listed one
+		{false, "https://www.zohoapis.eu/crm/v8/org", true},
+		{false, "https://www.zohoapis.uk/crm/v8/org", false},
+		{true, "https://www.zohoapis.uk/crm/v8/org", true},
+		{true, "https://sandbox.zohoapis.uk/crm/v8/org", true},
+		{true, "https://www.zohoapis.uk.evil.example/crm/v8/org", false},
+	} {
+		hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, AllowUnconfirmed: tc.allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Get(tc.url)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != tc.sent {
+			t.Errorf("allow %v, %s: err = %v, want sent %v", tc.allow, tc.url, err, tc.sent)
+		}
+		if tc.sent {
+			if got, want := <-seen, mustParse(t, tc.url).Host; got.host != want {
+				t.Errorf("%s: Host %s", tc.url, got.host)
+			}
+		}
+	}
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/config"
+	"github.com/zohoconnect/zohoconnect/internal/connectionitem"
 	"github.com/zohoconnect/zohoconnect/internal/eventbus"
 	"github.com/zohoconnect/zohoconnect/internal/productevents"
 )
@@ -36,7 +36,7 @@ func LoadConfig() (Config, error) {
 // New builds the events function's handler.
 func New(cfg Config, aws aws.Config, log *slog.Logger) (*productevents.Handler, error) {
 	return &productevents.Handler{
-		Decoder: awsstore.StreamImages{},
+		Decoder: connectionitem.StreamImages{},
 		Bus:     &eventbus.Bus{API: eventbridge.NewFromConfig(aws), Name: cfg.EventBusName},
 		Log:     log,
 	}, nil

@@ -197,26 +197,40 @@ func (s *Server) tokenResponse(a *accessRec) map[string]any {
 	return resp
 }
 
+// revokeRefused is the body of a revoke of a token the accounts server
+// does not know (Zoho answers HTTP 400; the body is undocumented).
+var revokeRefused = map[string]any{"error": "invalid_token", "status": "failure"}
+
 func (s *Server) serveRevoke(w http.ResponseWriter, dc zoho.DataCenter, p url.Values) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Unknown, already revoked or another DC's tokens answer success too
-	// and change nothing (Zoho's answer there is undocumented).
-	if rt, ok := s.refresh[p.Get("token")]; ok && rt.active && rt.org.user.dc.Location == dc.Location {
-		s.revokeLocked(rt)
-		s.stats.Revocations++
+	// An unknown or already revoked token fails with 400, as at Zoho; so
+	// does another DC's, which this accounts server does not know.
+	rt, ok := s.refresh[p.Get("token")]
+	if !ok || !rt.active || rt.org.user.dc.Location != dc.Location {
+		writeJSON(w, http.StatusBadRequest, revokeRefused)
+		return
 	}
+	s.revokeLocked(rt)
+	s.stats.Revocations++
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success"})
 }
 
-func serveServerInfo(w http.ResponseWriter) {
+// serverInfoLocations are the DCs GET /oauth/serverinfo lists: those of
+// Zoho Accounts' multi-DC page, UK included. China, a separately operated
+// service, is not among them.
+func serverInfoLocations() map[string]string {
 	locs := map[string]string{}
 	for _, dc := range zoho.DataCenters() {
-		if !dc.Unconfirmed {
+		if dc.Location != "cn" {
 			locs[dc.Location] = dc.AccountsURL()
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": "success", "locations": locs})
+	return locs
+}
+
+func serveServerInfo(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, map[string]any{"result": "success", "locations": serverInfoLocations()})
 }
 
 func splitScopes(scope string) []string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -299,13 +300,14 @@ func TestRevoke(t *testing.T) {
 	at2, _ := f.refresh(rt)
 	otherAT, otherRT := f.connect("accounts.zoho.eu", eva, evaSandbox)
 
-	// Unknown tokens and another DC answer success and change nothing.
+	// Unknown tokens and another DC's fail with 400, as at Zoho, and
+	// change nothing.
 	for _, host := range []string{"accounts.zoho.eu", "accounts.zoho.com"} {
 		tok := "1000.unknown.unknown"
 		if host == "accounts.zoho.com" {
 			tok = rt
 		}
-		if code, body := f.call("POST", host, "/oauth/v2/token/revoke?token="+url.QueryEscape(tok), "", "", nil); code != 200 || body["status"] != "success" {
+		if code, body := f.call("POST", host, "/oauth/v2/token/revoke?token="+url.QueryEscape(tok), "", "", nil); code != 400 || body["status"] == "success" {
 			t.Errorf("revoke at %s: %d %v", host, code, body)
 		}
 	}
@@ -327,6 +329,10 @@ func TestRevoke(t *testing.T) {
 	}
 	if code, body := f.crm("GET", "www.zohoapis.eu", "/crm/v8/org", at, ""); code != 401 || body["code"] != "INVALID_TOKEN" {
 		t.Errorf("CRM after revoke: %d %v", code, body)
+	}
+	// Revoking it again: already revoked, 400.
+	if code, body := f.call("POST", "accounts.zoho.eu", "/oauth/v2/token/revoke?token="+url.QueryEscape(rt), "", "", nil); code != 400 || body["error"] != "invalid_token" {
+		t.Errorf("second revoke: %d %v", code, body)
 	}
 	f.s.RevokeRefreshToken(otherRT)
 	if f.s.RefreshTokenActive(otherRT) || f.s.AccessTokenValid(otherAT) {
@@ -365,11 +371,17 @@ func TestGrantCodeLimit(t *testing.T) {
 	}
 }
 
+// TestServerInfo: Zoho's serverinfo lists the DCs of Zoho Accounts'
+// multi-DC page, UK among them; China is operated apart and not listed.
 func TestServerInfo(t *testing.T) {
 	f := newFixture(t, nil)
 	code, body := f.call("GET", "accounts.zoho.com", "/oauth/serverinfo", "", "", nil)
-	if code != 200 || body["result"] != "success" || dig(body, "locations", "ca") != "https://accounts.zohocloud.ca" ||
-		dig(body, "locations", "cn") != "https://accounts.zoho.com.cn" || dig(body, "locations", "uk") != nil {
+	want := map[string]any{
+		"us": "https://accounts.zoho.com", "eu": "https://accounts.zoho.eu", "in": "https://accounts.zoho.in",
+		"au": "https://accounts.zoho.com.au", "jp": "https://accounts.zoho.jp", "ca": "https://accounts.zohocloud.ca",
+		"sa": "https://accounts.zoho.sa", "uk": "https://accounts.zoho.uk",
+	}
+	if code != 200 || body["result"] != "success" || !reflect.DeepEqual(body["locations"], want) {
 		t.Errorf("%d %v", code, body)
 	}
 }

@@ -4,28 +4,28 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
-// module describes one CRM module the simulator knows.
+// module describes one CRM module the simulator knows. Its fields,
+// mandatory and unique ones included, are in fields.go.
 type module struct {
-	name      string
-	mandatory []string
-	// unique fields refuse a second record with the same value on insert.
-	unique []string
+	name string
 	// dupCheck are the system duplicate-check fields of upsert.
 	dupCheck []string
 }
 
 var modules = []module{
-	{name: "Leads", mandatory: []string{"Last_Name"}, unique: []string{"Email"}, dupCheck: []string{"Email"}},
-	{name: "Contacts", mandatory: []string{"Last_Name"}, unique: []string{"Email"}, dupCheck: []string{"Email"}},
-	{name: "Accounts", mandatory: []string{"Account_Name"}, dupCheck: []string{"Account_Name"}},
-	{name: "Deals", mandatory: []string{"Deal_Name"}, dupCheck: []string{"Deal_Name"}},
+	{name: "Leads", dupCheck: []string{"Email"}},
+	{name: "Contacts", dupCheck: []string{"Email"}},
+	{name: "Accounts", dupCheck: []string{"Account_Name"}},
+	{name: "Deals", dupCheck: []string{"Deal_Name"}},
 }
 
 func moduleByName(name string) (module, bool) {
@@ -42,8 +42,15 @@ func canonicalModule(name string) (string, bool) {
 	return m.name, ok
 }
 
-// textFields must be strings (or null) when present.
-var textFields = []string{"Last_Name", "First_Name", "Email", "Company", "Phone", "Mobile", "Lead_Source", "Description", "Deal_Name", "Stage", "Title", "Website"}
+// moduleID is a module's id, as lookups and duplicate_record name it.
+func moduleID(name string) string {
+	for i, m := range modules {
+		if m.name == name {
+			return strconv.Itoa(4876876000000002175 + i)
+		}
+	}
+	return ""
+}
 
 func crmError(code, message string, details map[string]any) map[string]any {
 	if details == nil {
@@ -54,29 +61,83 @@ func crmError(code, message string, details map[string]any) map[string]any {
 
 const zohoTime = "2006-01-02T15:04:05-07:00"
 
-// serveCRM answers for one DC's API host in one environment.
-func (s *Server) serveCRM(w http.ResponseWriter, r *http.Request, dc zoho.DataCenter, env zoho.Environment, path string, body []byte) {
+var invalidURL = crmError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", nil)
+
+// serveCRM answers for one DC's API host in one environment. A call with a
+// valid token for this host is held to its org's limits; once let in, it
+// stays in flight for inFlight plus Options.CRMLatency before it is
+// handled. It returns true when the client went away meanwhile.
+func (s *Server) serveCRM(w http.ResponseWriter, r *http.Request, dc zoho.DataCenter, env zoho.Environment, path string, body []byte, inFlight time.Duration) bool {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) < 3 || parts[0] != "crm" || parts[1] != "v8" {
-		writeJSON(w, http.StatusNotFound, crmError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", nil))
-		return
+		if !sleep(r, inFlight) {
+			return true
+		}
+		writeJSON(w, http.StatusNotFound, invalidURL)
+		return false
 	}
+	rest := parts[2:]
+	s.mu.Lock()
+	s.stats.CRMRequests[r.Method+" "+path]++
+	a, refusal := s.authenticateLocked(r, dc, env)
+	if refusal != nil {
+		s.mu.Unlock()
+		if !sleep(r, inFlight) {
+			return true
+		}
+		writeJSON(w, http.StatusUnauthorized, refusal)
+		return false
+	}
+	adm, why := s.admitLocked(a.refresh.org, a.refresh.client, r.Method+" "+strings.Join(rest, "/"), writeRecords(r.Method, rest, body))
+	s.mu.Unlock()
+	if adm == nil {
+		writeJSON(w, http.StatusTooManyRequests, crmError("TOO_MANY_REQUESTS", why, nil))
+		return false
+	}
+	stayed := sleep(r, inFlight+s.opts.CRMLatency)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stats.CRMRequests[r.Method+" "+path]++
+	defer s.releaseLocked(adm)
+	if !stayed {
+		return true
+	}
+	s.handleCRMLocked(w, r, a, rest, body)
+	return false
+}
 
+// authenticateLocked returns the access token of the request, or the
+// error body of a 401.
+func (s *Server) authenticateLocked(r *http.Request, dc zoho.DataCenter, env zoho.Environment) (*accessRec, map[string]any) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken ")
 	a, known := s.access[strings.TrimSpace(tok)]
 	if !ok || !known || !s.validLocked(a) {
-		writeJSON(w, http.StatusUnauthorized, crmError("INVALID_TOKEN", "invalid oauth token", nil))
-		return
+		return nil, crmError(s.opts.InvalidTokenCode, "invalid oauth token", nil)
 	}
 	org := a.refresh.org
 	if org.user.dc.Location != dc.Location || org.Environment != env {
-		writeJSON(w, http.StatusUnauthorized, crmError("DOMAIN_TOKEN_MISMATCH", "the given token does not belong to this domain", nil))
-		return
+		return nil, crmError("DOMAIN_TOKEN_MISMATCH", "the given token does not belong to this domain", nil)
 	}
-	rest := parts[2:]
+	return a, nil
+}
+
+// writeRecords is the number of records a write carries; 0 for other calls.
+func writeRecords(method string, rest []string, body []byte) int {
+	if method != http.MethodPost {
+		return 0
+	}
+	switch {
+	case len(rest) == 1, len(rest) == 2 && rest[1] == "upsert", len(rest) == 3 && rest[2] == "Notes":
+		var b struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		json.Unmarshal(body, &b)
+		return len(b.Data)
+	}
+	return 0
+}
+
+func (s *Server) handleCRMLocked(w http.ResponseWriter, r *http.Request, a *accessRec, rest []string, body []byte) {
+	org := a.refresh.org
 	switch {
 	case len(rest) == 1 && rest[0] == "org":
 		if !methodIs(w, r, http.MethodGet) || !s.scopeOK(w, a, "ZohoCRM.org.READ", "ZohoCRM.org.ALL") {
@@ -98,7 +159,13 @@ func (s *Server) serveCRM(w http.ResponseWriter, r *http.Request, dc zoho.DataCe
 			}},
 			"info": map[string]any{"per_page": 200, "count": 1, "page": 1, "more_records": false},
 		})
-	case len(rest) <= 2:
+	case len(rest) == 2 && rest[0] == "settings" && rest[1] == "fields":
+		if methodIs(w, r, http.MethodGet) && s.scopeOK(w, a, "ZohoCRM.settings.ALL", "ZohoCRM.settings.READ", "ZohoCRM.settings.fields.ALL", "ZohoCRM.settings.fields.READ") {
+			s.listFields(w, org, r.URL.Query())
+		}
+	case rest[0] == "settings":
+		writeJSON(w, http.StatusNotFound, invalidURL)
+	case len(rest) <= 3:
 		m, ok := moduleByName(rest[0])
 		if !ok {
 			writeJSON(w, http.StatusBadRequest, crmError("INVALID_MODULE", "the module name given seems to be invalid", map[string]any{"resource_path_index": 0}))
@@ -118,11 +185,15 @@ func (s *Server) serveCRM(w http.ResponseWriter, r *http.Request, dc zoho.DataCe
 				s.scopeOK(w, a, "ZohoCRM.modules.ALL", "ZohoCRM.modules."+m.name+".ALL") {
 				s.write(w, org, m, body, true)
 			}
+		case len(rest) == 3 && rest[2] == "Notes" && r.Method == http.MethodPost:
+			if s.scopeOK(w, a, "ZohoCRM.modules.ALL", "ZohoCRM.modules.notes.ALL", "ZohoCRM.modules.notes.CREATE") {
+				s.addNotes(w, org, m, rest[1], body)
+			}
 		default:
-			writeJSON(w, http.StatusNotFound, crmError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", nil))
+			writeJSON(w, http.StatusNotFound, invalidURL)
 		}
 	default:
-		writeJSON(w, http.StatusNotFound, crmError("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one", nil))
+		writeJSON(w, http.StatusNotFound, invalidURL)
 	}
 }
 
@@ -174,7 +245,8 @@ func orgJSON(o *orgRec) map[string]any {
 		"primary_zuid":  o.user.ID,
 		"country_code":  strings.ToUpper(o.user.dc.Location),
 		"license_details": map[string]any{
-			"paid": !strings.EqualFold(o.Edition, "Free"), "paid_type": strings.ToLower(o.Edition), "users_license_purchased": 10,
+			"paid": !strings.EqualFold(o.Edition, "Free"), "paid_type": strings.ToLower(o.Edition), "users_license_purchased": o.Users,
+			"paid_expiry": nil, "trial_type": nil, "trial_expiry": nil,
 		},
 	}
 }
@@ -207,22 +279,22 @@ func (s *Server) write(w http.ResponseWriter, org *orgRec, m module, body []byte
 		writeJSON(w, http.StatusBadRequest, crmError("INVALID_DATA", "body is not a valid JSON", map[string]any{"error": err.Error()}))
 		return
 	}
-	switch {
-	case len(b.Data) == 0:
-		writeJSON(w, http.StatusBadRequest, crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": "data", "json_path": "$.data"}))
+	if !dataCountOK(w, len(b.Data)) {
 		return
-	case len(b.Data) > 100:
-		writeJSON(w, http.StatusBadRequest, crmError("LIMIT_EXCEEDED", "Limit exceeded", map[string]any{"limit": 100, "api_name": "data", "json_path": "$.data"}))
-		return
-	}
-	dupFields := b.DuplicateCheckFields
-	if len(dupFields) == 0 {
-		dupFields = m.dupCheck
 	}
 	out := make([]any, 0, len(b.Data))
 	ok, updates := 0, 0
 	for i, raw := range b.Data {
-		res := s.writeOne(org, m, i, raw, upsert, dupFields)
+		var res map[string]any
+		if upsert {
+			dup := b.DuplicateCheckFields
+			if len(dup) == 0 {
+				dup = m.dupCheck
+			}
+			res = s.writeOne(org, m, i, raw, dup, nil)
+		} else {
+			res = s.writeOne(org, m, i, raw, nil, b.DuplicateCheckFields)
+		}
 		if res["status"] == "success" {
 			ok++
 			if res["action"] == "update" {
@@ -231,84 +303,100 @@ func (s *Server) write(w http.ResponseWriter, org *orgRec, m module, body []byte
 		}
 		out = append(out, res)
 	}
-	status := http.StatusCreated
-	switch {
-	case ok == 0:
-		status = http.StatusBadRequest
-	case ok < len(b.Data):
-		status = 207 // Multi-Status
-	case upsert && updates == ok:
-		status = http.StatusOK
-	}
-	writeJSON(w, status, map[string]any{"data": out})
+	writeJSON(w, batchStatus(ok, len(b.Data), upsert && updates == ok), map[string]any{"data": out})
 }
 
-func (s *Server) writeOne(org *orgRec, m module, i int, raw json.RawMessage, upsert bool, dupFields []string) map[string]any {
+// dataCountOK answers the call's error for no records or too many.
+func dataCountOK(w http.ResponseWriter, n int) bool {
+	switch {
+	case n == 0:
+		writeJSON(w, http.StatusBadRequest, crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": "data", "json_path": "$.data"}))
+		return false
+	case n > 100:
+		writeJSON(w, http.StatusBadRequest, crmError("LIMIT_EXCEEDED", "Limit exceeded", map[string]any{"limit": 100, "api_name": "data", "json_path": "$.data"}))
+		return false
+	}
+	return true
+}
+
+// batchStatus: 201 when every record succeeded (200 when all were
+// updates), 207 when mixed, 400 when none did.
+func batchStatus(ok, n int, allUpdates bool) int {
+	switch {
+	case ok == 0:
+		return http.StatusBadRequest
+	case ok < n:
+		return 207 // Multi-Status
+	case allUpdates:
+		return http.StatusOK
+	}
+	return http.StatusCreated
+}
+
+// writeOne writes one record. An upsert (upsertOn set) updates the first
+// record matching on one of those fields; an insert refuses a duplicate
+// on insertCheck (the call's duplicate_check_fields) or on a unique field.
+func (s *Server) writeOne(org *orgRec, m module, i int, raw json.RawMessage, upsertOn, insertCheck []string) map[string]any {
 	jp := func(f string) string { return "$.data[" + strconv.Itoa(i) + "]." + f }
 	var rec map[string]any
 	if err := json.Unmarshal(raw, &rec); err != nil || rec == nil {
 		return crmError("INVALID_DATA", "invalid data", map[string]any{"json_path": "$.data[" + strconv.Itoa(i) + "]", "expected_data_type": "jsonobject"})
 	}
-	for _, f := range textFields {
-		v, present := rec[f]
-		if !present || v == nil {
-			continue
-		}
-		str, isStr := v.(string)
-		if !isStr || (f == "Email" && str != "" && !validEmail(str)) {
-			want := "text"
-			if f == "Email" {
-				want = "email"
-			}
-			return crmError("INVALID_DATA", "invalid data", map[string]any{"api_name": f, "json_path": jp(f), "expected_data_type": want})
+	fields := org.fieldsLocked(m.name)
+	for _, f := range fields {
+		if v, present := rec[f.APIName]; present && !f.typeOK(v) {
+			return crmError("INVALID_DATA", "invalid data", map[string]any{"api_name": f.APIName, "json_path": jp(f.APIName), "expected_data_type": f.DataType})
 		}
 	}
 	now := s.now().UTC().Format(zohoTime)
 	owner := map[string]any{"id": org.crmUserID, "name": org.user.FullName, "email": org.user.Email}
 
-	if upsert {
-		for _, f := range dupFields {
+	for _, f := range upsertOn {
+		v, present := rec[f]
+		if !present || v == nil || v == "" {
+			continue
+		}
+		existing := findRecord(org.records[m.name], f, v)
+		if existing == nil {
+			continue
+		}
+		for _, mf := range fields {
+			if v, present := rec[mf.APIName]; mf.Mandatory && present && (v == nil || v == "") {
+				return crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": mf.APIName, "json_path": jp(mf.APIName)})
+			}
+		}
+		for k, v := range rec {
+			if k != "id" && k != "Created_Time" && k != "Owner" {
+				existing[k] = v
+			}
+		}
+		existing["Modified_Time"] = now
+		return map[string]any{
+			"code": "SUCCESS", "status": "success", "message": "record updated",
+			"action": "update", "duplicate_field": f,
+			"details": map[string]any{"id": existing["id"], "Modified_Time": now, "Modified_By": owner,
+				"Created_Time": existing["Created_Time"], "Created_By": owner},
+		}
+	}
+	for _, f := range fields {
+		if v, _ := rec[f.APIName].(string); f.Mandatory && strings.TrimSpace(v) == "" {
+			return crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": f.APIName, "json_path": jp(f.APIName)})
+		}
+	}
+	if upsertOn == nil {
+		check := append([]string(nil), insertCheck...)
+		for _, f := range fields {
+			if org.uniqueLocked(m.name, f) {
+				check = append(check, f.APIName)
+			}
+		}
+		for _, f := range check {
 			v, present := rec[f]
 			if !present || v == nil || v == "" {
 				continue
 			}
 			if existing := findRecord(org.records[m.name], f, v); existing != nil {
-				for _, mf := range m.mandatory {
-					if v, present := rec[mf]; present && (v == nil || v == "") {
-						return crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": mf, "json_path": jp(mf)})
-					}
-				}
-				for k, v := range rec {
-					if k != "id" && k != "Created_Time" && k != "Owner" {
-						existing[k] = v
-					}
-				}
-				existing["Modified_Time"] = now
-				return map[string]any{
-					"code": "SUCCESS", "status": "success", "message": "record updated",
-					"action": "update", "duplicate_field": f,
-					"details": map[string]any{"id": existing["id"], "Modified_Time": now, "Modified_By": owner,
-						"Created_Time": existing["Created_Time"], "Created_By": owner},
-				}
-			}
-		}
-	}
-	for _, f := range m.mandatory {
-		if v, _ := rec[f].(string); strings.TrimSpace(v) == "" {
-			return crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": f, "json_path": jp(f)})
-		}
-	}
-	if !upsert {
-		for _, f := range m.unique {
-			v, present := rec[f]
-			if !present || v == nil || v == "" {
-				continue
-			}
-			if existing := findRecord(org.records[m.name], f, v); existing != nil {
-				return crmError("DUPLICATE_DATA", "duplicate data", map[string]any{
-					"api_name": f, "json_path": jp(f), "id": existing["id"],
-					"duplicate_record": map[string]any{"id": existing["id"], "module": map[string]any{"api_name": m.name}, "Owner": owner},
-				})
+				return crmError("DUPLICATE_DATA", "duplicate data", s.duplicateDetails(org, m, f, jp(f), existing))
 			}
 		}
 	}
@@ -323,11 +411,117 @@ func (s *Server) writeOne(org *orgRec, m module, i int, raw json.RawMessage, ups
 		"code": "SUCCESS", "status": "success", "message": "record added",
 		"details": map[string]any{"id": id, "Modified_Time": now, "Modified_By": owner, "Created_Time": now, "Created_By": owner},
 	}
-	if upsert {
+	if upsertOn != nil {
 		res["action"] = "insert"
 		res["duplicate_field"] = nil
 	}
 	return res
+}
+
+// duplicateDetails names the existing record of a DUPLICATE_DATA in the
+// shape Options.DuplicateDetails asks for.
+func (s *Server) duplicateDetails(org *orgRec, m module, field, jsonPath string, existing map[string]any) map[string]any {
+	if s.opts.DuplicateDetails == DuplicateIDDetails {
+		return map[string]any{"api_name": field, "json_path": jsonPath, "id": existing["id"]}
+	}
+	owner := map[string]any{"id": org.crmUserID, "name": org.user.FullName, "zuid": org.user.ID}
+	if o, ok := existing["Owner"].(map[string]any); ok {
+		owner["id"], owner["name"] = o["id"], o["name"]
+	}
+	return map[string]any{"api_name": field, "json_path": jsonPath, "more_records": false,
+		"duplicate_record": map[string]any{"id": existing["id"], "module": map[string]any{"api_name": m.name, "id": moduleID(m.name)}, "Owner": owner}}
+}
+
+// Note is a note attached to a record, as stored by the simulator.
+type Note struct {
+	ID                     string
+	ParentModule, ParentID string
+	Title, Content         string
+	CreatedTime            time.Time
+}
+
+// Notes returns the notes added to the org's records, in order.
+func (s *Server) Notes(orgID string) []Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if org, ok := s.orgs[orgID]; ok {
+		return append([]Note(nil), org.notes...)
+	}
+	return nil
+}
+
+// addNotes attaches the body's notes to the record parentID of m.
+func (s *Server) addNotes(w http.ResponseWriter, org *orgRec, m module, parentID string, body []byte) {
+	var b struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		writeJSON(w, http.StatusBadRequest, crmError("INVALID_DATA", "body is not a valid JSON", map[string]any{"error": err.Error()}))
+		return
+	}
+	if !dataCountOK(w, len(b.Data)) {
+		return
+	}
+	parent := findRecord(org.records[m.name], "id", parentID)
+	now := s.now()
+	owner := map[string]any{"id": org.crmUserID, "name": org.user.FullName, "email": org.user.Email}
+	out := make([]any, 0, len(b.Data))
+	ok := 0
+	for i, raw := range b.Data {
+		jp := func(f string) string { return "$.data[" + strconv.Itoa(i) + "]." + f }
+		var n map[string]any
+		if err := json.Unmarshal(raw, &n); err != nil || n == nil {
+			out = append(out, crmError("INVALID_DATA", "invalid data", map[string]any{"json_path": "$.data[" + strconv.Itoa(i) + "]", "expected_data_type": "jsonobject"}))
+			continue
+		}
+		title, titleOK := n["Note_Title"].(string)
+		content, contentOK := n["Note_Content"].(string)
+		switch {
+		case parent == nil:
+			out = append(out, crmError("INVALID_DATA", "the related id given seems to be invalid", map[string]any{"api_name": "Parent_Id", "json_path": jp("Parent_Id")}))
+		case n["Note_Title"] != nil && !titleOK:
+			out = append(out, crmError("INVALID_DATA", "invalid data", map[string]any{"api_name": "Note_Title", "json_path": jp("Note_Title"), "expected_data_type": "text"}))
+		case n["Note_Content"] != nil && !contentOK:
+			out = append(out, crmError("INVALID_DATA", "invalid data", map[string]any{"api_name": "Note_Content", "json_path": jp("Note_Content"), "expected_data_type": "textarea"}))
+		case strings.TrimSpace(content) == "":
+			out = append(out, crmError("MANDATORY_NOT_FOUND", "required field not found", map[string]any{"api_name": "Note_Content", "json_path": jp("Note_Content")}))
+		default:
+			id := s.recordID()
+			org.notes = append(org.notes, Note{ID: id, ParentModule: m.name, ParentID: parentID, Title: title, Content: content, CreatedTime: now})
+			t := now.UTC().Format(zohoTime)
+			out = append(out, map[string]any{"code": "SUCCESS", "status": "success", "message": "record added",
+				"details": map[string]any{"id": id, "Created_Time": t, "Modified_Time": t, "Created_By": owner, "Modified_By": owner}})
+			ok++
+		}
+	}
+	writeJSON(w, batchStatus(ok, len(b.Data), false), map[string]any{"data": out})
+}
+
+// listFields answers GET /crm/v8/settings/fields?module=...
+func (s *Server) listFields(w http.ResponseWriter, org *orgRec, q url.Values) {
+	name := q.Get("module")
+	if name == "" {
+		writeJSON(w, http.StatusBadRequest, crmError("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param_name": "module"}))
+		return
+	}
+	m, ok := moduleByName(name)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, crmError("INVALID_MODULE", "the module name given seems to be invalid", map[string]any{"param_name": "module"}))
+		return
+	}
+	fields := org.fieldsLocked(m.name)
+	out := make([]any, 0, len(fields))
+	for _, f := range fields {
+		fj := fieldJSON(f)
+		if org.uniqueLocked(m.name, f) != f.Unique {
+			fj["unique"] = map[string]any{}
+			if !f.Unique {
+				fj["unique"] = map[string]any{"case_sensitive": false}
+			}
+		}
+		out = append(out, fj)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"fields": out})
 }
 
 // findRecord finds the first record whose field equals v (strings compare

@@ -204,7 +204,10 @@ func TestInsertAndUpsert(t *testing.T) {
 		{name: "duplicate Email on insert", path: "/crm/v8/Leads", body: `{"data":[{"Last_Name":"Ada","Email":"ADA@example.com"}]}`,
 			wantStatus: 400, want: []map[string]any{{"code": "DUPLICATE_DATA", "status": "error", "message": "duplicate data"}},
 			check: func(t *testing.T, data []any) {
-				if dig(data, 0, "details", "api_name") != "Email" || dig(data, 0, "details", "id") != first {
+				// The newer shape names the existing record in duplicate_record
+				// (TestDuplicateDetailsShapes covers the older details.id).
+				if dig(data, 0, "details", "api_name") != "Email" || dig(data, 0, "details", "duplicate_record", "id") != first ||
+					dig(data, 0, "details", "duplicate_record", "module", "api_name") != "Leads" {
 					t.Errorf("details %v", data[0])
 				}
 			}},
@@ -324,5 +327,168 @@ func TestConcurrentUpsertsOneRecord(t *testing.T) {
 	}
 	if got := len(f.s.Records(evaProd, "Leads")); got != 1 || count["insert"] != 1 || count["update"] != n-1 {
 		t.Errorf("records %d, actions %v", got, count)
+	}
+}
+
+// TestDuplicateDetailsShapes: DUPLICATE_DATA names the existing record in
+// details.duplicate_record (newer versions) or details.id (older ones).
+func TestDuplicateDetailsShapes(t *testing.T) {
+	for _, shape := range []string{"", DuplicateRecordDetails, DuplicateIDDetails} {
+		t.Run("shape="+shape, func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.DuplicateDetails = shape })
+			at, _ := f.connect("accounts.zoho.eu", eva, evaProd)
+			_, first := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Contacts", at, `{"data":[{"Last_Name":"Ada","Email":"ada@example.com"}]}`)
+			id := dig(first, "data", 0, "details", "id")
+			code, body := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Contacts", at, `{"data":[{"Last_Name":"Ada","Email":"ada@example.com"}]}`)
+			d, _ := dig(body, "data", 0, "details").(map[string]any)
+			if code != 400 || dig(body, "data", 0, "code") != "DUPLICATE_DATA" || d["api_name"] != "Email" || d["json_path"] != "$.data[0].Email" {
+				t.Fatalf("%d %v", code, body)
+			}
+			if shape == DuplicateIDDetails {
+				if d["id"] != id || d["duplicate_record"] != nil {
+					t.Errorf("older shape: %v", d)
+				}
+				return
+			}
+			if d["id"] != nil || dig(d, "duplicate_record", "id") != id || dig(d, "duplicate_record", "module", "api_name") != "Contacts" ||
+				dig(d, "duplicate_record", "Owner", "id") == nil || dig(d, "duplicate_record", "Owner", "zuid") != "20071000101" {
+				t.Errorf("newer shape: %v", d)
+			}
+		})
+	}
+}
+
+// TestInsertDuplicateCheckFields: an insert with duplicate_check_fields
+// refuses a record matching an existing one on any of them, naming it.
+func TestInsertDuplicateCheckFields(t *testing.T) {
+	f := newFixture(t, nil)
+	at, _ := f.connect("accounts.zoho.eu", eva, evaProd)
+	_, first := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Leads", at, `{"data":[{"Last_Name":"Ada","Phone":"+44 1","Email":"ada@example.com"}]}`)
+	id := dig(first, "data", 0, "details", "id")
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		field      any
+	}{
+		{"on Phone", `{"data":[{"Last_Name":"Other","Phone":"+44 1"}],"duplicate_check_fields":["Phone"]}`, 400, "Phone"},
+		{"on the second field", `{"data":[{"Last_Name":"Other","Phone":"+44 2","Company":"X"}],"duplicate_check_fields":["Company","Phone"]}`, 201, nil},
+		{"Phone without the check", `{"data":[{"Last_Name":"Other","Phone":"+44 1"}]}`, 201, nil},
+		{"Email is unique anyway", `{"data":[{"Last_Name":"Other","Email":"ada@example.com"}],"duplicate_check_fields":["Phone"]}`, 400, "Email"},
+		{"mixed", `{"data":[{"Last_Name":"New"},{"Last_Name":"Ada"}],"duplicate_check_fields":["Last_Name"]}`, 207, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Leads", at, tc.body)
+			if code != tc.status {
+				t.Fatalf("%d %v", code, body)
+			}
+			if tc.field != nil && (dig(body, "data", 0, "code") != "DUPLICATE_DATA" || dig(body, "data", 0, "details", "api_name") != tc.field ||
+				dig(body, "data", 0, "details", "duplicate_record", "id") != id) {
+				t.Errorf("%v", body)
+			}
+			if tc.name == "mixed" && (dig(body, "data", 0, "code") != "SUCCESS" || dig(body, "data", 1, "details", "duplicate_record", "id") != id) {
+				t.Errorf("%v", body)
+			}
+		})
+	}
+}
+
+func TestNotes(t *testing.T) {
+	f := newFixture(t, nil)
+	at, _ := f.connect("accounts.zoho.eu", eva, evaProd)
+	_, lead := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Leads", at, `{"data":[{"Last_Name":"Ada","Email":"ada@example.com"}]}`)
+	id := dig(lead, "data", 0, "details", "id").(string)
+	f.s.Advance(time.Minute)
+
+	code, body := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Leads/"+id+"/Notes", at,
+		`{"data":[{"Note_Title":"Form submission","Note_Content":"Email: ada@example.com\nMessage: hello"}]}`)
+	noteID, _ := dig(body, "data", 0, "details", "id").(string)
+	if code != 201 || dig(body, "data", 0, "code") != "SUCCESS" || dig(body, "data", 0, "message") != "record added" || len(noteID) != 19 {
+		t.Fatalf("%d %v", code, body)
+	}
+	notes := f.s.Notes(evaProd)
+	want := Note{ID: noteID, ParentModule: "Leads", ParentID: id, Title: "Form submission", Content: "Email: ada@example.com\nMessage: hello", CreatedTime: t0.Add(time.Minute)}
+	if len(notes) != 1 || notes[0] != want {
+		t.Errorf("notes %+v, want %+v", notes, want)
+	}
+	if leads := f.s.Records(evaProd, "Leads"); len(leads) != 1 || leads[0]["Last_Name"] != "Ada" {
+		t.Errorf("the lead changed: %v", leads)
+	}
+
+	for _, tc := range []struct {
+		name, path, body, token string
+		status                  int
+		codes                   []string
+		field                   string
+	}{
+		{"no title", "/crm/v8/leads/" + id + "/Notes", `{"data":[{"Note_Content":"just text"}]}`, at, 201, []string{"SUCCESS"}, ""},
+		{"unknown record", "/crm/v8/Leads/4876876000000999999/Notes", `{"data":[{"Note_Content":"x"},{"Note_Content":"y"}]}`, at, 400, []string{"INVALID_DATA", "INVALID_DATA"}, "Parent_Id"},
+		{"record of another module", "/crm/v8/Contacts/" + id + "/Notes", `{"data":[{"Note_Content":"x"}]}`, at, 400, []string{"INVALID_DATA"}, "Parent_Id"},
+		{"no content", "/crm/v8/Leads/" + id + "/Notes", `{"data":[{"Note_Title":"t"}]}`, at, 400, []string{"MANDATORY_NOT_FOUND"}, "Note_Content"},
+		{"content not text", "/crm/v8/Leads/" + id + "/Notes", `{"data":[{"Note_Content":42}]}`, at, 400, []string{"INVALID_DATA"}, "Note_Content"},
+		{"mixed", "/crm/v8/Leads/" + id + "/Notes", `{"data":[{"Note_Content":"ok"},{"Note_Content":""}]}`, at, 207, []string{"SUCCESS", "MANDATORY_NOT_FOUND"}, ""},
+		{"notes scope", "/crm/v8/Leads/" + id + "/Notes", `{"data":[{"Note_Content":"ok"}]}`, f.scoped("ZohoCRM.modules.notes.CREATE"), 201, []string{"SUCCESS"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := f.crm("POST", "www.zohoapis.eu", tc.path, tc.token, tc.body)
+			if code != tc.status {
+				t.Fatalf("%d %v", code, body)
+			}
+			for i, c := range tc.codes {
+				if dig(body, "data", i, "code") != c {
+					t.Errorf("data[%d] = %v, want %s", i, dig(body, "data", i), c)
+				}
+			}
+			if tc.field != "" && dig(body, "data", 0, "details", "api_name") != tc.field {
+				t.Errorf("details %v", dig(body, "data", 0, "details"))
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, path, body, token string
+		status                  int
+		code                    string
+	}{
+		{"no scope", "/crm/v8/Leads/" + id + "/Notes", `{"data":[{"Note_Content":"x"}]}`, f.scoped("ZohoCRM.org.READ"), 401, "OAUTH_SCOPE_MISMATCH"},
+		{"no notes", "/crm/v8/Leads/" + id + "/Notes", `{"data":[]}`, at, 400, "MANDATORY_NOT_FOUND"},
+		{"not JSON", "/crm/v8/Leads/" + id + "/Notes", `{`, at, 400, "INVALID_DATA"},
+		{"unknown module", "/crm/v8/Widgets/" + id + "/Notes", `{"data":[{"Note_Content":"x"}]}`, at, 400, "INVALID_MODULE"},
+		{"other related list", "/crm/v8/Leads/" + id + "/Attachments", `{"data":[{"Note_Content":"x"}]}`, at, 404, "INVALID_URL_PATTERN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := f.crm("POST", "www.zohoapis.eu", tc.path, tc.token, tc.body); code != tc.status || body["code"] != tc.code {
+				t.Errorf("%d %v", code, body)
+			}
+		})
+	}
+	if n := len(f.s.Notes(evaProd)); n != 4 {
+		t.Errorf("%d notes stored, want 4", n)
+	}
+	if f.s.Notes("nope") != nil || len(f.s.Notes(evaSandbox)) != 0 {
+		t.Error("notes of another org")
+	}
+}
+
+// TestInvalidTokenCodes: the 401 for a bad access token carries the code
+// the options ask for, Zoho's sources naming three.
+func TestInvalidTokenCodes(t *testing.T) {
+	for _, code := range []string{"", "INVALID_TOKEN", "AUTHENTICATION_FAILURE", "INVALID_OAUTHTOKEN"} {
+		t.Run("code="+code, func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.InvalidTokenCode = code })
+			want := code
+			if want == "" {
+				want = "INVALID_TOKEN"
+			}
+			at, _ := f.connect("accounts.zoho.eu", eva, evaProd)
+			f.s.ExpireAccessTokens()
+			for _, tok := range []string{at, "1000.unknown.unknown", ""} {
+				if status, body := f.crm("GET", "www.zohoapis.eu", "/crm/v8/org", tok, ""); status != 401 || body["code"] != want || body["status"] != "error" {
+					t.Errorf("token %.8q: %d %v", tok, status, body)
+				}
+			}
+			f.s.Inject(Fault{Host: "www.zohoapis.eu", Status: 401, Times: 1})
+			if status, body := f.crm("GET", "www.zohoapis.eu", "/crm/v8/org", at, ""); status != 401 || body["code"] != want {
+				t.Errorf("fault: %d %v", status, body)
+			}
+		})
 	}
 }

@@ -17,10 +17,39 @@
 //     redirect_uri; the exchange must send the same one (as OAuth requires)
 //     or gets invalid_redirect_uri. Codes from IssueCode carry none.
 //   - Revoking an unknown, already revoked or foreign-DC token answers
-//     {"status":"success"} too, and changes nothing.
+//     HTTP 400 {"error":"invalid_token","status":"failure"} (Zoho's 400 is
+//     documented, its body is not) and changes nothing.
 //   - GET /oauth/serverinfo answers
 //     {"result":"success","locations":{"us":"https://accounts.zoho.com",...}}
-//     listing the confirmed data centers (shape unconfirmed).
+//     listing the DCs of Zoho Accounts' multi-DC page, UK included and
+//     China left out, as Zoho lists them (the JSON shape is unconfirmed).
+//   - Every CRM call with a valid token is held to its org's limits per
+//     OAuth client: concurrency by edition (Free 5, Standard 10,
+//     Professional 15, Enterprise 20, Ultimate 25; other editions get
+//     Free's), 10 writes of more than 10 records at once, and credits per
+//     rolling 24 hours (one per call, Convert Lead and such not being
+//     served; Free 5,000; Standard, Professional, Enterprise, Ultimate
+//     50,000 + 250, 500, 1,000, 2,000 per user license, at most 100,000,
+//     1,000,000, 2,000,000, unlimited). Beyond either: 429
+//     {"code":"TOO_MANY_REQUESTS"}, charging nothing. Calls are counted
+//     whatever their answer. OrgStats tells what an org used.
+//   - An invalid access token answers Options.InvalidTokenCode, default
+//     INVALID_TOKEN.
+//   - DUPLICATE_DATA names the existing record in details.duplicate_record
+//     (id, module, Owner), or in details.id with
+//     Options.DuplicateDetails = DuplicateIDDetails. An insert refuses a
+//     duplicate on the call's duplicate_check_fields and on the org's
+//     unique fields (Leads' and Contacts' Email unless SetUnique turns it
+//     off).
+//   - Writes are checked against the fields API's types: a value of the
+//     wrong JSON type is INVALID_DATA naming the field; a number field
+//     also takes a string holding a number (undocumented). Fields the
+//     module does not have are stored as sent.
+//   - Notes (POST /crm/v8/{module}/{id}/Notes) need Note_Content; an
+//     unknown record answers INVALID_DATA on Parent_Id for every note.
+//   - The fields API needs a ZohoCRM.settings scope (settings.ALL,
+//     settings.fields.READ, ...), as at Zoho; DefaultScope includes
+//     ZohoCRM.settings.fields.READ.
 //   - The consent page started at accounts.zoho.com lists the users of every
 //     DC but cn; at accounts.zoho.com.cn only cn users; at any other DC's
 //     accounts server only that DC's users.
@@ -89,10 +118,31 @@ type Options struct {
 	// Logger, when set, gets one line per request: method, host, path,
 	// status. Never a query, form or body.
 	Logger *slog.Logger
+	// CRMLatency is how long every CRM call that passed the org's limits
+	// stays in flight before it is handled, so that calls overlap and
+	// meet the concurrency limits as they would at Zoho. A Fault's Latency
+	// on a CRM host is spent the same way, in flight.
+	CRMLatency time.Duration
+	// InvalidTokenCode is the code of the 401 for an expired, revoked or
+	// unknown access token: INVALID_TOKEN (default, Zoho's examples),
+	// AUTHENTICATION_FAILURE (Zoho's OpenAPI files) or INVALID_OAUTHTOKEN
+	// (its prose). Clients must treat all three alike.
+	InvalidTokenCode string
+	// DuplicateDetails is how DUPLICATE_DATA names the existing record:
+	// DuplicateRecordDetails (default: details.duplicate_record with id,
+	// module and Owner, as newer API versions do) or DuplicateIDDetails
+	// (details.id, as older ones do).
+	DuplicateDetails string
 }
 
-// Limits are Zoho's OAuth limits. Zero fields mean Zoho's values; a
-// negative value means unlimited (for the TTLs: never expires).
+// The shapes of DUPLICATE_DATA's details (Options.DuplicateDetails).
+const (
+	DuplicateRecordDetails = "duplicate_record"
+	DuplicateIDDetails     = "id"
+)
+
+// Limits are Zoho's OAuth and CRM limits. Zero fields mean Zoho's values;
+// a negative value means unlimited (for the TTLs: never expires).
 type Limits struct {
 	// AccessTokensPer10Min per refresh token, default 10; beyond it the
 	// refresh grant answers "Access Denied".
@@ -109,6 +159,17 @@ type Limits struct {
 	GrantCodeTTL time.Duration
 	// AccessTokenTTL, default 1 h.
 	AccessTokenTTL time.Duration
+	// Concurrency is every org's limit of CRM calls in flight per OAuth
+	// client; default the org's edition's (Free 5, Standard 10,
+	// Professional 15, Enterprise 20, Ultimate 25). Org.Concurrency wins.
+	Concurrency int
+	// SubConcurrency bounds the writes of more than 10 records in flight
+	// per org and client, default 10.
+	SubConcurrency int
+	// Credits is every org's API credits per rolling 24 hours; default
+	// from the org's edition and Users (Enterprise: 50,000 + 1,000 per
+	// user, at most 2,000,000). Org.Credits wins.
+	Credits int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -172,7 +233,14 @@ type Org struct {
 	ID          string // assigned if empty, Zoho-like digits
 	Name        string
 	Environment zoho.Environment // default Production
-	Edition     string           // default "Enterprise"
+	// Edition is Free, Standard, Professional, Enterprise (default) or
+	// Ultimate; it sets the org's limits. Another name gets Free's.
+	Edition string
+	// Users is the number of user licenses, default 10.
+	Users int
+	// Credits per rolling 24 hours and Concurrency per OAuth client
+	// override the edition's (and Limits'); negative: unlimited.
+	Credits, Concurrency int
 }
 
 // Request is one request the simulator received.
@@ -231,7 +299,7 @@ var (
 )
 
 // DefaultScope is the scope of codes made by IssueCode.
-const DefaultScope = "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ"
+const DefaultScope = "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ"
 
 type userRec struct {
 	User
@@ -244,6 +312,10 @@ type orgRec struct {
 	user      *userRec
 	crmUserID string
 	records   map[string][]map[string]any // by canonical module name
+	notes     []Note
+	custom    map[string][]fieldDef      // custom fields by canonical module name
+	unique    map[string]map[string]bool // unique overrides: module → field → unique
+	usage     orgUsage
 }
 
 type grantRec struct {
@@ -320,6 +392,12 @@ func New(opts Options) *Server {
 	if s.opts.ErrorStatus == 0 {
 		s.opts.ErrorStatus = http.StatusOK
 	}
+	if s.opts.InvalidTokenCode == "" {
+		s.opts.InvalidTokenCode = "INVALID_TOKEN"
+	}
+	if s.opts.DuplicateDetails == "" {
+		s.opts.DuplicateDetails = DuplicateRecordDetails
+	}
 	for _, c := range opts.Clients {
 		s.clients[c.ID] = c
 	}
@@ -388,12 +466,18 @@ func (s *Server) AddUser(u User) User {
 		if o.Edition == "" {
 			o.Edition = "Enterprise"
 		}
+		if o.Users == 0 {
+			o.Users = 10
+		}
 		s.orgs[o.ID] = &orgRec{
 			Org:       *o,
 			zgid:      s.digits(800000000, 3),
 			user:      rec,
 			crmUserID: s.recordID(),
 			records:   map[string][]map[string]any{},
+			custom:    map[string][]fieldDef{},
+			unique:    map[string]map[string]bool{},
+			usage:     newOrgUsage(),
 		}
 	}
 	rec.User = u
@@ -697,6 +781,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve applies the fault, if any, then routes; it returns the status.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, f *Fault, host, path, base string, form url.Values, body []byte) int {
+	var inFlight time.Duration // latency a CRM call spends in flight
+	if f != nil && f.Latency > 0 && f.Status == 0 && !f.Drop {
+		if _, env, ok := zoho.ByHost(host); ok && env != 0 {
+			inFlight, f = f.Latency, nil
+		}
+	}
 	if f != nil {
 		if f.Latency > 0 {
 			t := time.NewTimer(f.Latency)
@@ -719,7 +809,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, f *Fault, host, p
 		if f.Status != 0 {
 			b := f.Body
 			if b == "" {
-				b = defaultFaultBody(f.Status)
+				b = s.defaultFaultBody(f.Status)
 			}
 			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 			w.WriteHeader(f.Status)
@@ -728,11 +818,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, f *Fault, host, p
 		}
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	s.route(sw, r, host, path, base, form, body)
+	if s.route(sw, r, host, path, base, form, body, inFlight) {
+		return 499
+	}
 	if sw.status == 0 {
 		return http.StatusOK
 	}
 	return sw.status
+}
+
+// sleep waits d, or until the request's context ends; false then.
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 func (s *Server) matchFaultLocked(host, path string) *Fault {
@@ -761,12 +868,13 @@ func (s *Server) matchFaultLocked(host, path string) *Fault {
 	return nil
 }
 
-func defaultFaultBody(status int) string {
+func (s *Server) defaultFaultBody(status int) string {
 	switch {
 	case status == http.StatusTooManyRequests:
 		return `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many requests","status":"error"}`
 	case status == http.StatusUnauthorized:
-		return `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`
+		b, _ := json.Marshal(crmError(s.opts.InvalidTokenCode, "invalid oauth token", nil))
+		return string(b)
 	case status >= 500:
 		return `{"code":"INTERNAL_ERROR","details":{},"message":"Internal Server Error","status":"error"}`
 	}
@@ -774,7 +882,8 @@ func defaultFaultBody(status int) string {
 	return string(b)
 }
 
-func (s *Server) route(w http.ResponseWriter, r *http.Request, host, path, base string, form url.Values, body []byte) {
+// route answers for the host; true when the client went away first.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, host, path, base string, form url.Values, body []byte, inFlight time.Duration) bool {
 	dc, env, ok := zoho.ByHost(host)
 	switch {
 	case !ok:
@@ -785,8 +894,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, host, path, base 
 	case env == 0:
 		s.serveAccounts(w, r, dc, path, base, form)
 	default:
-		s.serveCRM(w, r, dc, env, path, body)
+		return s.serveCRM(w, r, dc, env, path, body, inFlight)
 	}
+	return false
 }
 
 func stripPort(h string) string {

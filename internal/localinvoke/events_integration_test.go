@@ -1,0 +1,404 @@
+//go:build integration && rie
+
+package localinvoke
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/zohoconnect/zohoconnect/internal/lambdarun"
+	"github.com/zohoconnect/zohoconnect/internal/testflow"
+)
+
+// The org ids the sample events name: the stage's seed org and its
+// callback org, as connection ids (zc_ + SHA-256 of location/environment/org).
+const (
+	seedConnectionID     = "zc_4ecc0cf74921ac6cf47e4ff4" // eu/sandbox/20071000202
+	callbackConnectionID = "zc_8307b296396ed787fd0e97d6" // eu/sandbox/20071000203
+)
+
+// expectation is what a sample event must do to its function, on the
+// first invocation (n = 0) and on a repeat (n = 1), each made real anew.
+type expectation struct {
+	function string
+	check    func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, n int)
+}
+
+var expectations = map[string]expectation{
+	"connect.json": {"CallbackFunction", func(t *testing.T, s *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
+		resp := httpAnswer(t, inv, 302)
+		u, err := url.Parse(resp.Headers["Location"])
+		if err != nil || u.Scheme != "https" || u.Host != "accounts.zoho.com" || u.Path != "/oauth/v2/auth" {
+			t.Fatalf("Location %q", resp.Headers["Location"])
+		}
+		q := u.Query()
+		if q.Get("client_id") != s.ClientID || q.Get("response_type") != "code" || q.Get("access_type") != "offline" ||
+			q.Get("redirect_uri") != redirectURI || len(q.Get("state")) < 32 {
+			t.Errorf("consent URL query %v", q)
+		}
+	}},
+	"callback.json": {"CallbackFunction", func(t *testing.T, _ *Stage, _ map[string]any, inv *lambdarun.Invocation, n int) {
+		resp := httpAnswer(t, inv, 200)
+		if !strings.HasPrefix(resp.Headers["Content-Type"], "text/html") {
+			t.Errorf("Content-Type %q: a browser asked", resp.Headers["Content-Type"])
+		}
+		for _, want := range []string{"Zoho CRM connected", callbackConnectionID, CallbackOrgName + " (" + CallbackOrgID + ")"} {
+			if !strings.Contains(resp.Body, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		// The first time the org is new and its key is shown; then it is a reconnect.
+		if want := []string{"shown only this once", "connected before"}[n]; !strings.Contains(resp.Body, want) {
+			t.Errorf("invocation %d: page lacks %q", n+1, want)
+		}
+	}},
+	"callback-denied.json": {"CallbackFunction", func(t *testing.T, _ *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		resp := httpAnswer(t, inv, 403)
+		if !strings.Contains(resp.Body, `data-code="access_denied"`) {
+			t.Errorf("page is not access_denied: %s", resp.Body)
+		}
+		q, _ := url.ParseQuery(str(sent["rawQueryString"]))
+		if q.Get("error") != "access_denied" || q.Get("state") == "" || q.Has("code") {
+			t.Errorf("sent query %v: not Zoho's refusal", q)
+		}
+	}},
+	"submission-json.json": {"SyncFunction", func(t *testing.T, s *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
+		// The repeat answers the first answer, with its status, and creates nothing.
+		created(t, s, inv, "jane.doe@example.com", "Doe")
+	}},
+	"submission-form.json": {"SyncFunction", func(t *testing.T, s *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
+		created(t, s, inv, "maria.keller@example.eu", "Keller")
+	}},
+	"sqs-retry.json": {"SyncFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, n int) {
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(inv.Payload, &resp); err != nil || inv.FunctionError != "" {
+			t.Fatalf("answer %s (%s)", inv.Payload, inv.FunctionError)
+		}
+		if len(resp.BatchItemFailures) != 0 {
+			t.Errorf("batch item failures %v: the queued submission was not delivered", resp.BatchItemFailures)
+		}
+		queued := s.Queued()
+		if len(queued) != n+1 {
+			t.Fatalf("%d submissions queued, want %d", len(queued), n+1)
+		}
+		q := queued[n]
+		var body map[string]string
+		rec := sent["Records"].([]any)[0].(map[string]any)
+		if json.Unmarshal([]byte(str(rec["body"])), &body) != nil || body["idempotency_key"] != q.Message.Key || body["connection_id"] != seedConnectionID {
+			t.Errorf("record body %v is not the queued submission's message %+v", rec["body"], q.Message)
+		}
+		if got := leads(s, q.Email); len(got) != 1 {
+			t.Errorf("%d leads %s in the org after the retry, want 1", len(got), q.Email)
+		}
+	}},
+	"refresh-one.json": {"RefreshFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		var a struct {
+			ConnectionID   string    `json:"connection_id"`
+			Outcome        string    `json:"outcome"`
+			TokenExpiresAt time.Time `json:"token_expires_at"`
+		}
+		if err := json.Unmarshal(inv.Payload, &a); err != nil || inv.FunctionError != "" {
+			t.Fatalf("answer %s (%s)", inv.Payload, inv.FunctionError)
+		}
+		rejected, err := time.Parse(time.RFC3339, str(sent["rejected_token_expires_at"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ConnectionID != seedConnectionID || a.Outcome != "refreshed" || a.TokenExpiresAt.Before(rejected) {
+			t.Errorf("answer %+v; the rejected token expired %s", a, rejected)
+		}
+		if stored, err := s.TokenExpiry(context.Background(), seedConnectionID); err != nil || !stored.Equal(a.TokenExpiresAt) {
+			t.Errorf("stored expiry %v (%v), answered %v", stored, err, a.TokenExpiresAt)
+		}
+	}},
+	"refresh-schedule.json": {"RefreshFunction", func(t *testing.T, _ *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
+		var sum struct {
+			Due, Refreshed, Failed int
+			Reauth                 int `json:"reauth_required"`
+		}
+		if err := json.Unmarshal(inv.Payload, &sum); err != nil || inv.FunctionError != "" {
+			t.Fatalf("answer %s (%s)", inv.Payload, inv.FunctionError)
+		}
+		if sum.Due < 1 || sum.Refreshed != sum.Due || sum.Failed != 0 || sum.Reauth != 0 {
+			t.Errorf("summary %s: every connection is due (20-minute tokens) and refreshed", inv.Payload)
+		}
+	}},
+}
+
+// Every sample event in events/, through the real bootstrap of the
+// function the template delivers it to, under the emulator, twice; then
+// sync's on-demand refresh through the local Lambda API. The functions'
+// logs must hold no secret, and each function starts exactly once.
+func TestSampleEventsUnderTheEmulator(t *testing.T) {
+	s, logs := startStage(t)
+	ctx := context.Background()
+
+	names := sampleEvents(t)
+	var covered []string
+	for _, name := range names {
+		if _, ok := expectations[name]; !ok {
+			t.Errorf("events/%s has no expectation here: say what it must do", name)
+		}
+	}
+	for name, e := range expectations {
+		if !contains(names, name) {
+			t.Errorf("expectation for events/%s, which does not exist", name)
+		}
+		covered = append(covered, e.function)
+	}
+	for _, fn := range s.Functions() {
+		if !contains(covered, fn) {
+			t.Errorf("%s has no sample event in events/: add one, and its expectation here", fn)
+		}
+	}
+
+	for _, name := range names {
+		e, ok := expectations[name]
+		if !ok {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(s.opts.ModuleDir, "events", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if delivered, err := s.FunctionFor(raw); err != nil || (delivered != "" && delivered != e.function) {
+				t.Fatalf("the template delivers it to %q (%v), the expectation says %s", delivered, err, e.function)
+			}
+			checkNamedConnection(t, raw)
+			for n := 0; n < 2; n++ {
+				payload, err := s.Prepare(ctx, raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent, _ := decodeObject(payload)
+				inv, err := s.Invoke(ctx, e.function, "events/"+name, payload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.check(t, s, sent, inv, n)
+			}
+		})
+	}
+
+	t.Run("on-demand refresh through the Lambda API", func(t *testing.T) {
+		refreshName := s.FunctionName("RefreshFunction")
+		env, err := s.Env("SyncFunction")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env["REFRESH_FUNCTION_NAME"] != refreshName {
+			t.Fatalf("sync invokes %q, the stage serves RefreshFunction as %q", env["REFRESH_FUNCTION_NAME"], refreshName)
+		}
+		c, err := s.Connected(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := s.Lambda.Invocations(refreshName)
+		s.Sim.ExpireAccessTokens() // Zoho now refuses the token sync holds
+		body := []byte(`{"Last_Name":"Refresh","Email":"on.demand@example.com","Company":"Lambda API"}`)
+		req := HTTPRequest(http.MethodPost, "/connections/"+c.ID+"/submissions", "", map[string]string{
+			"content-type": "application/json", "authorization": "Bearer " + c.SubmissionKey}, body)
+		req.RouteKey, req.RequestContext.RouteKey = routeSubmissions, routeSubmissions
+		req.PathParameters = map[string]string{"connection_id": c.ID}
+		resp, err := s.invokeRoute(ctx, routeSubmissions, "submission with a token Zoho refuses", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 201 || len(leads(s, "on.demand@example.com")) != 1 {
+			t.Errorf("answered %d %s; want 201 after the on-demand refresh", resp.StatusCode, resp.Body)
+		}
+		if got := s.Lambda.Invocations(refreshName) - before; got != 1 {
+			t.Errorf("RefreshFunction invoked %d times through the Lambda API, want 1", got)
+		}
+	})
+
+	// One execution environment per function: one cold start each, the
+	// first invocation, with a real init.
+	byFunction := map[string][]lambdarun.Report{}
+	for _, c := range s.Calls() {
+		byFunction[c.Function] = append(byFunction[c.Function], c.Invocation.Report)
+	}
+	var table []string
+	for _, fn := range s.Functions() {
+		reps := byFunction[fn]
+		if len(reps) == 0 {
+			t.Errorf("%s was never invoked", fn)
+			continue
+		}
+		colds := 0
+		for _, r := range reps {
+			if r.Cold {
+				colds++
+			}
+		}
+		if !reps[0].Cold || colds != 1 || reps[0].Init <= 0 {
+			t.Errorf("%s: %d cold starts, first cold %v, init %v; want exactly one, the first", fn, colds, reps[0].Cold, reps[0].Init)
+		}
+		table = append(table, figures(fn, s.Bootstraps[fn], reps))
+	}
+	t.Logf("under the emulator (linux bootstraps for this machine):\n%s", strings.Join(table, "\n"))
+
+	for _, leak := range testflow.Leaks(logs.String(), s.Secrets()) {
+		t.Errorf("the functions' logs contain %s", leak)
+	}
+}
+
+func startStage(t *testing.T) (*Stage, *testflow.LogBuffer) {
+	t.Helper()
+	logs := &testflow.LogBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{BuildDir: t.TempDir(), Output: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.Close(cctx); err != nil {
+			t.Errorf("closing the stage: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("emulator and function output:\n%s", logs.String())
+		}
+	})
+	return s, logs
+}
+
+func sampleEvents(t *testing.T) []string {
+	t.Helper()
+	mod, err := lambdarun.ModuleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := filepath.Glob(filepath.Join(mod, "events", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no events/*.json (%v)", err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// checkNamedConnection holds the samples true: a connection id an event
+// names is one the stage really makes.
+func checkNamedConnection(t *testing.T, raw []byte) {
+	t.Helper()
+	for _, id := range connectionIDs(string(raw)) {
+		if id != seedConnectionID && id != callbackConnectionID {
+			t.Errorf("the event names %s, which is no org the stage connects (%s, %s)", id, seedConnectionID, callbackConnectionID)
+		}
+	}
+}
+
+func connectionIDs(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "zc_")
+		if i < 0 || len(s) < i+27 {
+			return out
+		}
+		out = append(out, s[i:i+27])
+		s = s[i+27:]
+	}
+}
+
+func httpAnswer(t *testing.T, inv *lambdarun.Invocation, status int) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(inv.Payload, &resp); err != nil || inv.FunctionError != "" {
+		t.Fatalf("answer %s (%s, %v)", inv.Payload, inv.FunctionError, err)
+	}
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, resp.Body)
+	}
+	return resp
+}
+
+var recordIDs sync.Map // email → the record id its first answer named
+
+func created(t *testing.T, s *Stage, inv *lambdarun.Invocation, email, lastName string) {
+	t.Helper()
+	resp := httpAnswer(t, inv, 201)
+	var a struct {
+		Status   string `json:"status"`
+		RecordID string `json:"record_id"`
+		Module   string `json:"module"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != "created" || a.Module != "Leads" || a.RecordID == "" {
+		t.Errorf("answer %s", resp.Body)
+	}
+	if first, loaded := recordIDs.LoadOrStore(email, a.RecordID); loaded && first != a.RecordID {
+		t.Errorf("the repeat names record %s, the first answer %s", a.RecordID, first)
+	}
+	got := leads(s, email)
+	if len(got) != 1 || fmt.Sprint(got[0]["Last_Name"]) != lastName || fmt.Sprint(got[0]["id"]) != a.RecordID {
+		t.Errorf("the org holds %v for %s, want one lead %s, record %s", got, email, lastName, a.RecordID)
+	}
+}
+
+func leads(s *Stage, email string) []map[string]any {
+	var out []map[string]any
+	for _, r := range s.Sim.Records(SeedOrgID, "Leads") {
+		if r["Email"] == email {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// figures is one function's line of the table: bootstrap size, cold
+// start, warm durations.
+func figures(fn, bootstrap string, reps []lambdarun.Report) string {
+	size := int64(0)
+	if st, err := os.Stat(bootstrap); err == nil {
+		size = st.Size()
+	}
+	var warm []time.Duration
+	var rss int64
+	for _, r := range reps {
+		if !r.Cold {
+			warm = append(warm, r.Duration)
+		}
+		if r.MaxRSSBytes > rss {
+			rss = r.MaxRSSBytes
+		}
+	}
+	sort.Slice(warm, func(i, j int) bool { return warm[i] < warm[j] })
+	median := time.Duration(0)
+	if len(warm) > 0 {
+		median = warm[len(warm)/2]
+	}
+	return fmt.Sprintf("  %-17s bootstrap %5.1f MB  init %6.2f ms  first invoke %7.2f ms  warm median %7.2f ms (%d)  max RSS %4.1f MB",
+		fn, float64(size)/(1<<20), ms(reps[0].Init), ms(reps[0].Invoke), ms(median), len(warm), float64(rss)/(1<<20))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

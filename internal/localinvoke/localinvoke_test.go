@@ -1,0 +1,65 @@
+package localinvoke
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
+)
+
+// Each sample event goes where the template delivers it; sync's direct
+// invocation of RefreshFunction goes nowhere by itself.
+func TestFunctionForTheSampleEvents(t *testing.T) {
+	tpl, err := samtemplate.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"connect.json":          "CallbackFunction",
+		"callback.json":         "CallbackFunction",
+		"callback-denied.json":  "CallbackFunction",
+		"submission-json.json":  "SyncFunction",
+		"submission-form.json":  "SyncFunction",
+		"sqs-retry.json":        "SyncFunction",
+		"refresh-schedule.json": "RefreshFunction",
+		"refresh-one.json":      "",
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := FunctionFor(tpl.Functions, tpl.Routes, b)
+		if err != nil || got != want {
+			t.Errorf("%s: FunctionFor = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if _, err := FunctionFor(tpl.Functions, tpl.Routes, []byte(`{"version":"2.0","routeKey":"GET /nowhere","requestContext":{}}`)); err == nil {
+		t.Error("a route the template lacks gave no error")
+	}
+}
+
+func TestSign(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	at := time.Unix(1700000000, 0)
+	for _, c := range []struct{ example, query, idem, want string }{
+		{"sha256=00", "module=Leads", "idem-1", "sha256=7c57a79166762346e1171d641c07b1c552b490ffd5e64080658def38165f077f"},
+		{"t=1,v1=00", "module=Leads", "idem-1", "t=1700000000,v1=cbfcb19b0f7a28234645e9ecaa09de2abdcfa62f686988ba80c7278efb951fb6"},
+		{"t=1,v1=00", "", "", "t=1700000000,v1=75088e94c18382e3810262152622ec56e99873fa3a2ab3ede534b4ac337b915c"},
+	} {
+		if got := Sign(c.example, "zsk_key", "POST", "/connections/zc_1/submissions", c.query, c.idem, body, at); got != c.want {
+			t.Errorf("Sign(%q, query %q, idem %q) = %s, want %s", c.example, c.query, c.idem, got, c.want)
+		}
+	}
+}
+
+func TestSetQuery(t *testing.T) {
+	ev := map[string]any{}
+	setQuery(ev, "state=s1&code=1000.abc&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu")
+	params := ev["queryStringParameters"].(map[string]any)
+	if ev["rawQueryString"] != "state=s1&code=1000.abc&location=eu&accounts-server=https%3A%2F%2Faccounts.zoho.eu" ||
+		params["accounts-server"] != "https://accounts.zoho.eu" || params["code"] != "1000.abc" || len(params) != 4 {
+		t.Errorf("event = %v", ev)
+	}
+}

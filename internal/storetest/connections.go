@@ -1,0 +1,658 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zohoconnect/zohoconnect/internal/admin"
+	"github.com/zohoconnect/zohoconnect/internal/connect"
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
+)
+
+// ConnectionsTable is the connections table as every use case sees it:
+// the callback (connect), the refresh, sync (submission) and the
+// operator's command (admin). awsstore.ConnectionStore and
+// connectiontest.Connections are each all of it.
+type ConnectionsTable interface {
+	connect.ConnectionStore
+	refresh.Connections
+	submission.ConnectionStore
+	admin.ConnectionStore
+	admin.ConnectionLister
+}
+
+// RunConnectionsContract runs the connections table's contract against
+// the tables newTable makes (a fresh, empty one per call).
+func RunConnectionsContract(t *testing.T, newTable func(t *testing.T) ConnectionsTable) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, s ConnectionsTable)
+	}{
+		{"Update creates then changes a connection, version by version", updateCreatesAndCounts},
+		{"times are kept in whole seconds", wholeSeconds},
+		{"concurrent Updates lose nothing", concurrentUpdates},
+		{"the callback's lease", callbackLease},
+		{"the due index and the refresh lease", dueIndexAndRefreshLease},
+		{"a leased write needs the lease and an active connection", leasedWriteConditions},
+		{"a leased write writes what the transition changed and nothing else", leasedWriteChangesOnly},
+		{"sync's RequireReauth changes an active connection's status only", syncRequireReauth},
+		{"Disconnect leaves the due index", disconnectLeavesDueIndex},
+		{"List filters by status and stops at the callback's error", listFilters},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newTable(t)) })
+	}
+}
+
+var ctx = context.Background()
+
+// newConn stores a connection of org through Update.
+func newConn(t *testing.T, s ConnectionsTable, org string, expires time.Time, status connection.Status) string {
+	t.Helper()
+	id := connection.ID("us", zoho.Production, org)
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.Location, c.Environment, c.OrgID = "us", "production", org
+		c.TokenExpiresAt = expires
+		c.SetStatus(status, "", time.Now())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func get(t *testing.T, s ConnectionsTable, id string) *connection.Connection {
+	t.Helper()
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return c
+}
+
+func refreshed(exp time.Time) func(*connection.Connection) {
+	return func(c *connection.Connection) { c.Refreshed(exp) }
+}
+
+func failed(lastErr string, next time.Time, flag string) func(*connection.Connection) {
+	return func(c *connection.Connection) { c.RefreshFailed(lastErr, next, flag) }
+}
+
+func refused(reason string, at time.Time) func(*connection.Connection) {
+	return func(c *connection.Connection) { c.RefreshRefused(reason, at) }
+}
+
+func isDue(t *testing.T, s ConnectionsTable, id string, before time.Time) bool {
+	t.Helper()
+	cs, err := s.DueConnections(ctx, connection.RefreshShard(id), before, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func updateCreatesAndCounts(t *testing.T, s ConnectionsTable) {
+	id := connection.ID("eu", zoho.Sandbox, "100")
+	if _, err := s.Get(ctx, id); !errors.Is(err, connection.ErrNotFound) {
+		t.Fatalf("get of an unknown connection: %v", err)
+	}
+	// A change that fails writes nothing, not even a new item.
+	boom := errors.New("boom")
+	if _, err := s.Update(ctx, id, func(*connection.Connection) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("the change's error: %v", err)
+	}
+	if _, err := s.Get(ctx, id); !errors.Is(err, connection.ErrNotFound) {
+		t.Fatalf("a failed change created the connection: %v", err)
+	}
+	c, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		if c.ID != id || c.Version != 0 || c.Status != "" {
+			t.Errorf("a new connection is %+v", c)
+		}
+		c.Location, c.Environment, c.OrgID, c.OrgName = "eu", "sandbox", "100", "Acme"
+		c.FieldMapping = map[string]string{"email": "Email"}
+		c.SetStatus(connection.Active, "", time.Now())
+		return nil
+	})
+	if err != nil || c.Version != 1 || c.CreatedAt.IsZero() || !c.UpdatedAt.Equal(c.CreatedAt) {
+		t.Fatalf("created: %+v %v", c, err)
+	}
+	got := get(t, s, id)
+	if got.Version != 1 || got.OrgName != "Acme" || got.FieldMapping["email"] != "Email" || got.Status != connection.Active ||
+		!got.CreatedAt.Equal(second(c.CreatedAt)) {
+		t.Fatalf("stored: %+v", got)
+	}
+	again, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		if c.Version != 1 || c.OrgName != "Acme" {
+			t.Errorf("the change did not see what was stored: %+v", c)
+		}
+		c.OrgName = "Acme GmbH"
+		return nil
+	})
+	if err != nil || again.Version != 2 || !again.CreatedAt.Equal(got.CreatedAt) {
+		t.Fatalf("changed: %+v %v", again, err)
+	}
+	if after := get(t, s, id); after.Version != 2 || after.OrgName != "Acme GmbH" || after.FieldMapping["email"] != "Email" {
+		t.Fatalf("after the change: %+v", after)
+	}
+}
+
+func wholeSeconds(t *testing.T, s ConnectionsTable) {
+	base := time.Now().Truncate(time.Second)
+	frac := base.Add(700 * time.Millisecond)
+	id := connection.ID("us", zoho.Production, "200")
+	c, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.TokenExpiresAt, c.NextAttemptAt = frac, frac.Add(time.Minute)
+		c.SetStatus(connection.Active, "", frac)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.TokenExpiresAt.Equal(frac) {
+		t.Errorf("Update answers what it was given: %v", c.TokenExpiresAt)
+	}
+	got := get(t, s, id)
+	if !got.TokenExpiresAt.Equal(base) || !got.NextAttemptAt.Equal(base.Add(time.Minute)) || !got.StatusChangedAt.Equal(base) {
+		t.Fatalf("kept %v, %v, %v; want whole seconds of %v", got.TokenExpiresAt, got.NextAttemptAt, got.StatusChangedAt, frac)
+	}
+	// Conditions compare whole seconds too: a token expiring at .7 is due
+	// by .2 of the same second.
+	if !isDue(t, s, id, base.Add(200*time.Millisecond)) {
+		t.Error("not due within its second")
+	}
+	if isDue(t, s, id, base.Add(-300*time.Millisecond)) {
+		t.Error("due a second early")
+	}
+}
+
+func concurrentUpdates(t *testing.T, s ConnectionsTable) {
+	id := newConn(t, s, "300", time.Now().Add(time.Hour), connection.Active)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		written int
+	)
+	for range 4 {
+		wg.Go(func() {
+			_, err := s.Update(ctx, id, func(c *connection.Connection) error {
+				c.ConsecutiveFailures++
+				return nil
+			})
+			switch {
+			case err == nil:
+				mu.Lock()
+				written++
+				mu.Unlock()
+			case !errors.Is(err, connection.ErrConflict):
+				t.Errorf("update: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if c := get(t, s, id); c.ConsecutiveFailures != written || written == 0 || c.Version != int64(1+written) {
+		t.Fatalf("%d updates written, the count is %d (version %d)", written, c.ConsecutiveFailures, c.Version)
+	}
+}
+
+func callbackLease(t *testing.T, s ConnectionsTable) {
+	now := time.Now().Truncate(time.Second)
+	unknown := connection.ID("us", zoho.Production, "nobody")
+	if ok, err := s.TakeLease(ctx, unknown, "callback-1", now, now.Add(30*time.Second)); ok || err != nil {
+		t.Fatalf("leased an unknown connection: %v %v", ok, err)
+	}
+	if err := s.ReleaseLease(ctx, unknown, "callback-1"); err != nil {
+		t.Fatalf("releasing an unknown connection's lease: %v", err)
+	}
+	if _, err := s.Get(ctx, unknown); !errors.Is(err, connection.ErrNotFound) {
+		t.Fatalf("the lease calls created a connection: %v", err)
+	}
+
+	// Whatever the status: the callback replaces a disconnected
+	// connection's tokens too.
+	id := newConn(t, s, "400", now.Add(time.Hour), connection.Disconnected)
+	v0 := get(t, s, id).Version
+	if ok, err := s.TakeLease(ctx, id, "callback-1", now, now.Add(30*time.Second)); !ok || err != nil {
+		t.Fatalf("take: %v %v", ok, err)
+	}
+	if owner, until, err := s.Lease(ctx, id); owner != "callback-1" || !until.Equal(now.Add(30*time.Second)) || err != nil {
+		t.Fatalf("lease %q %v %v", owner, until, err)
+	}
+	if ok, _ := s.TakeLease(ctx, id, "callback-2", now.Add(29*time.Second), now.Add(time.Minute)); ok {
+		t.Fatal("a held lease was taken")
+	}
+	if ok, _ := s.TakeLease(ctx, id, "callback-1", now, now.Add(time.Minute)); ok {
+		t.Fatal("a held lease was taken again by its holder")
+	}
+	// Update writes around the lease.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.OrgName = "replaced"
+		c.Lease = connection.Lease{Owner: "not-written", Until: now.Add(time.Hour)}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(t, s, id); c.Lease.Owner != "callback-1" || c.OrgName != "replaced" || c.Version != v0+1 {
+		t.Fatalf("after an Update under the lease: %+v", c)
+	}
+	// Only the holder releases; neither the take nor the release counts
+	// as a version.
+	if err := s.ReleaseLease(ctx, id, "callback-2"); err != nil {
+		t.Fatal(err)
+	}
+	if owner, _, _ := s.Lease(ctx, id); owner != "callback-1" {
+		t.Fatal("another's release freed the lease")
+	}
+	if err := s.ReleaseLease(ctx, id, "callback-1"); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(t, s, id); c.Lease.Owner != "" || !c.Lease.Until.IsZero() || c.Version != v0+1 {
+		t.Fatalf("after the release: %+v", c)
+	}
+	// An expired lease is taken over: expired means before now's second.
+	if ok, _ := s.TakeLease(ctx, id, "callback-3", now, now.Add(time.Second)); !ok {
+		t.Fatal("take")
+	}
+	if ok, _ := s.TakeLease(ctx, id, "callback-4", now.Add(1900*time.Millisecond), now.Add(time.Minute)); ok {
+		t.Fatal("a lease was taken in its last second")
+	}
+	if ok, _ := s.TakeLease(ctx, id, "callback-4", now.Add(2*time.Second), now.Add(time.Minute)); !ok {
+		t.Fatal("an expired lease was not taken over")
+	}
+}
+
+// Moved from awsstore's TestDueIndexAndRefreshLease, so that the fake
+// passes it too.
+func dueIndexAndRefreshLease(t *testing.T, s ConnectionsTable) {
+	now := time.Now().Truncate(time.Second)
+
+	// Due connections, spread over the shards; one not due; one inactive.
+	due := map[string]bool{}
+	for i := range 40 {
+		due[newConn(t, s, fmt.Sprint(1000+i), now.Add(time.Duration(i)*time.Second), connection.Active)] = true
+	}
+	late := newConn(t, s, "2000", now.Add(2*time.Hour), connection.Active)
+	gone := newConn(t, s, "2001", now, connection.ReauthRequired)
+
+	found := map[string]bool{}
+	for shard := range connection.RefreshShards {
+		cs, err := s.DueConnections(ctx, fmt.Sprintf("%02d", shard), now.Add(time.Hour), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cs {
+			if connection.RefreshShard(c.ID) != fmt.Sprintf("%02d", shard) {
+				t.Errorf("%s found in shard %02d", c.ID, shard)
+			}
+			if i > 0 && c.TokenExpiresAt.Before(cs[i-1].TokenExpiresAt) {
+				t.Errorf("shard %02d not soonest first", shard)
+			}
+			found[c.ID] = true
+		}
+	}
+	if len(found) != 40 || found[late] || found[gone] {
+		t.Fatalf("found %d due (late %v, inactive %v)", len(found), found[late], found[gone])
+	}
+	// limit bounds the answer and pages are followed.
+	shard := connection.RefreshShard(late)
+	all, _ := s.DueConnections(ctx, shard, now.Add(3*time.Hour), 0)
+	some, err := s.DueConnections(ctx, shard, now.Add(3*time.Hour), 1)
+	if err != nil || len(some) != 1 || len(all) < 1 {
+		t.Fatalf("limit: %d of %d, %v", len(some), len(all), err)
+	}
+	if some[0].ID != all[0].ID {
+		t.Fatalf("limit 1 answered %s, not the soonest %s", some[0].ID, all[0].ID)
+	}
+
+	var id string
+	for k := range due {
+		id = k
+		break
+	}
+	before := get(t, s, id)
+
+	// A token that expires after dueBy is not leased.
+	if _, ok, err := s.AcquireLease(ctx, id, "a", now, now.Add(time.Minute), before.TokenExpiresAt.Add(-time.Second)); ok || err != nil {
+		t.Fatalf("leased a connection that is not due: %v %v", ok, err)
+	}
+	if _, ok, _ := s.AcquireLease(ctx, gone, "a", now, now.Add(time.Minute), now.Add(time.Hour)); ok {
+		t.Fatal("leased an inactive connection")
+	}
+	if _, ok, _ := s.AcquireLease(ctx, connection.ID("us", zoho.Production, "nobody"), "a", now, now.Add(time.Minute), now.Add(time.Hour)); ok {
+		t.Fatal("leased an unknown connection")
+	}
+	c, ok, err := s.AcquireLease(ctx, id, "a", now, now.Add(time.Minute), now.Add(time.Hour))
+	if !ok || err != nil || c.ID != id || c.Version != before.Version+1 || c.Lease.Owner != "a" || !c.Lease.Until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("lease: %v %v %+v", ok, err, c)
+	}
+	if _, ok, _ := s.AcquireLease(ctx, id, "b", now, now.Add(time.Minute), now.Add(time.Hour)); ok {
+		t.Fatal("a held lease was taken")
+	}
+	if owner, until, _ := s.Lease(ctx, id); owner != "a" || !until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("lease %q %v", owner, until)
+	}
+	// The callback's Update leaves the lease alone.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error { c.OrgName = "x"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if owner, _, _ := s.Lease(ctx, id); owner != "a" {
+		t.Fatal("Update broke the lease")
+	}
+	// Only the holder records.
+	if err := s.UpdateLeased(ctx, id, "b", refreshed(now.Add(time.Hour))); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("a non-holder recorded: %v", err)
+	}
+	if err := s.UpdateLeased(ctx, id, "a", failed("zoho: unavailable", now.Add(time.Minute), "")); err != nil {
+		t.Fatalf("failure: %v", err)
+	}
+	if c := get(t, s, id); c.ConsecutiveFailures != 1 {
+		t.Fatalf("failure: %d", c.ConsecutiveFailures)
+	}
+	if owner, _, _ := s.Lease(ctx, id); owner != "" {
+		t.Fatal("RefreshFailed kept the lease")
+	}
+	// An expired lease is taken over.
+	if _, ok, _ := s.AcquireLease(ctx, id, "c", now, now.Add(-time.Second), now.Add(time.Hour)); !ok {
+		t.Fatal("lease after failure")
+	}
+	if _, ok, _ := s.AcquireLease(ctx, id, "d", now, now.Add(time.Minute), now.Add(time.Hour)); !ok {
+		t.Fatal("an expired lease was not taken over")
+	}
+	if err := s.ReleaseLease(ctx, id, "c"); err != nil {
+		t.Fatalf("releasing a lost lease: %v", err)
+	}
+	if err := s.UpdateLeased(ctx, id, "d", failed("again", now.Add(2*time.Minute), refresh.FlagReason)); err != nil {
+		t.Fatalf("failure: %v", err)
+	}
+	c = get(t, s, id)
+	if c.ConsecutiveFailures != 2 || c.StatusReason != refresh.FlagReason || !c.NextAttemptAt.Equal(now.Add(2*time.Minute)) || c.LastError != "again" {
+		t.Fatalf("after two failures: %+v", c)
+	}
+	if _, ok, _ := s.AcquireLease(ctx, id, "e", now, now.Add(time.Minute), now.Add(time.Hour)); !ok {
+		t.Fatal("lease")
+	}
+	if err := s.UpdateLeased(ctx, id, "e", refreshed(now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	c = get(t, s, id)
+	if c.ConsecutiveFailures != 0 || c.StatusReason != "" || !c.NextAttemptAt.IsZero() || c.LastError != "" || !c.TokenExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("after refresh: %+v", c)
+	}
+
+	// reauth_required leaves the due index.
+	if _, ok, _ := s.AcquireLease(ctx, id, "f", now, now.Add(time.Minute), now.Add(2*time.Hour)); !ok {
+		t.Fatal("lease")
+	}
+	if err := s.UpdateLeased(ctx, id, "f", refused("revoked", now)); err != nil {
+		t.Fatal(err)
+	}
+	c = get(t, s, id)
+	if c.Status != connection.ReauthRequired || c.StatusReason != "revoked" || !c.StatusChangedAt.Equal(now.UTC()) || c.LastError != "revoked" {
+		t.Fatalf("reauth: %+v", c)
+	}
+	if isDue(t, s, id, now.Add(3*time.Hour)) {
+		t.Fatal("a reauth_required connection is still in the due index")
+	}
+	if owner, _, _ := s.Lease(ctx, id); owner != "" {
+		t.Fatal("lease kept")
+	}
+}
+
+func leasedWriteConditions(t *testing.T, s ConnectionsTable) {
+	now := time.Now().Truncate(time.Second)
+	unknown := connection.ID("us", zoho.Production, "nobody")
+	if err := s.UpdateLeased(ctx, unknown, "run-1", refreshed(now.Add(time.Hour))); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("a leased write of an unknown connection: %v", err)
+	}
+	if _, err := s.Get(ctx, unknown); !errors.Is(err, connection.ErrNotFound) {
+		t.Fatalf("a leased write created a connection: %v", err)
+	}
+
+	// The holder of an expired lease nobody took over still writes.
+	id := newConn(t, s, "500", now.Add(10*time.Minute), connection.Active)
+	if _, ok, err := s.AcquireLease(ctx, id, "run-1", now.Add(-2*time.Minute), now.Add(-time.Minute), now.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	if err := s.UpdateLeased(ctx, id, "run-1", refreshed(now.Add(time.Hour))); err != nil {
+		t.Fatalf("the holder of an expired lease: %v", err)
+	}
+	// After its write the lease is gone: a second write by the same run
+	// is refused.
+	if err := s.UpdateLeased(ctx, id, "run-1", failed("late", now, "")); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("a write after the lease ended: %v", err)
+	}
+
+	// As refresh's TestDisconnectDuringARefreshIsNotUndone has it through
+	// the whole flow: an operator disconnects a connection while a refresh
+	// holds its lease; the refresh's late writes are refused.
+	if _, ok, err := s.AcquireLease(ctx, id, "run-2", now, now.Add(time.Minute), now.Add(2*time.Hour)); err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.Disconnect("disconnected by operator", now)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v := get(t, s, id).Version
+	if err := s.UpdateLeased(ctx, id, "run-2", refused("invalid_code", now)); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("RefreshRefused after a disconnect: %v", err)
+	}
+	if err := s.UpdateLeased(ctx, id, "run-2", refreshed(now.Add(time.Hour))); !errors.Is(err, connection.ErrConflict) {
+		t.Fatalf("Refreshed after a disconnect: %v", err)
+	}
+	if c := get(t, s, id); c.Status != connection.Disconnected || c.Version != v || c.Lease.Owner != "run-2" {
+		t.Fatalf("after the refused writes: %+v", c)
+	}
+}
+
+func leasedWriteChangesOnly(t *testing.T, s ConnectionsTable) {
+	now := time.Now().Truncate(time.Second)
+	id := newConn(t, s, "600", now.Add(5*time.Minute), connection.Active)
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.OrgName, c.UserEmail, c.Scopes = "Acme", "ana@example.com", "ZohoCRM.modules.ALL"
+		c.SubmissionKeyID, c.SubmissionHash = "kid", "hash-of-the-key"
+		c.FieldMapping = map[string]string{"budget": "Annual_Revenue"}
+		c.ConsecutiveFailures, c.LastError, c.NextAttemptAt = 3, "before", now.Add(-time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lease := func(owner string) *connection.Connection {
+		t.Helper()
+		c, ok, err := s.AcquireLease(ctx, id, owner, now, now.Add(time.Minute), now.Add(time.Hour))
+		if !ok || err != nil {
+			t.Fatalf("lease: %v %v", ok, err)
+		}
+		return c
+	}
+
+	// A failure is counted onto the stored count (3), though the write
+	// never read it.
+	before := lease("run-1")
+	if err := s.UpdateLeased(ctx, id, "run-1", failed("zoho: unavailable", now.Add(2*time.Minute), "")); err != nil {
+		t.Fatal(err)
+	}
+	after := get(t, s, id)
+	if after.ConsecutiveFailures != 4 || after.LastError != "zoho: unavailable" || !after.NextAttemptAt.Equal(now.Add(2*time.Minute)) ||
+		after.Version != before.Version+1 || after.Lease.Owner != "" || after.UpdatedAt.IsZero() {
+		t.Fatalf("after a failure: %+v", after)
+	}
+	sameExcept(t, "RefreshFailed", before, after, "ConsecutiveFailures", "LastError", "NextAttemptAt", "Lease", "UpdatedAt", "Version")
+
+	// A refresh writes the expiry and clears the bookkeeping.
+	before = lease("run-2")
+	if err := s.UpdateLeased(ctx, id, "run-2", refreshed(now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	after = get(t, s, id)
+	if after.ConsecutiveFailures != 0 || after.LastError != "" || !after.NextAttemptAt.IsZero() || !after.TokenExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("after a refresh: %+v", after)
+	}
+	sameExcept(t, "Refreshed", before, after, "TokenExpiresAt", "ConsecutiveFailures", "LastError", "NextAttemptAt", "StatusReason", "Lease", "UpdatedAt", "Version")
+
+	// A refusal: status, reason, time, last error; nothing else.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error { c.TokenExpiresAt = now; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	before = lease("run-3")
+	if err := s.UpdateLeased(ctx, id, "run-3", refused("invalid_code", now.Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	after = get(t, s, id)
+	if after.Status != connection.ReauthRequired || after.StatusReason != "invalid_code" || !after.StatusChangedAt.Equal(now.Add(time.Second)) ||
+		after.LastError != "invalid_code" || !after.UpdatedAt.Equal(now.Add(time.Second)) {
+		t.Fatalf("after a refusal: %+v", after)
+	}
+	sameExcept(t, "RefreshRefused", before, after, "Status", "StatusReason", "StatusChangedAt", "LastError", "Lease", "UpdatedAt", "Version")
+}
+
+// The semantic half of awsstore's TestRequireReauth (which also compares
+// the item's raw attributes).
+func syncRequireReauth(t *testing.T, s ConnectionsTable) {
+	now := time.Now().UTC().Truncate(time.Second)
+	mark := func(reason string, at time.Time) func(*connection.Connection) {
+		return func(c *connection.Connection) { c.RequireReauth(reason, at) }
+	}
+	id := newConn(t, s, "3000", now.Add(time.Hour), connection.Active)
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.SubmissionKeyID, c.SubmissionHash, c.FieldMapping = "kid", "hash-of-the-key", map[string]string{"budget": "Annual_Revenue"}
+		c.StatusReason = refresh.FlagReason
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A refresh holds the lease meanwhile: untouched by the mark.
+	if _, ok, err := s.AcquireLease(ctx, id, "run-1", now, now.Add(time.Minute), now.Add(2*time.Hour)); !ok || err != nil {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	old := get(t, s, id)
+	if err := s.UpdateActive(ctx, id, mark("domain_token_mismatch", now.Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	c := get(t, s, id)
+	if c.Status != connection.ReauthRequired || c.StatusReason != "domain_token_mismatch" || !c.StatusChangedAt.Equal(now.Add(time.Second)) ||
+		!c.UpdatedAt.Equal(now.Add(time.Second)) || c.Version != old.Version+1 {
+		t.Fatalf("after: %+v (version before %d)", c, old.Version)
+	}
+	sameExcept(t, "RequireReauth", old, c, "Status", "StatusReason", "StatusChangedAt", "UpdatedAt", "Version")
+	if isDue(t, s, id, now.Add(3*time.Hour)) {
+		t.Fatal("still in the due index")
+	}
+
+	// Already marked: nothing changes, no error.
+	if err := s.UpdateActive(ctx, id, mark("scope_mismatch", now.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if again := get(t, s, id); again.Version != c.Version || again.StatusReason != "domain_token_mismatch" {
+		t.Fatalf("a marked connection changed: %+v", again)
+	}
+	// Disconnected: stays disconnected.
+	gone := newConn(t, s, "3001", now, connection.Disconnected)
+	g0 := get(t, s, gone)
+	if err := s.UpdateActive(ctx, gone, mark("scope_mismatch", now)); err != nil {
+		t.Fatal(err)
+	}
+	if g := get(t, s, gone); g.Status != connection.Disconnected || g.Version != g0.Version {
+		t.Fatalf("disconnected: %+v", g)
+	}
+	// Unknown: nothing is created.
+	unknown := connection.ID("eu", zoho.Sandbox, "nobody")
+	if err := s.UpdateActive(ctx, unknown, mark("scope_mismatch", now)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, unknown); !errors.Is(err, connection.ErrNotFound) {
+		t.Fatalf("an item was created: %v", err)
+	}
+}
+
+func disconnectLeavesDueIndex(t *testing.T, s ConnectionsTable) {
+	now := time.Now().UTC().Truncate(time.Second)
+	id := newConn(t, s, "700", now.Add(time.Minute), connection.Active)
+	if !isDue(t, s, id, now.Add(time.Hour)) {
+		t.Fatal("an active connection is not due")
+	}
+	c, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.Disconnect(admin.DisconnectReason, now)
+		return nil
+	})
+	if err != nil || c.Status != connection.Disconnected {
+		t.Fatalf("%+v %v", c, err)
+	}
+	got := get(t, s, id)
+	if got.Status != connection.Disconnected || got.StatusReason != admin.DisconnectReason || !got.StatusChangedAt.Equal(now) {
+		t.Fatalf("stored %+v", got)
+	}
+	if isDue(t, s, id, now.Add(time.Hour)) {
+		t.Fatal("a disconnected connection is due")
+	}
+	if _, ok, _ := s.AcquireLease(ctx, id, "run-1", now, now.Add(time.Minute), now.Add(time.Hour)); ok {
+		t.Fatal("a disconnected connection was leased for a refresh")
+	}
+	// Connecting it again puts it back.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.SetStatus(connection.Active, "", now)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !isDue(t, s, id, now.Add(time.Hour)) {
+		t.Fatal("a reconnected connection is not due")
+	}
+}
+
+func listFilters(t *testing.T, s ConnectionsTable) {
+	want := map[connection.Status]int{}
+	for i := range 7 {
+		st := []connection.Status{connection.Active, connection.ReauthRequired, connection.Disconnected}[i%3]
+		want[st]++
+		id := connection.ID("eu", zoho.Sandbox, fmt.Sprint(9000+i))
+		if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+			c.Location, c.Environment, c.OrgID, c.OrgName = "eu", "sandbox", fmt.Sprint(9000+i), "Org"
+			c.FieldMapping = map[string]string{"email": "Email"}
+			c.SetStatus(st, "", time.Now())
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	st, err := s.List(ctx, "", func(c *connection.Connection) error {
+		if seen[c.ID] || c.OrgName != "Org" || c.FieldMapping["email"] != "Email" || c.Version != 1 {
+			t.Errorf("listed %+v", c)
+		}
+		seen[c.ID] = true
+		return nil
+	})
+	if err != nil || len(seen) != 7 || st.Matched != 7 || st.Scanned != 7 {
+		t.Fatalf("%v: %d seen, %+v", err, len(seen), st)
+	}
+	for status, n := range want {
+		got := 0
+		st, err := s.List(ctx, status, func(c *connection.Connection) error {
+			if c.Status != status {
+				t.Errorf("%s listed for %s", c.Status, status)
+			}
+			got++
+			return nil
+		})
+		if err != nil || got != n || st.Matched != n || st.Scanned != 7 {
+			t.Errorf("%s: %d of %d, %+v, %v", status, got, n, st, err)
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if _, err := s.List(ctx, "", func(*connection.Connection) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("the callback's error: %v after %d calls", err, calls)
+	}
+}
