@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -43,8 +44,13 @@ func TestNewMakesAndDeletesEverything(t *testing.T) {
 		}
 		conns := env.Tables["ConnectionsTable"]
 		out, _ := env.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(conns)})
-		if len(out.Table.GlobalSecondaryIndexes) != 1 || aws.ToString(out.Table.GlobalSecondaryIndexes[0].IndexName) != "due-index" {
-			t.Errorf("connections GSIs = %+v", out.Table.GlobalSecondaryIndexes)
+		var gsis []string
+		for _, g := range out.Table.GlobalSecondaryIndexes {
+			gsis = append(gsis, aws.ToString(g.IndexName))
+		}
+		sort.Strings(gsis)
+		if strings.Join(gsis, ",") != "due-index,tenant-index" {
+			t.Errorf("connections GSIs = %v", gsis)
 		}
 		ttl, err := env.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(env.Tables["StatesTable"])})
 		if err != nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expires_at" {

@@ -28,8 +28,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
+	"github.com/zohoconnect/zohoconnect/functions/productapi/productapifn"
+	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
 	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/product"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
@@ -70,6 +74,17 @@ type Flow struct {
 	Logs *LogBuffer
 	// ZohoHTTP reaches the simulator's hosts, as a browser reaches Zoho.
 	ZohoHTTP *http.Client
+	// Product is the product API function (ProductApiFunction's
+	// environment), ProductKey the product's API key. Refresh is the
+	// refresh function the callback and the product API ask for
+	// revocations, in process.
+	Product    *product.Handler
+	ProductKey string
+	Refresh    *refresh.Handler
+
+	// cookies is the browser's cookie jar: what /connect set, sent back
+	// to the callback.
+	cookies map[string]string
 
 	mu      sync.Mutex
 	secrets []string // submission keys seen and AddSecret's
@@ -86,7 +101,10 @@ func New(t testing.TB, simOpts zohosim.Options, envOpts ...testenv.Option) *Flow
 		simOpts.Limits.GrantCodesPer10Min = -1
 	}
 	sim, simURL := zohosimtest.Start(t, simOpts)
-	env := testenv.New(t, append(envOpts[:len(envOpts):len(envOpts)], testenv.WithZohoEndpoint(simURL))...)
+	// Anonymous connects are on unless the test turns them off: most
+	// tests connect without the product's session.
+	opts := append([]testenv.Option{testenv.WithParameter("AllowAnonymousConnect", "true")}, envOpts...)
+	env := testenv.New(t, append(opts, testenv.WithZohoEndpoint(simURL))...)
 	cs := env.ClientSecret
 	sim.AddClient(zohosim.Client{ID: cs.ClientID, Secret: cs.ClientSecret, Secrets: cs.ClientSecrets, RedirectURIs: []string{cs.RedirectURI}})
 
@@ -105,10 +123,53 @@ func New(t testing.TB, simOpts zohosim.Options, envOpts ...testenv.Option) *Flow
 		t.Fatal(err)
 	}
 	logs := &LogBuffer{}
-	f := &Flow{Env: env, Sim: sim, SimURL: simURL, CallbackConfig: cfg, Log: logging.New(logs, "debug"), Logs: logs, ZohoHTTP: zc}
+	f := &Flow{Env: env, Sim: sim, SimURL: simURL, CallbackConfig: cfg, Log: logging.New(logs, "debug"), Logs: logs, ZohoHTTP: zc,
+		cookies: map[string]string{}}
+	f.Refresh = f.newRefresh(t)
 	f.Callback = f.NewCallback(t, env.Config)
+	f.Product = f.newProduct(t)
+	f.ProductKey = env.Deployment.SecretValues["ProductApiKeySecret"]
+	f.AddSecret(f.ProductKey)
+	// Every other function's environment, then the callback's again: the
+	// tests read CallbackConfig's.
+	for k, v := range env.FunctionEnv(t, "CallbackFunction") {
+		t.Setenv(k, v)
+	}
 	t.Cleanup(func() { f.CheckLogs(t) })
 	return f
+}
+
+func (f *Flow) newRefresh(t testing.TB) *refresh.Handler {
+	t.Helper()
+	for k, v := range f.Env.FunctionEnv(t, "RefreshFunction") {
+		t.Setenv(k, v)
+	}
+	cfg, err := refreshfn.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := refreshfn.New(cfg, f.Env.Config, f.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (f *Flow) newProduct(t testing.TB) *product.Handler {
+	t.Helper()
+	for k, v := range f.Env.FunctionEnv(t, "ProductApiFunction") {
+		t.Setenv(k, v)
+	}
+	cfg, err := productapifn.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := productapifn.New(cfg, f.Env.Config, f.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Service.Revoker = refresh.InProcess{Handler: f.Refresh}
+	return h
 }
 
 // NewCallback builds one more callback function from CallbackConfig, on
@@ -118,6 +179,9 @@ func (f *Flow) NewCallback(t testing.TB, awsCfg aws.Config) *connect.Handler {
 	h, err := callbackfn.New(f.CallbackConfig, awsCfg, f.Log)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f.Refresh != nil {
+		h.Service.Revoker = refresh.InProcess{Handler: f.Refresh}
 	}
 	return h
 }
@@ -129,14 +193,127 @@ func (f *Flow) Do(t testing.TB, path, rawQuery string, jsonAnswer bool) events.A
 	r := events.APIGatewayV2HTTPRequest{RouteKey: "GET " + path, RawPath: path, RawQueryString: rawQuery, Headers: map[string]string{}}
 	r.RequestContext.HTTP.Method = "GET"
 	r.RequestContext.HTTP.Path = path
+	r.RequestContext.DomainName = "api.example.test"
 	if jsonAnswer {
 		r.Headers["accept"] = "application/json"
 	}
+	f.mu.Lock()
+	for name, value := range f.cookies {
+		r.Cookies = append(r.Cookies, name+"="+value)
+	}
+	f.mu.Unlock()
 	resp, err := f.Callback.Handle(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.keepCookies(resp.Cookies)
 	return resp
+}
+
+// keepCookies does what a browser does with Set-Cookie: stores a cookie,
+// or forgets it (Max-Age=0). A nonce is a secret: it must not be logged.
+func (f *Flow) keepCookies(set []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range set {
+		nv, attrs, _ := strings.Cut(c, ";")
+		name, value, _ := strings.Cut(nv, "=")
+		if strings.Contains(strings.ReplaceAll(attrs, " ", ""), "Max-Age=0") || value == "" {
+			delete(f.cookies, name)
+			continue
+		}
+		f.cookies[name] = value
+		f.secrets = append(f.secrets, value)
+	}
+}
+
+// Cookies is the browser's jar: name to value.
+func (f *Flow) Cookies() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]string, len(f.cookies))
+	for k, v := range f.cookies {
+		out[k] = v
+	}
+	return out
+}
+
+// SwitchBrowser empties the jar: the next requests come from another
+// browser, which started nothing.
+func (f *Flow) SwitchBrowser() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cookies = map[string]string{}
+}
+
+// ProductDo calls the product API as the product's backend does, with
+// key (ProductKey for the real one) and a JSON body (nil for none), and
+// returns the status and the decoded JSON answer.
+func (f *Flow) ProductDo(t testing.TB, key, method, path, rawQuery string, body any) (int, map[string]any) {
+	t.Helper()
+	route, params := productRoute(method, path)
+	r := events.APIGatewayV2HTTPRequest{RouteKey: route, RawPath: path, RawQueryString: rawQuery, PathParameters: params,
+		Headers: map[string]string{"content-type": "application/json"}}
+	r.RequestContext.HTTP.Method = method
+	r.RequestContext.HTTP.Path = path
+	r.RequestContext.DomainName = "api.example.test"
+	if key != "" {
+		r.Headers["authorization"] = "Bearer " + key
+	}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body = string(b)
+	}
+	resp, err := f.Product.Handle(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+		t.Fatalf("%s %s answered %d, not JSON: %s", method, path, resp.StatusCode, resp.Body)
+	}
+	if k, ok := out["submission_key"].(string); ok {
+		f.AddSecret(k)
+	}
+	return resp.StatusCode, out
+}
+
+// productRoute is the template's route key of a product API path, and
+// its path parameters.
+func productRoute(method, path string) (string, map[string]string) {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) >= 2 && parts[0] == "connections" {
+		params := map[string]string{"connection_id": parts[1]}
+		rest := strings.Join(parts[2:], "/")
+		if rest != "" {
+			return method + " /connections/{connection_id}/" + rest, params
+		}
+		return method + " /connections/{connection_id}", params
+	}
+	return method + " " + path, nil
+}
+
+// OpenSession opens a connect session through the product API (body as
+// POST /connect/sessions takes it) and returns its id and the query of
+// its connect URL. The session token's secret is a secret of the test.
+func (f *Flow) OpenSession(t testing.TB, body map[string]any) (sessionID, connectQuery string) {
+	t.Helper()
+	status, out := f.ProductDo(t, f.ProductKey, "POST", "/connect/sessions", "", body)
+	if status != 201 {
+		t.Fatalf("POST /connect/sessions answered %d: %v", status, out)
+	}
+	u, err := url.Parse(out["connect_url"].(string))
+	if err != nil || u.Path != "/connect" {
+		t.Fatalf("connect_url %v", out["connect_url"])
+	}
+	token := u.Query().Get("session")
+	if _, secret, ok := strings.Cut(token, "."); ok {
+		f.AddSecret(secret)
+	}
+	return out["session_id"].(string), u.RawQuery
 }
 
 // Start runs GET /connect and returns Zoho's consent URL.
