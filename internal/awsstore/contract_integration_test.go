@@ -37,3 +37,10 @@ func TestTokenVaultContract(t *testing.T) {
 		return &awsstore.TokenVault{SM: env.SecretsManager, Prefix: env.TokenSecretPrefix}
 	})
 }
+
+func TestSessionsContract(t *testing.T) {
+	storetest.RunSessionsContract(t, func(t *testing.T) storetest.SessionsTable {
+		env := testenv.New(t)
+		return &awsstore.SessionStore{DB: env.DynamoDB, Table: env.Tables["SessionsTable"]}
+	})
+}

@@ -29,7 +29,7 @@ type sessionItem struct {
 	Environment   string            `dynamodbav:"environment"`
 	StartLocation string            `dynamodbav:"start_location"`
 	ReturnURL     string            `dynamodbav:"return_url"`
-	Metadata      map[string]string `dynamodbav:"metadata"`
+	Metadata      map[string]string `dynamodbav:"metadata,omitempty"`
 	SecretHash    string            `dynamodbav:"secret_hash"`
 	Status        string            `dynamodbav:"status"`
 	ConnectionID  string            `dynamodbav:"connection_id"`

@@ -11,6 +11,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/admin"
 	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/product"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -26,6 +27,7 @@ type ConnectionsTable interface {
 	submission.ConnectionStore
 	admin.ConnectionStore
 	admin.ConnectionLister
+	product.ConnectionStore
 }
 
 // RunConnectionsContract runs the connections table's contract against
@@ -45,6 +47,8 @@ func RunConnectionsContract(t *testing.T, newTable func(t *testing.T) Connection
 		{"sync's RequireReauth changes an active connection's status only", syncRequireReauth},
 		{"Disconnect leaves the due index", disconnectLeavesDueIndex},
 		{"List filters by status and stops at the callback's error", listFilters},
+		{"the product's settings and the last connect are kept, and emptied", productFields},
+		{"ListPage pages a tenant's connections, or everyone's, and checks its cursor", listPages},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newTable(t)) })
 	}
@@ -654,5 +658,126 @@ func listFilters(t *testing.T, s ConnectionsTable) {
 	calls := 0
 	if _, err := s.List(ctx, "", func(*connection.Connection) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("the callback's error: %v after %d calls", err, calls)
+	}
+}
+
+func productFields(t *testing.T, s ConnectionsTable) {
+	id := connection.TenantConnectionID("tenant-1", "eu", zoho.Sandbox, "77")
+	at := time.Now().Truncate(time.Second).UTC()
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.Location, c.Environment, c.OrgID = "eu", "sandbox", "77"
+		c.TenantID, c.SessionID, c.ConnectedAt, c.PreviousUserEmail = "tenant-1", "cs_1", at, "old@example.com"
+		c.Metadata, c.AllowedFields, c.OnDuplicate = map[string]string{"plan": "pro"}, []string{"Lead_Source"}, "fill_empty"
+		c.SetStatus(connection.Active, "", at)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := get(t, s, id)
+	if c.TenantID != "tenant-1" || c.SessionID != "cs_1" || !c.ConnectedAt.Equal(at) || c.PreviousUserEmail != "old@example.com" ||
+		c.Metadata["plan"] != "pro" || len(c.AllowedFields) != 1 || c.AllowedFields[0] != "Lead_Source" || c.OnDuplicate != "fill_empty" {
+		t.Fatalf("read back %+v", c)
+	}
+	// Emptied settings are gone, not kept from before.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.Metadata, c.AllowedFields, c.OnDuplicate, c.PreviousUserEmail = nil, nil, "", ""
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c = get(t, s, id)
+	if len(c.Metadata) != 0 || len(c.AllowedFields) != 0 || c.OnDuplicate != "" || c.PreviousUserEmail != "" || c.TenantID != "tenant-1" {
+		t.Fatalf("after emptying: %+v", c)
+	}
+	// A connection without a tenant is stored too (the index key is
+	// never written empty).
+	anon := newConn(t, s, "78", time.Now().Add(time.Hour), connection.Active)
+	if c := get(t, s, anon); c.TenantID != "" {
+		t.Fatalf("tenant of an anonymous connection: %q", c.TenantID)
+	}
+}
+
+func listPages(t *testing.T, s ConnectionsTable) {
+	mk := func(tenant, org string, st connection.Status) string {
+		id := connection.TenantConnectionID(tenant, "us", zoho.Production, org)
+		if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+			c.Location, c.Environment, c.OrgID, c.TenantID = "us", "production", org, tenant
+			c.SetStatus(st, "", time.Now())
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	want := map[string]bool{}
+	for i := range 7 {
+		st := connection.Active
+		if i%3 == 2 {
+			st = connection.Disconnected
+		}
+		want[mk("acme", fmt.Sprint(500+i), st)] = st == connection.Active
+	}
+	mk("other", "500", connection.Active) // the same org, another tenant: its own connection
+	mk("", "501", connection.Active)
+
+	pages := func(q connection.Query) (map[string]bool, int) {
+		t.Helper()
+		got, n := map[string]bool{}, 0
+		for {
+			page, err := s.ListPage(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if len(page.Connections) > q.Limit {
+				t.Fatalf("a page of %d, limit %d", len(page.Connections), q.Limit)
+			}
+			for _, c := range page.Connections {
+				if got[c.ID] {
+					t.Fatalf("%s listed twice", c.ID)
+				}
+				if q.TenantID != "" && c.TenantID != q.TenantID || q.Status != "" && c.Status != q.Status {
+					t.Fatalf("%+v listed for %+v", c, q)
+				}
+				got[c.ID] = true
+			}
+			if page.NextCursor == "" {
+				return got, n
+			}
+			if n > 20 {
+				t.Fatal("pages never end")
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+	got, n := pages(connection.Query{TenantID: "acme", Limit: 3})
+	if len(got) != 7 || n < 3 {
+		t.Fatalf("acme: %d connections in %d pages", len(got), n)
+	}
+	for id := range want {
+		if !got[id] {
+			t.Errorf("%s not listed", id)
+		}
+	}
+	got, _ = pages(connection.Query{TenantID: "acme", Status: connection.Active, Limit: 2})
+	for id, active := range want {
+		if got[id] != active {
+			t.Errorf("%s listed %v for status active", id, got[id])
+		}
+	}
+	if got, _ := pages(connection.Query{Limit: 4}); len(got) != 9 {
+		t.Fatalf("everyone's: %d", len(got))
+	}
+	first, err := s.ListPage(ctx, connection.Query{TenantID: "acme", Limit: 2})
+	if err != nil || first.NextCursor == "" {
+		t.Fatalf("%+v %v", first, err)
+	}
+	for _, bad := range []connection.Query{
+		{TenantID: "acme", Limit: 2, Cursor: "garbage"},
+		{TenantID: "other", Limit: 2, Cursor: first.NextCursor}, // another tenant's cursor
+	} {
+		if _, err := s.ListPage(ctx, bad); !errors.Is(err, connection.ErrBadCursor) {
+			t.Errorf("cursor %q for %q: %v", bad.Cursor, bad.TenantID, err)
+		}
 	}
 }

@@ -45,6 +45,19 @@ func RunStatesContract(t *testing.T, newStore func(t *testing.T) connect.StateSt
 		}
 	})
 
+	t.Run("a state keeps its browser, session and tenant", func(t *testing.T) {
+		s := newStore(t)
+		p := pending("h3", time.Minute)
+		p.BrowserHash, p.SessionID, p.TenantID = "b0b", "cs_123", "tenant-9"
+		if err := s.Put(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Consume(ctx, "h3", now)
+		if err != nil || got.BrowserHash != "b0b" || got.SessionID != "cs_123" || got.TenantID != "tenant-9" {
+			t.Fatalf("%+v %v", got, err)
+		}
+	})
+
 	t.Run("a state is never overwritten", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.Put(ctx, pending("h1", time.Minute)); err != nil {

@@ -23,6 +23,7 @@ type TokenVault interface {
 	refresh.TokenVault
 	submission.TokenVault
 	admin.TokenVault
+	refresh.RevocationVault
 }
 
 // RunTokenVaultContract runs the token vault's contract against the
@@ -80,6 +81,28 @@ func RunTokenVaultContract(t *testing.T, newVault func(t *testing.T) TokenVault)
 		}
 		if _, err := v.AccessToken(ctx, other); !errors.Is(err, connection.ErrNoToken) {
 			t.Errorf("another connection's access token: %v", err)
+		}
+	})
+
+	t.Run("the refresh token a new one replaced is kept for its revocation", func(t *testing.T) {
+		v := newVault(t)
+		if _, err := v.ReplacedRefreshToken(ctx, id); !errors.Is(err, connection.ErrNoToken) {
+			t.Fatalf("none stored: %v", err)
+		}
+		if err := v.PutRefreshToken(ctx, id, "1000.refresh-one"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.ReplacedRefreshToken(ctx, id); !errors.Is(err, connection.ErrNoToken) {
+			t.Fatalf("one stored, none replaced: %v", err)
+		}
+		if err := v.PutRefreshToken(ctx, id, "1000.refresh-two"); err != nil {
+			t.Fatal(err)
+		}
+		if rt, err := v.ReplacedRefreshToken(ctx, id); err != nil || rt != "1000.refresh-one" {
+			t.Fatalf("replaced: %q %v", rt, err)
+		}
+		if rt, err := v.RefreshToken(ctx, id); err != nil || rt != "1000.refresh-two" {
+			t.Fatalf("current: %q %v", rt, err)
 		}
 	})
 

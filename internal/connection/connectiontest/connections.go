@@ -10,6 +10,7 @@ package connectiontest
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -262,6 +263,41 @@ func (f *Connections) List(_ context.Context, status connection.Status, fn func(
 	return st, nil
 }
 
+// ListPage is awsstore.ConnectionStore.ListPage: in id order, a tenant's
+// connections only when q names one, q.Limit connections looked at a page
+// (a status filters what was looked at, as DynamoDB's Limit does), the
+// cursor the last one looked at.
+func (f *Connections) ListPage(_ context.Context, q connection.Query) (connection.Page, error) {
+	f.mu.Lock()
+	var all []connection.Connection
+	for _, c := range f.items {
+		if q.TenantID == "" || c.TenantID == q.TenantID {
+			all = append(all, copyOf(c))
+		}
+	}
+	f.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	start := 0
+	if q.Cursor != "" {
+		after, ok := strings.CutPrefix(q.Cursor, "fake:"+q.TenantID+":")
+		if !ok || !connection.ValidID(after) {
+			return connection.Page{}, connection.ErrBadCursor
+		}
+		start = sort.Search(len(all), func(i int) bool { return all[i].ID > after })
+	}
+	end := min(start+q.Limit, len(all))
+	page := connection.Page{Connections: []*connection.Connection{}}
+	for i := start; i < end; i++ {
+		if q.Status == "" || all[i].Status == q.Status {
+			page.Connections = append(page.Connections, &all[i])
+		}
+	}
+	if end < len(all) {
+		page.NextCursor = "fake:" + q.TenantID + ":" + all[end-1].ID
+	}
+	return page, nil
+}
+
 func (f *Connections) init() {
 	if f.items == nil {
 		f.items, f.writes = map[string]*connection.Connection{}, map[string]int{}
@@ -280,7 +316,10 @@ func (f *Connections) now() time.Time {
 func kept(c connection.Connection) connection.Connection {
 	c.StatusChangedAt, c.TokenExpiresAt, c.NextAttemptAt = second(c.StatusChangedAt), second(c.TokenExpiresAt), second(c.NextAttemptAt)
 	c.CreatedAt, c.UpdatedAt, c.Lease.Until = second(c.CreatedAt), second(c.UpdatedAt), second(c.Lease.Until)
+	c.ConnectedAt = second(c.ConnectedAt)
 	c.FieldMapping = copyMapping(c.FieldMapping)
+	c.Metadata = copyMapping(c.Metadata)
+	c.AllowedFields = copyList(c.AllowedFields)
 	c.ClearChanges()
 	return c
 }
@@ -288,12 +327,22 @@ func kept(c connection.Connection) connection.Connection {
 func copyOf(c *connection.Connection) connection.Connection {
 	out := *c
 	out.FieldMapping = copyMapping(c.FieldMapping)
+	out.Metadata = copyMapping(c.Metadata)
+	out.AllowedFields = copyList(c.AllowedFields)
 	return out
 }
 
-func copyMapping(m map[string]string) map[string]string {
-	if m == nil {
+// copyList is l's own copy; empty is none, as the table keeps it.
+func copyList(l []string) []string {
+	if len(l) == 0 {
 		return nil
+	}
+	return append([]string(nil), l...)
+}
+
+func copyMapping(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil // an empty map is no attribute
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {

@@ -28,3 +28,7 @@ func TestStatesContract(t *testing.T) {
 func TestTokenVaultContract(t *testing.T) {
 	storetest.RunTokenVaultContract(t, func(*testing.T) storetest.TokenVault { return connectiontest.NewVault() })
 }
+
+func TestSessionsContract(t *testing.T) {
+	storetest.RunSessionsContract(t, func(*testing.T) storetest.SessionsTable { return connectiontest.NewSessions() })
+}

@@ -13,13 +13,14 @@ type Vault struct {
 	mu           sync.Mutex
 	access       map[string]connection.AccessToken
 	refresh      map[string]string
+	replaced     map[string]string
 	accessWrites map[string]int
 	accessReads  int
 }
 
 // NewVault returns an empty vault.
 func NewVault() *Vault {
-	return &Vault{access: map[string]connection.AccessToken{}, refresh: map[string]string{}, accessWrites: map[string]int{}}
+	return &Vault{access: map[string]connection.AccessToken{}, refresh: map[string]string{}, replaced: map[string]string{}, accessWrites: map[string]int{}}
 }
 
 // PutAccessToken stores a connection's access token.
@@ -47,8 +48,23 @@ func (v *Vault) AccessToken(_ context.Context, id string) (connection.AccessToke
 func (v *Vault) PutRefreshToken(_ context.Context, id, refreshToken string) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if old, ok := v.refresh[id]; ok {
+		v.replaced[id] = old // as Secrets Manager's AWSPREVIOUS
+	}
 	v.refresh[id] = refreshToken
 	return nil
+}
+
+// ReplacedRefreshToken reads the refresh token the last PutRefreshToken
+// replaced, or connection.ErrNoToken.
+func (v *Vault) ReplacedRefreshToken(_ context.Context, id string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	rt, ok := v.replaced[id]
+	if !ok {
+		return "", connection.ErrNoToken
+	}
+	return rt, nil
 }
 
 // RefreshToken reads a connection's refresh token, or connection.ErrNoToken.
@@ -68,6 +84,7 @@ func (v *Vault) Delete(_ context.Context, id string) error {
 	defer v.mu.Unlock()
 	delete(v.access, id)
 	delete(v.refresh, id)
+	delete(v.replaced, id)
 	return nil
 }
 
