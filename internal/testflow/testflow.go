@@ -238,6 +238,13 @@ func (f *Flow) Cookies() map[string]string {
 	return out
 }
 
+// SetCookie puts a cookie in the jar, as a browser holding it would.
+func (f *Flow) SetCookie(name, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cookies[name] = value
+}
+
 // SwitchBrowser empties the jar: the next requests come from another
 // browser, which started nothing.
 func (f *Flow) SwitchBrowser() {

@@ -491,6 +491,37 @@ func (s *Server) AddUser(u User) User {
 	return out
 }
 
+// SetOrgUser makes another Zoho user (added before, of the org's DC) the
+// one who consents for the org and whom the current-user API names, as
+// when a colleague of the same org connects it: later consents for the
+// org are theirs. Tokens issued before keep working.
+func (s *Server) SetOrgUser(orgID, email string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	org, ok := s.orgs[orgID]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownOrg, orgID)
+	}
+	u, ok := s.byEmail[strings.ToLower(email)]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownUser, email)
+	}
+	if u.dc.Location != org.user.dc.Location {
+		return fmt.Errorf("zohosim: SetOrgUser: %s is in %s, the org in %s", email, u.dc.Location, org.user.dc.Location)
+	}
+	old := org.user
+	for i, o := range old.Orgs {
+		if o.ID == orgID {
+			old.Orgs = append(old.Orgs[:i:i], old.Orgs[i+1:]...)
+			break
+		}
+	}
+	u.Orgs = append(u.Orgs, org.Org)
+	org.user = u
+	org.crmUserID = s.recordID() // another CRM user of the org
+	return nil
+}
+
 // digits returns a fresh Zoho-like numeric id.
 func (s *Server) digits(base, step int64) string {
 	s.nextID++

@@ -219,3 +219,27 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestSetOrgUser(t *testing.T) {
+	s := New(Options{})
+	a := s.AddUser(User{Email: "a@example.eu", Location: "eu", Orgs: []Org{{Name: "Shared"}}})
+	s.AddUser(User{Email: "b@example.eu", Location: "eu"})
+	s.AddUser(User{Email: "c@example.com", Location: "us"})
+	s.AddClient(Client{ID: "c1", Secret: "s"})
+	org := a.Orgs[0].ID
+	if _, err := s.IssueCode("c1", "b@example.eu", org); err == nil {
+		t.Fatal("b consented for a's org before SetOrgUser")
+	}
+	if err := s.SetOrgUser(org, "c@example.com"); err == nil {
+		t.Fatal("a user of another DC took the org")
+	}
+	if err := s.SetOrgUser(org, "b@example.eu"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IssueCode("c1", "b@example.eu", org); err != nil {
+		t.Fatalf("b consents after SetOrgUser: %v", err)
+	}
+	if _, err := s.IssueCode("c1", "a@example.eu", org); err == nil {
+		t.Fatal("a still consents for the org")
+	}
+}
