@@ -19,6 +19,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/connection/connectiontest"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -652,5 +653,30 @@ func TestHandlerDispatch(t *testing.T) {
 		if _, err := h.Handle(context.Background(), json.RawMessage(p)); err != nil {
 			t.Errorf("payload %q: %v", p, err)
 		}
+	}
+}
+
+// An on-demand refresh during a backoff does not ask Zoho: it would spend
+// the token budget and push the backoff further (review finding).
+func TestRefreshOneDuringBackoff(t *testing.T) {
+	f := newFixture(t)
+	id := f.add("ok-1", -time.Minute, func(c *connection.Connection) {
+		c.ConsecutiveFailures, c.NextAttemptAt = 3, f.now.Add(4*time.Minute)
+	})
+	for range 5 {
+		res, err := f.svc.RefreshOne(context.Background(), id, f.now.Add(-time.Minute))
+		if err != nil || res.Outcome != ondemand.BackingOff {
+			t.Fatalf("%+v %v", res, err)
+		}
+	}
+	if n := f.zoho.callsFor("ok-1"); n != 0 {
+		t.Fatalf("%d token requests during the backoff", n)
+	}
+	if c := f.store.item(id); c.c.ConsecutiveFailures != 3 || !c.c.NextAttemptAt.Equal(f.now.Add(4*time.Minute).Truncate(time.Second)) {
+		t.Fatalf("the backoff moved: %+v", c.c)
+	}
+	f.svc.Now = func() time.Time { return f.now.Add(5 * time.Minute) }
+	if res, err := f.svc.RefreshOne(context.Background(), id, time.Time{}); err != nil || res.Outcome != Refreshed {
+		t.Fatalf("after the backoff: %+v %v", res, err)
 	}
 }
