@@ -137,6 +137,9 @@ type Service struct {
 	// PollInterval is how often RefreshOne looks at a held lease
 	// (default 200 ms).
 	PollInterval time.Duration
+	// WriteTimeout bounds recording an outcome, from the moment there is
+	// one to record (default 10 s).
+	WriteTimeout time.Duration
 }
 
 // Summary is one run's account. Every connection found due lands in
@@ -300,7 +303,12 @@ func (s *Service) refresh(ctx context.Context, conf *zoho.Config, owner string, 
 // run on a context the run's deadline does not cut.
 func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner string, c *connection.Connection) Outcome {
 	started := time.Now()
-	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	// What is recorded runs on a context the run's deadline does not cut,
+	// bounded by writeTimeout from the moment there is something to
+	// record: before Zoho is asked, and again once Zoho has answered, so
+	// that a slow answer still leaves the full time to store a token Zoho
+	// already issued (and counted against the org's token budget).
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), clock.OrDefault(s.WriteTimeout, writeTimeout))
 	defer cancel()
 	log := s.Log.With("connection_id", c.ID, "location", c.Location)
 
@@ -315,6 +323,9 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 	zctx, zcancel := context.WithTimeout(ctx, clock.OrDefault(s.ZohoTimeout, DefaultZohoTimeout))
 	tok, err := conf.Refresh(zctx, dc, rt)
 	zcancel()
+	answered, cancelAnswered := context.WithTimeout(context.WithoutCancel(ctx), clock.OrDefault(s.WriteTimeout, writeTimeout))
+	defer cancelAnswered()
+	finish = answered
 	switch {
 	case errors.Is(err, zoho.ErrInvalidCode):
 		// A reconnect that did not wait for this lease may have replaced

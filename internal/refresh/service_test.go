@@ -680,3 +680,43 @@ func TestRefreshOneDuringBackoff(t *testing.T) {
 		t.Fatalf("after the backoff: %+v %v", res, err)
 	}
 }
+
+type slowTransport struct {
+	next  http.RoundTripper
+	delay time.Duration
+}
+
+func (s slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	time.Sleep(s.delay)
+	return s.next.RoundTrip(r)
+}
+
+type slowLimiter struct{ delay time.Duration }
+
+func (l slowLimiter) Wait(ctx context.Context) error {
+	select {
+	case <-time.After(l.delay):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// The time to store a token starts when Zoho has answered: a slow answer
+// must not leave a token Zoho issued unstored (review finding: Zoho at
+// 9.8 s of a 10 s budget, half the tokens lost).
+func TestSlowZohoLeavesTimeToStore(t *testing.T) {
+	f := newFixture(t)
+	f.svc.OAuth = staticOAuth{&zoho.Config{ClientID: "1000.client", ClientSecret: "client-secret-value",
+		HTTPClient: &http.Client{Transport: slowTransport{next: f.zoho, delay: 150 * time.Millisecond}}}}
+	f.svc.Limiter = slowLimiter{delay: 100 * time.Millisecond}
+	f.svc.WriteTimeout = 200 * time.Millisecond // Zoho's 150 ms + the pacer's 100 ms would not fit
+	id := f.add("ok-1", time.Minute)
+	res, err := f.svc.RefreshOne(context.Background(), id, time.Time{})
+	if err != nil || res.Outcome != Refreshed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := f.vault.AccessToken(context.Background(), id); err != nil {
+		t.Fatalf("the issued token was not stored: %v", err)
+	}
+}
