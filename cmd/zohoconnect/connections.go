@@ -21,12 +21,13 @@ import (
 
 var cmdConnectionsList = &command{
 	group: "connections", name: "list",
-	args:    "[-status active|reauth_required|disconnected] [-json]",
+	args:    "[-tenant ID] [-status active|reauth_required|disconnected] [-json]",
 	summary: "List the connections: DC, environment, org, status, access token expiry, user.",
-	help: `Reads the whole connections table with a paginated Scan. A Scan reads,
-and is billed for, every item whatever -status keeps: about one read unit
-per 4 KB of connections (a connection is well under 1 KB). A deployment's
-table is small; the read units used are reported on stderr.`,
+	help: `Without -tenant, reads the whole connections table with a paginated
+Scan. A Scan reads, and is billed for, every item whatever -status keeps:
+about one read unit per 4 KB of connections (a connection is well under
+1 KB); the read units used are reported on stderr. With -tenant, reads only
+that tenant's connections, through the table's tenant index (a Query).`,
 	needs: []string{envConnectionsTable},
 	run:   runConnectionsList,
 }
@@ -61,24 +62,26 @@ Asks for confirmation unless -yes (which scripts must pass).`,
 
 var cmdConnectionsRotateKey = &command{
 	group: "connections", name: "rotate-key",
-	args:    "ID [-json]",
+	args:    "ID [-yes] [-json]",
 	summary: "Mint a new submission key for a connection; the old key stops working at once.",
 	help: `The new key is printed to stdout, alone on its line (or as JSON with
 -json), this once: it is stored nowhere, only its id and hash are. Give it to
-whoever posts the connection's submissions.`,
+whoever posts the connection's submissions. Asks for confirmation unless
+-yes (which scripts must pass): whatever posts with the old key fails from
+then on.`,
 	needs: []string{envConnectionsTable, envKeySecret},
 	run:   runConnectionsRotateKey,
 }
 
 var cmdConnectionsSetMapping = &command{
 	group: "connections", name: "set-mapping",
-	args:    "ID (field=Zoho_Field ... | -clear | -file mapping.json) [-json]",
+	args:    "ID (field=Zoho_Field ... | -clear [-yes] | -file mapping.json) [-json]",
 	summary: "Set (replace) the connection's field mapping: posted field name → Zoho field API name.",
 	help: `A mapping entry beats the standard and common field names when a
 submission is turned into a CRM record. Zoho API names are letters, digits
 and underscores, starting with a capital letter (Last_Name, Custom_Field_1).
 -file reads a JSON object {"your-name": "Last_Name", ...}; -file - reads stdin.
--clear removes the mapping.`,
+-clear removes the mapping, and asks for confirmation unless -yes.`,
 	needs: []string{envConnectionsTable},
 	run:   runConnectionsSetMapping,
 }
@@ -106,6 +109,7 @@ func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service
 	svc := &admin.Service{
 		Connections: store,
 		Lister:      store,
+		Pages:       store,
 		Now:         c.now,
 	}
 	if s[envTokenPrefix] != "" || s[envClientSecret] != "" || s[envKeySecret] != "" {
@@ -140,6 +144,7 @@ func parseStatus(cmd *command, s string) (connection.Status, error) {
 func runConnectionsList(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := c.flagSet(cmd)
 	status := fs.String("status", "", "only connections of this status: active, reauth_required or disconnected")
+	tenant := fs.String("tenant", "", "only this tenant's connections (through the tenant index)")
 	asJSON := fs.Bool("json", false, "one JSON object per connection and line")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
@@ -152,11 +157,21 @@ func runConnectionsList(ctx context.Context, c *cli, cmd *command, args []string
 	if err != nil {
 		return err
 	}
+	if *tenant != "" && !connection.ValidTenantID(*tenant) {
+		return usagef(cmd, "-tenant: a tenant id is 1 to 128 of A-Za-z0-9._:@-")
+	}
 	svc, err := c.connections(ctx, cmd, nil)
 	if err != nil {
 		return err
 	}
-	cs, stats, err := svc.List(ctx, st)
+	var cs []*connection.Connection
+	var stats awsstore.ScanStats
+	pages := 0
+	if *tenant != "" {
+		cs, pages, err = svc.ListTenant(ctx, *tenant, st)
+	} else {
+		cs, stats, err = svc.List(ctx, st)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,6 +189,10 @@ func runConnectionsList(ctx context.Context, c *cli, cmd *command, args []string
 	which := "connection"
 	if st != "" {
 		which = string(st) + " connection"
+	}
+	if *tenant != "" {
+		fmt.Fprintf(c.stderr, "%s: %s of tenant %s (the tenant index, %s)\n", name, plural(len(cs), which), *tenant, plural(pages, "query"))
+		return nil
 	}
 	fmt.Fprintf(c.stderr, "%s: %s (scanned %s in %s, %.1f read units)\n",
 		name, plural(len(cs), which), plural(stats.Scanned, "item"), plural(stats.Pages, "request"), stats.CapacityUsed)
@@ -289,6 +308,7 @@ func revokeText(res *admin.DisconnectResult, conn *connection.Connection) string
 func runConnectionsRotateKey(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := c.flagSet(cmd)
 	asJSON := fs.Bool("json", false, `print {"connection_id","submission_key_id","submission_key"}`)
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	rest, err := c.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -300,6 +320,21 @@ func runConnectionsRotateKey(ctx context.Context, c *cli, cmd *command, args []s
 	svc, err := c.connections(ctx, cmd, nil)
 	if err != nil {
 		return err
+	}
+	if !*yes && !c.terminal {
+		return usagef(cmd, "this asks for confirmation and stdin is not a terminal: pass -yes")
+	}
+	if !*yes {
+		conn, err := svc.Get(ctx, id)
+		if errors.Is(err, connection.ErrNotFound) {
+			return fmt.Errorf("connection %s: %w", id, err)
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.confirm(cmd, fmt.Sprintf("Rotate the submission key of %s, org %s?\nThe current key stops working at once: whatever posts with it fails until it has the new one.", id, org(conn))); err != nil {
+			return err
+		}
 	}
 	key, conn, err := svc.RotateKey(ctx, id)
 	if errors.Is(err, connection.ErrNotFound) {
@@ -322,6 +357,7 @@ func runConnectionsRotateKey(ctx context.Context, c *cli, cmd *command, args []s
 func runConnectionsSetMapping(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := c.flagSet(cmd)
 	clearAll := fs.Bool("clear", false, "remove the mapping")
+	yes := fs.Bool("yes", false, "with -clear: do not ask for confirmation")
 	file := fs.String("file", "", "read the mapping from this JSON file (- for stdin)")
 	asJSON := fs.Bool("json", false, "print the stored mapping as one JSON object")
 	rest, err := c.parse(cmd, fs, args)
@@ -345,10 +381,18 @@ func runConnectionsSetMapping(ctx context.Context, c *cli, cmd *command, args []
 	if forms != 1 {
 		return usagef(cmd, "give the mapping as field=Zoho_Field arguments, or -clear, or -file (exactly one)")
 	}
+	if *clearAll && !*yes && !c.terminal {
+		return usagef(cmd, "-clear asks for confirmation and stdin is not a terminal: pass -yes")
+	}
 	var m map[string]string
 	switch {
 	case *clearAll:
 		m = map[string]string{}
+		if !*yes {
+			if err := c.confirm(cmd, fmt.Sprintf("Remove the field mapping of %s?\nSubmissions are then mapped by the standard field names only.", id)); err != nil {
+				return err
+			}
+		}
 	case *file != "":
 		b, err := readFile(c, *file)
 		if err != nil {

@@ -87,6 +87,29 @@ func (h *harness) runWith(t *testing.T, over map[string]string, args ...string) 
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
+// runAt runs the command with stdin a terminal (where a person types
+// answer to its question) or not.
+func (h *harness) runAt(t *testing.T, terminal bool, answer string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &cli{stdin: strings.NewReader(answer), terminal: terminal, stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return h.vars[k] },
+		now: time.Now, loadAWS: loadAWSConfig, stackOutputs: describeStackOutputs}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := c.run(ctx, args)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// stored reads a connection from the table.
+func (h *harness) stored(t *testing.T, id string) *connection.Connection {
+	t.Helper()
+	c, err := h.store().Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // connect runs the real flow: /connect, the simulator's consent page,
 // /oauth/callback; it returns the callback's JSON answer.
 func (h *harness) connect(t *testing.T, environment, orgID string) map[string]any {
@@ -182,7 +205,7 @@ func TestConnectionCommands(t *testing.T) {
 
 	// rotate-key: the old key stops working, the new one works.
 	oldKey := euBody["submission_key"].(string)
-	r = h.run(t, "connections", "rotate-key", eu).must(t, exitOK)
+	r = h.run(t, "connections", "rotate-key", eu, "-yes").must(t, exitOK)
 	newKey := strings.TrimSpace(r.stdout)
 	h.AddSecret(newKey)
 	stored, err := h.store().Get(ctx, eu)
@@ -199,13 +222,27 @@ func TestConnectionCommands(t *testing.T) {
 	if keys.Derive(eu, stored.SubmissionKeyID) != newKey {
 		t.Fatal("rotate-key: the key is not derived from the master secret (X-Signature would fail)")
 	}
-	if r = h.run(t, "connections", "rotate-key", missing); r.code != exitNotFound {
+	if r = h.run(t, "connections", "rotate-key", missing, "-yes"); r.code != exitNotFound {
 		t.Fatalf("rotate-key unknown: %+v", r)
 	}
 	if _, err := h.store().Get(ctx, missing); !errors.Is(err, connection.ErrNotFound) {
 		t.Fatal("rotate-key made a connection")
 	}
 
+	// Without a terminal they need -yes; answered no, rotate-key and
+	// set-mapping -clear change nothing.
+	if r := h.runAt(t, false, "", "connections", "rotate-key", eu); r.code != exitUsage || !strings.Contains(r.stderr, "pass -yes") {
+		t.Fatalf("rotate-key without -yes: %+v", r)
+	}
+	before := h.stored(t, eu)
+	for _, args := range [][]string{{"connections", "rotate-key", eu}, {"connections", "set-mapping", eu, "-clear"}} {
+		if r := h.runAt(t, true, "n\n", args...); r.code == exitOK {
+			t.Fatalf("%v answered no: %+v", args, r)
+		}
+	}
+	if after := h.stored(t, eu); after.SubmissionHash != before.SubmissionHash || len(after.FieldMapping) != len(before.FieldMapping) {
+		t.Fatalf("a refused confirmation changed %s", eu)
+	}
 	// set-mapping: arguments, a file, -clear.
 	r = h.run(t, "connections", "set-mapping", us, "your-name=Last_Name", "e-mail=Email").must(t, exitOK)
 	runs = append(runs, r)
@@ -224,7 +261,7 @@ func TestConnectionCommands(t *testing.T) {
 	if r = h.run(t, "connections", "set-mapping", us, "budget=budget"); r.code != exitUsage {
 		t.Fatalf("bad name: %+v", r)
 	}
-	h.run(t, "connections", "set-mapping", us, "-clear").must(t, exitOK)
+	h.run(t, "connections", "set-mapping", us, "-clear", "-yes").must(t, exitOK)
 	if stored, _ = h.store().Get(ctx, us); len(stored.FieldMapping) != 0 || stored.Status != connection.Active {
 		t.Fatalf("set-mapping -clear: %+v", stored)
 	}
@@ -488,5 +525,27 @@ func TestStackOutputs(t *testing.T) {
 	}
 	if r = h.runWith(t, none, "-stack", "no-such-stack", "connections", "list"); r.code != exitUsage || !strings.Contains(r.stderr, "stack no-such-stack does not exist") {
 		t.Fatalf("unknown stack: %+v", r)
+	}
+}
+
+// connections list -tenant reads one tenant's connections through the
+// tenant index.
+func TestListTenant(t *testing.T) {
+	h := newHarness(t)
+	u := h.Sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Name: "Tenant Org"}}})
+	_, q := h.OpenSession(t, map[string]any{"tenant_id": "acme"})
+	back := h.Consent(t, h.Start(t, q), u.Orgs[0].ID, "accept")
+	if resp := h.Do(t, "/oauth/callback", back, true); resp.StatusCode != 200 {
+		t.Fatalf("callback: %d %s", resp.StatusCode, resp.Body)
+	}
+	h.connect(t, "production", h.Sim.AddUser(zohosim.User{Location: "us", Orgs: []zohosim.Org{{}}}).Orgs[0].ID) // no tenant
+	want := connection.TenantConnectionID("acme", "eu", zoho.Production, u.Orgs[0].ID)
+	r := h.run(t, "connections", "list", "-tenant", "acme", "-json").must(t, exitOK)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 1 || !strings.Contains(lines[0], want) ||
+		!strings.Contains(r.stderr, "tenant index") {
+		t.Fatalf("acme: %+v", r)
+	}
+	if r := h.run(t, "connections", "list", "-tenant", "nobody").must(t, exitOK); r.stdout != "" {
+		t.Fatalf("nobody: %q", r.stdout)
 	}
 }

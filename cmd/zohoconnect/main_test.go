@@ -64,6 +64,8 @@ func TestUsageErrors(t *testing.T) {
 			"TOKEN_SECRET_PREFIX is not set; ZOHO_CLIENT_SECRET_ID is not set"},
 		{[]string{"connections", "rotate-key", id}, map[string]string{envConnectionsTable: "t"}, exitUsage, "SUBMISSION_KEY_SECRET_ID is not set"},
 		{[]string{"connections", "set-mapping", id}, all, exitUsage, "exactly one"},
+		{[]string{"connections", "set-mapping", id, "-clear"}, all, exitUsage, "pass -yes"},
+		{[]string{"connections", "list", "-tenant", "a b"}, all, exitUsage, "-tenant"},
 		{[]string{"connections", "set-mapping", id, "a=B", "-clear"}, all, exitUsage, "exactly one"},
 		{[]string{"connections", "set-mapping", id, "email=email"}, all, exitUsage, "starting with a capital letter"},
 		{[]string{"connections", "set-mapping", id, "email"}, all, exitUsage, "not field=Zoho_Field"},

@@ -82,15 +82,22 @@ var ErrRevokeFailed = errors.New("the refresh token could not be revoked at Zoho
 type Service struct {
 	Connections ConnectionStore
 	Lister      ConnectionLister
-	Secrets     SecretInspector
-	Tokens      TokenVault
-	OAuth       OAuthClient
-	Keys        KeySource
+	// Pages lists a tenant's connections through the tenant index.
+	Pages   ConnectionPages
+	Secrets SecretInspector
+	Tokens  TokenVault
+	OAuth   OAuthClient
+	Keys    KeySource
 	// DeadLetters is the submission queue's dead-letter queue; Submissions
 	// the queue a replay sends to.
 	DeadLetters Queue
 	Submissions Queue
 	Now         clock.Func
+}
+
+// ConnectionPages pages connections (awsstore.ConnectionStore.ListPage).
+type ConnectionPages interface {
+	ListPage(ctx context.Context, q connection.Query) (connection.Page, error)
 }
 
 func (s *Service) now() time.Time {
