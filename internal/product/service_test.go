@@ -18,7 +18,9 @@ import (
 
 type keys struct{ valid map[string]bool }
 
-func (k keys) Check(_ context.Context, presented string) (bool, error) { return k.valid[presented], nil }
+func (k keys) Check(_ context.Context, presented string) (bool, error) {
+	return k.valid[presented], nil
+}
 
 type revoker struct{ ids []string }
 
