@@ -179,6 +179,9 @@ func TestZohoRejection(t *testing.T) {
 	if status != 422 || fields["Phone"] != "invalid" {
 		t.Fatalf("got %d %v", status, body)
 	}
+	if !strings.Contains(w.logText(), `"zoho_code":"INVALID_DATA"`) {
+		t.Errorf("the log does not say why Zoho refused: %s", w.logText())
+	}
 	if status, _ := w.post(t, w.request("application/json", `{"last_name":"L","phone":"x"}`)); status != 422 || w.crm.count() != 1 {
 		t.Fatal("a repeat of a refused submission called Zoho again")
 	}
