@@ -234,12 +234,12 @@ func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, 
 	if err != nil {
 		return err
 	}
-	tok, err := conf.Exchange(ctx, dc, code)
+	tok, err := conf.Exchange(ctx, dc, zoho.Secret(code))
 	if err != nil {
 		return err
 	}
 	id := connection.ID(location, zoho.Production, u.Orgs[0].ID)
-	if err := vault.PutRefreshToken(ctx, id, tok.RefreshToken); err != nil {
+	if err := vault.PutRefreshToken(ctx, id, tok.RefreshToken.Reveal()); err != nil {
 		return err
 	}
 	if err := vault.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {

@@ -219,7 +219,7 @@ func TestConnectionCommands(t *testing.T) {
 		t.Fatal("rotate-key: the key is printed other than once on stdout")
 	}
 	keys, _ := connection.NewSubmissionKeys([]byte(h.Env.SubmissionKey))
-	if keys.Derive(eu, stored.SubmissionKeyID) != newKey {
+	if keys.Derive(eu, stored.SubmissionKeyID).Reveal() != newKey {
 		t.Fatal("rotate-key: the key is not derived from the master secret (X-Signature would fail)")
 	}
 	if r = h.run(t, "connections", "rotate-key", missing, "-yes"); r.code != exitNotFound {

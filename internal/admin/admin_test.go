@@ -214,8 +214,8 @@ func TestRotateKeyReplacesTheHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := store.conn(testID)
-	if connection.KeyMatches(old, stored.SubmissionHash) || !connection.KeyMatches(key, stored.SubmissionHash) ||
-		keys.Derive(testID, stored.SubmissionKeyID) != key || c.SubmissionKeyID == oldID {
+	if connection.KeyMatches(old.Reveal(), stored.SubmissionHash) || !connection.KeyMatches(key, stored.SubmissionHash) ||
+		keys.Derive(testID, stored.SubmissionKeyID).Reveal() != key || c.SubmissionKeyID == oldID {
 		t.Fatal("the new key does not replace the old one")
 	}
 }

@@ -166,7 +166,7 @@ func (s *Service) revoke(ctx context.Context, c *connection.Connection) (RevokeO
 	if err != nil {
 		return RevokeFailed, err
 	}
-	err = conf.Revoke(ctx, dc, rt)
+	err = conf.Revoke(ctx, dc, zoho.Secret(rt))
 	switch {
 	case err == nil:
 		return Revoked, nil
@@ -199,7 +199,7 @@ func (s *Service) RotateKey(ctx context.Context, id string) (key string, c *conn
 	if err != nil {
 		return "", nil, err
 	}
-	return k, c, nil
+	return k.Reveal(), c, nil
 }
 
 // SetMapping replaces a connection's field mapping (posted field name →

@@ -16,6 +16,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 // SecretsManager is the part of the Secrets Manager client the vault uses.
@@ -46,12 +47,21 @@ type refreshSecret struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// accessSecret is the access token secret's JSON, as written: from plain
+// strings, since a connection.AccessToken marshals its token redacted. It
+// decodes straight into a connection.AccessToken.
+type accessSecret struct {
+	AccessToken string    `json:"access_token"`
+	APIDomain   string    `json:"api_domain"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
 // PutAccessToken stores a new access token as the secret's current
 // version. The previous version keeps the AWSPREVIOUS stage, and the token
 // in it stays valid at Zoho until it expires, so a reader holding it is
 // not cut off.
 func (v *TokenVault) PutAccessToken(ctx context.Context, id string, t connection.AccessToken) error {
-	b, err := json.Marshal(t)
+	b, err := json.Marshal(accessSecret{AccessToken: t.Token.Reveal(), APIDomain: t.APIDomain, ExpiresAt: t.ExpiresAt})
 	if err != nil {
 		return err
 	}
@@ -180,12 +190,13 @@ func (c *CachedSecret) Value(ctx context.Context) (string, error) {
 }
 
 // ClientCredentials is the OAuth client's secret, as the README's deploy guide
-// gives it.
+// gives it. It is only ever decoded: its secrets are zoho.Secret values,
+// which marshal redacted.
 type ClientCredentials struct {
-	ClientID      string            `json:"client_id"`
-	ClientSecret  string            `json:"client_secret"`
-	RedirectURI   string            `json:"redirect_uri"`
-	ClientSecrets map[string]string `json:"client_secrets,omitempty"`
+	ClientID      string                 `json:"client_id"`
+	ClientSecret  zoho.Secret            `json:"client_secret"`
+	RedirectURI   string                 `json:"redirect_uri"`
+	ClientSecrets map[string]zoho.Secret `json:"client_secrets,omitempty"`
 }
 
 // ParseClientCredentials reads and checks the client secret's JSON. Its

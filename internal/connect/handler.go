@@ -65,7 +65,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // ConnectRequest is GET /connect's query, checked.
 type ConnectRequest struct {
 	// Session is the connect session's token; when given, nothing else is.
-	Session     string
+	Session     zoho.Secret
 	Environment zoho.Environment // zero: any
 	Start       zoho.DataCenter
 }
@@ -84,10 +84,10 @@ func ParseConnectQuery(raw string) (ConnectRequest, error) {
 	for k, v := range q {
 		switch k {
 		case "session":
-			if _, _, ok := connection.ParseSessionToken(v); !ok {
+			if _, _, ok := connection.ParseSessionToken(zoho.Secret(v)); !ok {
 				return r, errors.New("session is not a connect session's token")
 			}
-			r.Session = v
+			r.Session = zoho.Secret(v)
 		case "environment":
 			if r.Environment, err = zoho.ParseEnvironment(v); err != nil {
 				return r, fmt.Errorf("environment must be production, sandbox or developer, not %q", v)
@@ -118,7 +118,7 @@ func ParseCallbackQuery(raw string) (Redirect, error) {
 	if err != nil {
 		return Redirect{}, err
 	}
-	return Redirect{Code: q["code"], Location: q["location"], AccountsServer: q["accounts-server"], State: q["state"], Error: q["error"]}, nil
+	return Redirect{Code: zoho.Secret(q["code"]), Location: q["location"], AccountsServer: q["accounts-server"], State: zoho.Secret(q["state"]), Error: q["error"]}, nil
 }
 
 const maxQuery = 8 << 10
@@ -157,7 +157,7 @@ func (h *Handler) connect(ctx context.Context, req events.APIGatewayV2HTTPReques
 	}
 	h.Log.Info("connect started", "environment", r.Environment.String(), "start", r.Start.AuthorizationHost(), "session_id", st.SessionID)
 	resp := httpapi.Redirect(st.URL)
-	resp.Cookies = []string{stateCookie(st.CookieName, st.BrowserNonce, int(h.Service.stateTTL()/time.Second))}
+	resp.Cookies = []string{stateCookie(st.CookieName, st.BrowserNonce.Reveal(), int(h.Service.stateTTL()/time.Second))}
 	return resp
 }
 
@@ -197,8 +197,8 @@ func (h *Handler) callback(ctx context.Context, req events.APIGatewayV2HTTPReque
 	}
 	var clear []string
 	if r.State != "" {
-		name := CookieName(r.State)
-		r.BrowserNonce = cookie(req, name)
+		name := CookieName(r.State.Reveal())
+		r.BrowserNonce = zoho.Secret(cookie(req, name))
 		clear = []string{stateCookie(name, "", 0)} // the state is spent, whatever happens
 	}
 	res, err := h.Service.Complete(ctx, r)
@@ -236,7 +236,7 @@ func (h *Handler) connected(req events.APIGatewayV2HTTPRequest, res *Result) eve
 		"api_domain": c.APIDomain, "status": c.Status, "token_expires_at": c.TokenExpiresAt,
 	}
 	if res.SubmissionKey != "" {
-		body["submission_key"] = res.SubmissionKey
+		body["submission_key"] = res.SubmissionKey.Reveal()
 	}
 	if httpapi.WantsJSON(req) {
 		return httpapi.JSON(200, body)
@@ -248,7 +248,7 @@ func (h *Handler) connected(req events.APIGatewayV2HTTPRequest, res *Result) eve
 	note := "This org was connected before: its submission key is unchanged."
 	switch {
 	case res.SubmissionKey != "":
-		facts = append(facts, [2]string{"Submission key", res.SubmissionKey})
+		facts = append(facts, [2]string{"Submission key", res.SubmissionKey.Reveal()})
 		note = "Copy the submission key now: it is shown only this once."
 	case res.Session != nil:
 		note = "You can close this page: the product takes it from here."

@@ -182,7 +182,7 @@ func TestConnectionIsStoredWithoutSecrets(t *testing.T) {
 	}
 	vault := &awsstore.TokenVault{SM: h.Env.SecretsManager, Prefix: h.Env.TokenSecretPrefix}
 	at, err := vault.AccessToken(ctx, id)
-	if err != nil || !h.Sim.AccessTokenValid(at.Token) {
+	if err != nil || !h.Sim.AccessTokenValid(at.Token.Reveal()) {
 		t.Fatalf("access token in the vault: %v", err)
 	}
 	rt, err := vault.RefreshToken(ctx, id)

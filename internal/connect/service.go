@@ -142,7 +142,7 @@ const (
 type StartRequest struct {
 	// SessionToken is the session's token; empty for an anonymous
 	// connect, which then names Environment (zero: any) and Start.
-	SessionToken string
+	SessionToken zoho.Secret
 	Environment  zoho.Environment
 	Start        zoho.DataCenter
 	// CallbackURL is the redirect URI of this request
@@ -154,7 +154,7 @@ type StartRequest struct {
 // of the cookie that binds the state to this browser.
 type Started struct {
 	URL          string
-	BrowserNonce string
+	BrowserNonce zoho.Secret
 	// CookieName is the cookie's name: one per state, so that two
 	// connects started in one browser do not undo each other.
 	CookieName string
@@ -206,12 +206,12 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (*Started, error) {
 	if err := s.States.Put(ctx, p); err != nil {
 		return nil, err
 	}
-	return &Started{URL: conf.AuthCodeURL(state, start), BrowserNonce: nonce, CookieName: CookieName(state), SessionID: p.SessionID}, nil
+	return &Started{URL: conf.AuthCodeURL(state, start), BrowserNonce: zoho.Secret(nonce), CookieName: CookieName(state), SessionID: p.SessionID}, nil
 }
 
 // openSession reads the session a token names and checks that it may
 // start a consent flow.
-func (s *Service) openSession(ctx context.Context, token string, now time.Time) (*connection.Session, error) {
+func (s *Service) openSession(ctx context.Context, token zoho.Secret, now time.Time) (*connection.Session, error) {
 	id, secret, ok := connection.ParseSessionToken(token)
 	if !ok || s.Sessions == nil {
 		return nil, ErrInvalidSession
@@ -305,8 +305,10 @@ func hashState(state string) string {
 }
 
 // Redirect is what Zoho's redirect carried, as parsed by ParseCallbackQuery.
+// The grant code, the state and the cookie's nonce are secrets.
 type Redirect struct {
-	Code, Location, AccountsServer, State, Error string
+	Code, State                     zoho.Secret
+	Location, AccountsServer, Error string
 	// CallbackURL is the redirect URI this request arrived at (Handler's
 	// CallbackURL); the client secret's redirect_uri, when set, wins.
 	CallbackURL string
@@ -314,7 +316,7 @@ type Redirect struct {
 	ReceivedAt time.Time
 	// BrowserNonce is the value of the state's cookie (CookieName), empty
 	// when the request carried none.
-	BrowserNonce string
+	BrowserNonce zoho.Secret
 }
 
 // Result is a stored connection, and its submission key when it is new.
@@ -322,7 +324,7 @@ type Result struct {
 	Connection *connection.Connection
 	// SubmissionKey is the new connection's key, to show once: only for an
 	// anonymous connect (through a session the product fetches keys).
-	SubmissionKey string
+	SubmissionKey zoho.Secret
 	// RequestedEnvironment is what /connect asked for ("" for any).
 	RequestedEnvironment string
 	// Session is the connect session that started it (nil: anonymous).
@@ -345,7 +347,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if r.Error != "" {
 		if r.State != "" {
-			_, _ = s.States.Consume(ctx, hashState(r.State), s.Now.Now())
+			_, _ = s.States.Consume(ctx, hashState(r.State.Reveal()), s.Now.Now())
 		}
 		return nil, ErrAccessDenied
 	}
@@ -355,7 +357,7 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	if r.State == "" {
 		return nil, ErrInvalidState
 	}
-	pending, err := s.States.Consume(ctx, hashState(r.State), s.Now.Now())
+	pending, err := s.States.Consume(ctx, hashState(r.State.Reveal()), s.Now.Now())
 	if errors.Is(err, connection.ErrStateNotFound) {
 		return nil, ErrInvalidState
 	}
@@ -365,7 +367,7 @@ func (s *Service) Complete(ctx context.Context, r Redirect) (*Result, error) {
 	// The state must come back to the browser that started it: without
 	// this, a stranger could send a victim a callback of their own consent
 	// (login CSRF) and wire the victim's product to the stranger's org.
-	if pending.BrowserHash == "" || subtle.ConstantTimeCompare([]byte(hashState(r.BrowserNonce)), []byte(pending.BrowserHash)) != 1 {
+	if pending.BrowserHash == "" || subtle.ConstantTimeCompare([]byte(hashState(r.BrowserNonce.Reveal())), []byte(pending.BrowserHash)) != 1 {
 		s.Log.Warn("callback refused: the state's cookie is missing or another browser's")
 		return nil, fmt.Errorf("%w: this browser did not start this connection", ErrInvalidState)
 	}
@@ -448,7 +450,7 @@ func (s *Service) complete(ctx context.Context, r Redirect, pending connection.P
 }
 
 // exchange spends the grant once, under a deadline that fits its life.
-func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, code string) (*zoho.Token, error) {
+func (s *Service) exchange(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, code zoho.Secret) (*zoho.Token, error) {
 	ctx, cancel := context.WithTimeout(ctx, clock.OrDefault(s.ExchangeTimeout, defaultExchangeTimeout))
 	defer cancel()
 	tok, err := conf.Exchange(ctx, dc, code)
@@ -555,7 +557,7 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 		return nil, false, false, fmt.Errorf("%w (%s)", ErrConnectedByAnotherUser, existing.UserEmail)
 	}
 	if existing != nil {
-		owner := "callback-" + hashState(tok.RefreshToken)[:12]
+		owner := "callback-" + hashState(tok.RefreshToken.Reveal())[:12]
 		if s.takeLease(ctx, id, owner) {
 			defer func() { _ = s.Connections.ReleaseLease(context.WithoutCancel(ctx), id, owner) }()
 		}
@@ -564,14 +566,14 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 	if err != nil {
 		return nil, false, false, err
 	}
-	if err := s.Tokens.PutRefreshToken(ctx, id, tok.RefreshToken); err != nil {
+	if err := s.Tokens.PutRefreshToken(ctx, id, tok.RefreshToken.Reveal()); err != nil {
 		return nil, false, false, err
 	}
 	if err := s.Tokens.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
 		return nil, false, true, err
 	}
 	now := s.Now.Now().UTC()
-	var newKey string
+	var newKey zoho.Secret
 	grant := connection.Grant{
 		Location: dc.Location, AccountsServer: dc.AccountsURL(), APIDomain: dc.APIURL(env),
 		Environment: env.String(), OrgID: org.ID, OrgName: org.Name,
@@ -641,7 +643,7 @@ func joinScopes(granted string, asked []string) string {
 
 // revoke is best effort: a refresh token left alive is a leak, not a
 // failure of the flow, so it is logged and the flow goes on.
-func (s *Service) revoke(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, refreshToken, why string) {
+func (s *Service) revoke(ctx context.Context, conf *zoho.Config, dc zoho.DataCenter, refreshToken zoho.Secret, why string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	if err := conf.Revoke(ctx, dc, refreshToken); err != nil && !errors.Is(err, zoho.ErrTokenAlreadyInvalid) {

@@ -170,9 +170,12 @@ type PendingConnect struct {
 // ErrStateNotFound is returned when a state is unknown or already used.
 var ErrStateNotFound = errors.New("state not found or already used")
 
-// AccessToken is what the vault holds for readers of access tokens.
+// AccessToken is what the vault holds for readers of access tokens. Its
+// Token is a zoho.Secret: an AccessToken logged or marshaled shows no
+// token. The JSON names are the vault secret's, which decodes into it;
+// a vault writes that JSON from plain strings of its own.
 type AccessToken struct {
-	Token     string    `json:"access_token"`
-	APIDomain string    `json:"api_domain"`
-	ExpiresAt time.Time `json:"expires_at"`
+	Token     zoho.Secret `json:"access_token"`
+	APIDomain string      `json:"api_domain"`
+	ExpiresAt time.Time   `json:"expires_at"`
 }

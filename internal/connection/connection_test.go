@@ -54,8 +54,8 @@ func TestSubmissionKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(key, "zsk_") || strings.Contains(hash, key) || key == hash {
-		t.Fatalf("key %q hash %q", key, hash)
+	if !strings.HasPrefix(key.Reveal(), "zsk_") || strings.Contains(hash, key.Reveal()) || key.Reveal() == hash {
+		t.Fatalf("key %q hash %q", key.Reveal(), hash)
 	}
 	if k.Derive("zc_1", id) != key {
 		t.Fatal("Derive does not re-create the key")
@@ -63,7 +63,7 @@ func TestSubmissionKeys(t *testing.T) {
 	if k.Derive("zc_2", id) == key {
 		t.Fatal("key does not depend on the connection")
 	}
-	if !KeyMatches(key, hash) || KeyMatches(key+"x", hash) || KeyMatches("", "") || KeyMatches(key, "") {
+	if !KeyMatches(key.Reveal(), hash) || KeyMatches(key.Reveal()+"x", hash) || KeyMatches("", "") || KeyMatches(key.Reveal(), "") {
 		t.Fatal("KeyMatches is wrong")
 	}
 	k2, _ := NewSubmissionKeys([]byte(strings.Repeat("n", 64)))

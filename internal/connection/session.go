@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 // A Session is a connect session: the product's backend opens one for one
@@ -60,7 +62,7 @@ const DefaultSessionTTL = 30 * time.Minute
 const MaxMetadataBytes = 2048
 
 // NewSession makes an open session and its token, shown once.
-func NewSession(tenantID string, now time.Time, ttl time.Duration) (*Session, string, error) {
+func NewSession(tenantID string, now time.Time, ttl time.Duration) (*Session, zoho.Secret, error) {
 	id, err := randomHex(12)
 	if err != nil {
 		return nil, "", err
@@ -74,19 +76,20 @@ func NewSession(tenantID string, now time.Time, ttl time.Duration) (*Session, st
 		ID: "cs_" + id, TenantID: tenantID, SecretHash: hashHex(secret), Status: SessionOpen,
 		CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC(),
 	}
-	return s, s.ID + "." + secret, nil
+	return s, zoho.Secret(s.ID + "." + secret), nil
 }
 
-// ParseSessionToken splits a token into the session's id and its secret.
-func ParseSessionToken(token string) (id, secret string, ok bool) {
-	id, secret, ok = strings.Cut(token, ".")
-	if !ok || !ValidSessionID(id) || len(secret) != 43 {
+// ParseSessionToken splits a token into the session's id (not a secret)
+// and its secret.
+func ParseSessionToken(token zoho.Secret) (id string, secret zoho.Secret, ok bool) {
+	id, rest, ok := strings.Cut(token.Reveal(), ".")
+	if !ok || !ValidSessionID(id) || len(rest) != 43 {
 		return "", "", false
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(secret); err != nil {
+	if _, err := base64.RawURLEncoding.DecodeString(rest); err != nil {
 		return "", "", false
 	}
-	return id, secret, true
+	return id, zoho.Secret(rest), true
 }
 
 // ValidSessionID reports whether s has the shape of a session id.
@@ -96,8 +99,8 @@ func ValidSessionID(s string) bool {
 
 // Open checks that the token's secret is this session's and that the
 // session may still start a consent flow.
-func (s *Session) Open(secret string, now time.Time) error {
-	if subtle.ConstantTimeCompare([]byte(hashHex(secret)), []byte(s.SecretHash)) != 1 || !now.Before(s.ExpiresAt) {
+func (s *Session) Open(secret zoho.Secret, now time.Time) error {
+	if subtle.ConstantTimeCompare([]byte(hashHex(secret.Reveal())), []byte(s.SecretHash)) != 1 || !now.Before(s.ExpiresAt) {
 		return ErrSessionNotFound
 	}
 	if s.Status == SessionCompleted {

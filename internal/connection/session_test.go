@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 func TestSessionTokenOpensOnlyItsSession(t *testing.T) {
@@ -14,8 +16,8 @@ func TestSessionTokenOpensOnlyItsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, secret, ok := ParseSessionToken(token)
-	if !ok || id != s.ID || strings.Contains(s.SecretHash, secret) {
-		t.Fatalf("token %q parsed as %q %v; session %+v", token, id, ok, s)
+	if !ok || id != s.ID || strings.Contains(s.SecretHash, secret.Reveal()) {
+		t.Fatalf("token %q parsed as %q %v; session %+v", token.Reveal(), id, ok, s)
 	}
 	if err := s.Open(secret, now.Add(29*time.Minute)); err != nil {
 		t.Fatalf("open within its life: %v", err)
@@ -32,9 +34,9 @@ func TestSessionTokenOpensOnlyItsSession(t *testing.T) {
 	if err := s.Open(secret, now); !errors.Is(err, ErrSessionCompleted) {
 		t.Fatalf("completed: %v", err)
 	}
-	for _, bad := range []string{"", token + "x", strings.Replace(token, ".", "", 1), "cs_zz" + token[5:], token[:len(token)-1] + "!"} {
+	for _, bad := range []zoho.Secret{"", token + "x", zoho.Secret(strings.Replace(token.Reveal(), ".", "", 1)), "cs_zz" + token[5:], token[:len(token)-1] + "!"} {
 		if _, _, ok := ParseSessionToken(bad); ok {
-			t.Errorf("%q parsed", bad)
+			t.Errorf("%q parsed", bad.Reveal())
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 // SubmissionKeys mints and checks submission keys. A key is derived from a
@@ -30,22 +32,23 @@ func NewSubmissionKeys(master []byte) (*SubmissionKeys, error) {
 }
 
 // New mints a key for a connection: the key (show it once), its id and hash
-// (store those).
-func (k *SubmissionKeys) New(connectionID string) (key, keyID, hash string, err error) {
+// (store those). The key is a zoho.Secret, so it logs redacted; its id
+// and hash are not secrets.
+func (k *SubmissionKeys) New(connectionID string) (key zoho.Secret, keyID, hash string, err error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", "", "", err
 	}
 	keyID = hex.EncodeToString(b[:])
 	key = k.Derive(connectionID, keyID)
-	return key, keyID, HashSubmissionKey(key), nil
+	return key, keyID, HashSubmissionKey(key.Reveal()), nil
 }
 
 // Derive re-creates the key of a connection and key id.
-func (k *SubmissionKeys) Derive(connectionID, keyID string) string {
+func (k *SubmissionKeys) Derive(connectionID, keyID string) zoho.Secret {
 	m := hmac.New(sha256.New, k.master)
 	m.Write([]byte(connectionID + "|" + keyID))
-	return SubmissionKeyPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return zoho.Secret(SubmissionKeyPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil)))
 }
 
 // HashSubmissionKey is what the table stores of a key.

@@ -134,7 +134,7 @@ func (s *Service) OpenSession(ctx context.Context, r SessionRequest) (*connectio
 		return nil, "", err
 	}
 	s.Log.Info("connect session opened", "session_id", sess.ID, "tenant_id", sess.TenantID, "environment", env, "start", start)
-	return sess, token, nil
+	return sess, token.Reveal(), nil
 }
 
 // List answers a page of connections.
@@ -305,5 +305,5 @@ func (s *Service) RotateKey(ctx context.Context, id string) (key, keyID string, 
 		return "", "", err
 	}
 	s.Log.Info("submission key rotated", "connection_id", id, "submission_key_id", kid)
-	return k, kid, nil
+	return k.Reveal(), kid, nil
 }

@@ -125,7 +125,7 @@ func (h *harness) accessToken(t *testing.T, id, stage string) string {
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &a); err != nil {
 		t.Fatal(err)
 	}
-	return a.Token
+	return a.Token.Reveal()
 }
 
 func (h *harness) refreshToken(t *testing.T, id string) string {

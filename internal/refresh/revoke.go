@@ -96,7 +96,7 @@ func (s *Service) revokeAt(ctx context.Context, c *connection.Connection, token 
 	}
 	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
 	defer cancel()
-	err = conf.Revoke(ctx, dc, token)
+	err = conf.Revoke(ctx, dc, zoho.Secret(token))
 	switch {
 	case err == nil:
 		return ondemand.Revoked, nil

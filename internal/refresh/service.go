@@ -321,7 +321,7 @@ func (s *Service) refreshLeased(ctx context.Context, conf *zoho.Config, owner st
 		return s.fail(finish, log, owner, c, "refresh token unreadable", err)
 	}
 	zctx, zcancel := context.WithTimeout(ctx, clock.OrDefault(s.ZohoTimeout, DefaultZohoTimeout))
-	tok, err := conf.Refresh(zctx, dc, rt)
+	tok, err := conf.Refresh(zctx, dc, zoho.Secret(rt))
 	zcancel()
 	answered, cancelAnswered := context.WithTimeout(context.WithoutCancel(ctx), clock.OrDefault(s.WriteTimeout, writeTimeout))
 	defer cancelAnswered()

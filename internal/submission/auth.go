@@ -106,7 +106,7 @@ func (s *Service) authenticate(ctx context.Context, id string, cred Credentials,
 		if err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
-		m := hmac.New(sha256.New, []byte(keys.Derive(connID, keyID)))
+		m := hmac.New(sha256.New, []byte(keys.Derive(connID, keyID).Reveal()))
 		m.Write(body)
 		ok = hmac.Equal(m.Sum(nil), cred.Signature)
 	}

@@ -45,7 +45,7 @@ func (r *fakeRefresher) RefreshConnection(_ context.Context, id string, rejected
 	if r.err != nil {
 		return r.err
 	}
-	r.vault.set(id, connection.AccessToken{Token: r.next, ExpiresAt: time.Now().Add(time.Hour)})
+	r.vault.set(id, connection.AccessToken{Token: zoho.Secret(r.next), ExpiresAt: time.Now().Add(time.Hour)})
 	return nil
 }
 
@@ -65,7 +65,7 @@ type fakeCall struct {
 }
 
 func (f *fakeCRM) factory(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM {
-	return &boundCRM{f: f, dc: dc.Location, env: env, token: tok.AccessToken}
+	return &boundCRM{f: f, dc: dc.Location, env: env, token: tok.AccessToken.Reveal()}
 }
 
 func (f *fakeCRM) count() int {
@@ -370,7 +370,7 @@ func newWorld(t *testing.T) *world {
 		crm:   &fakeCRM{},
 		idem:  &memIdempotency{m: map[string]Entry{}},
 		queue: &memQueue{},
-		keys:  keys, conn: c, key: key,
+		keys:  keys, conn: c, key: key.Reveal(),
 		logs: &bytes.Buffer{}, logMu: &sync.Mutex{}, tokenV1: "tok-v1-secretvalue",
 	}
 	w.vault.set(id, connection.AccessToken{Token: "tok-v1-secretvalue", ExpiresAt: time.Now().Add(time.Hour)})

@@ -179,6 +179,9 @@ func TestZohoRejection(t *testing.T) {
 	if status != 422 || fields["Phone"] != "invalid" {
 		t.Fatalf("got %d %v", status, body)
 	}
+	if !strings.Contains(w.logText(), `"zoho_code":"INVALID_DATA"`) {
+		t.Errorf("the log does not say why Zoho refused: %s", w.logText())
+	}
 	if status, _ := w.post(t, w.request("application/json", `{"last_name":"L","phone":"x"}`)); status != 422 || w.crm.count() != 1 {
 		t.Fatal("a repeat of a refused submission called Zoho again")
 	}
@@ -479,12 +482,12 @@ func TestAuthentication(t *testing.T) {
 	}
 	bad := map[string]events.APIGatewayV2HTTPRequest{
 		"no key":                   w.request("application/json", body, noAuth),
-		"wrong key":                w.request("application/json", body, withHeader("authorization", "Bearer "+other)),
+		"wrong key":                w.request("application/json", body, withHeader("authorization", "Bearer "+other.Reveal())),
 		"key of another":           w.request("application/json", body, setID(unknownID)),
 		"malformed id":             w.request("application/json", body, setID("../zc_x")),
 		"basic auth":               w.request("application/json", body, withHeader("authorization", "Basic "+w.key)),
 		"signature of other body":  w.request("application/json", body, noAuth, withHeader("x-signature", Sign(w.key, []byte(`{}`)))),
-		"signature by wrong key":   w.request("application/json", body, noAuth, withHeader("x-signature", Sign(other, []byte(body)))),
+		"signature by wrong key":   w.request("application/json", body, noAuth, withHeader("x-signature", Sign(other.Reveal(), []byte(body)))),
 		"signature malformed":      w.request("application/json", body, noAuth, withHeader("x-signature", "sha256=zz")),
 		"signature unknown conn":   w.request("application/json", body, noAuth, setID(unknownID), withHeader("x-signature", Sign(w.key, []byte(body)))),
 		"signature of base64 text": w.request("application/json", base64.StdEncoding.EncodeToString([]byte(body)), noAuth, withHeader("x-signature", Sign(w.key, []byte(body)))),
@@ -741,7 +744,7 @@ func TestZohoRequestRefusals(t *testing.T) {
 func TestRefreshNamesTheRejectedToken(t *testing.T) {
 	w := newWorld(t)
 	exp := time.Now().Add(50 * time.Minute).Round(time.Millisecond)
-	w.vault.set(w.conn.ID, connection.AccessToken{Token: w.tokenV1, ExpiresAt: exp})
+	w.vault.set(w.conn.ID, connection.AccessToken{Token: zoho.Secret(w.tokenV1), ExpiresAt: exp})
 	w.crm.answer = func(tok string, _ zoho.Record) ([]zoho.RecordResult, error) {
 		if tok == w.tokenV1 {
 			return nil, &zoho.APIError{StatusCode: 401, Code: "INVALID_TOKEN"}

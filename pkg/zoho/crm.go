@@ -669,7 +669,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*ans
 	if err != nil {
 		return nil, fmt.Errorf("zoho: crm: %w", scrubURLError(err))
 	}
-	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok.AccessToken)
+	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok.AccessToken.Reveal())
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -37,7 +37,7 @@
 //
 //	// /oauth/callback: check state, then location and accounts-server.
 //	dc, err := zoho.VerifyCallbackServer(q.Get("location"), q.Get("accounts-server"))
-//	tok, err := cfg.Exchange(ctx, dc, q.Get("code")) // never retried: a code is single use
+//	tok, err := cfg.Exchange(ctx, dc, zoho.Secret(q.Get("code"))) // never retried: a code is single use
 //	org, err := zoho.NewClient(dc, wantEnv, zoho.StaticTokenSource(tok), hc).Org(ctx)
 //	// org.Environment must be wantEnv; ErrDomainTokenMismatch says it is not.
 //
@@ -59,6 +59,12 @@
 // knows (HTTP 400): for a disconnect that is done. Retryable tells which
 // are worth trying again later. No error message holds an access or refresh token,
 // a grant code or a client secret, so errors may be logged as they are.
+//
+// Those four are Secret values (Token.AccessToken and RefreshToken,
+// Config.ClientSecret and ClientSecrets, the code and refresh token
+// Exchange, Refresh and Revoke take): printed, logged or marshaled they
+// read "[redacted]", and Reveal gives the value where it must be sent or
+// stored.
 //
 // The package does no retries and no refreshing of its own. Zoho allows
 // 10 refreshes per refresh token per 10 minutes and 15 live access tokens

@@ -62,7 +62,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err) // a forged accounts-server never gets the client secret
 	}
-	tok, err := cfg.Exchange(ctx, dc, q.Get("code")) // once: codes are single use
+	tok, err := cfg.Exchange(ctx, dc, zoho.Secret(q.Get("code"))) // once: codes are single use
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func ExampleClient_AddNote() {
 	cfg := &zoho.Config{ClientID: "1000.EXAMPLE", ClientSecret: "example-secret", RedirectURL: "https://example.com/cb", HTTPClient: hc}
 	code, _ := sim.IssueCode("1000.EXAMPLE", u.Email, u.Orgs[0].ID)
 	us, _ := zoho.ByLocation("us")
-	tok, err := cfg.Exchange(ctx, us, code)
+	tok, err := cfg.Exchange(ctx, us, zoho.Secret(code))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -21,10 +21,10 @@ import (
 // modified.
 type Config struct {
 	ClientID     string
-	ClientSecret string
+	ClientSecret Secret
 	// ClientSecrets overrides ClientSecret for a data center, keyed by its
 	// location ("eu", "in", ...): Zoho may issue a different secret per DC.
-	ClientSecrets map[string]string
+	ClientSecrets map[string]Secret
 	// RedirectURL is the callback registered for the client; Zoho compares
 	// it with the registered one at authorization and again at exchange.
 	RedirectURL string
@@ -44,8 +44,8 @@ type Config struct {
 // org in one environment of one data center, and, from a code exchange, the
 // refresh token that makes more of them.
 type Token struct {
-	AccessToken  string
-	RefreshToken string
+	AccessToken  Secret
+	RefreshToken Secret
 	// TokenType is what Zoho reports ("Bearer"); CRM calls nonetheless use
 	// the "Zoho-oauthtoken" authorization scheme.
 	TokenType string
@@ -214,7 +214,7 @@ func (e *OAuthError) known() bool {
 }
 
 // SecretFor returns the client secret to use with dc's accounts server.
-func (c *Config) SecretFor(dc DataCenter) string {
+func (c *Config) SecretFor(dc DataCenter) Secret {
 	if s := c.ClientSecrets[dc.Location]; s != "" {
 		return s
 	}
@@ -250,7 +250,7 @@ func (c *Config) AuthCodeURL(state string, start DataCenter) string {
 // come from VerifyCallbackServer (or another look-up), never from a value
 // built by hand. It is never retried, here or by callers: a code is single
 // use and lives about a minute.
-func (c *Config) Exchange(ctx context.Context, dc DataCenter, code string) (*Token, error) {
+func (c *Config) Exchange(ctx context.Context, dc DataCenter, code Secret) (*Token, error) {
 	const op = "exchange"
 	if code == "" {
 		return nil, &OAuthError{Op: op, Code: "invalid_code", Description: "no grant code"}
@@ -263,9 +263,9 @@ func (c *Config) Exchange(ctx context.Context, dc DataCenter, code string) (*Tok
 	}
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
-		"code":          {code},
+		"code":          {code.Reveal()},
 		"client_id":     {c.ClientID},
-		"client_secret": {c.SecretFor(dc)},
+		"client_secret": {c.SecretFor(dc).Reveal()},
 		"redirect_uri":  {c.RedirectURL},
 	}
 	return c.tokenRequest(ctx, op, dc, form, code, "")
@@ -274,16 +274,16 @@ func (c *Config) Exchange(ctx context.Context, dc DataCenter, code string) (*Tok
 // Refresh gets a new access token for a refresh token at dc's accounts
 // server. The result carries the refresh token passed in (Zoho does not
 // rotate refresh tokens; if it ever sends one, that one is kept).
-func (c *Config) Refresh(ctx context.Context, dc DataCenter, refreshToken string) (*Token, error) {
+func (c *Config) Refresh(ctx context.Context, dc DataCenter, refreshToken Secret) (*Token, error) {
 	const op = "refresh"
 	if refreshToken == "" {
 		return nil, &OAuthError{Op: op, Code: "invalid_code", Description: "no refresh token"}
 	}
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
-		"refresh_token": {refreshToken},
+		"refresh_token": {refreshToken.Reveal()},
 		"client_id":     {c.ClientID},
-		"client_secret": {c.SecretFor(dc)},
+		"client_secret": {c.SecretFor(dc).Reveal()},
 	}
 	return c.tokenRequest(ctx, op, dc, form, refreshToken, refreshToken)
 }
@@ -292,7 +292,7 @@ func (c *Config) Refresh(ctx context.Context, dc DataCenter, refreshToken string
 // A token that is already invalid or revoked is refused by Zoho with HTTP
 // 400; that error matches ErrTokenAlreadyInvalid (and ErrInvalidCode), and
 // a disconnect should count it as done.
-func (c *Config) Revoke(ctx context.Context, dc DataCenter, refreshToken string) error {
+func (c *Config) Revoke(ctx context.Context, dc DataCenter, refreshToken Secret) error {
 	const op = "revoke"
 	if err := checkDataCenter(dc); err != nil {
 		return fmt.Errorf("zoho: %s: %w", op, err)
@@ -300,7 +300,7 @@ func (c *Config) Revoke(ctx context.Context, dc DataCenter, refreshToken string)
 	if refreshToken == "" {
 		return &OAuthError{Op: op, Code: "invalid_code", Description: "no refresh token"}
 	}
-	u := dc.AccountsURL() + "/oauth/v2/token/revoke?token=" + url.QueryEscape(refreshToken)
+	u := dc.AccountsURL() + "/oauth/v2/token/revoke?token=" + url.QueryEscape(refreshToken.Reveal())
 	status, body, err := c.post(ctx, op, u, nil, refreshToken)
 	if err != nil {
 		return err
@@ -326,7 +326,7 @@ func (c *Config) Revoke(ctx context.Context, dc DataCenter, refreshToken string)
 // tokenRequest posts to the token endpoint and reads a token or an error.
 // grant is the code or refresh token sent, keptRefresh the refresh token to
 // keep in the result.
-func (c *Config) tokenRequest(ctx context.Context, op string, dc DataCenter, form url.Values, grant, keptRefresh string) (*Token, error) {
+func (c *Config) tokenRequest(ctx context.Context, op string, dc DataCenter, form url.Values, grant, keptRefresh Secret) (*Token, error) {
 	if err := checkDataCenter(dc); err != nil {
 		return nil, fmt.Errorf("zoho: %s: %w", op, err)
 	}
@@ -361,8 +361,8 @@ func (c *Config) tokenRequest(ctx context.Context, op string, dc DataCenter, for
 
 // tokenResponse is the token endpoint's JSON, success or error.
 type tokenResponse struct {
-	AccessToken  string  `json:"access_token"`
-	RefreshToken string  `json:"refresh_token"`
+	AccessToken  Secret  `json:"access_token"` // decoded as the string it is
+	RefreshToken Secret  `json:"refresh_token"`
 	TokenType    string  `json:"token_type"`
 	APIDomain    string  `json:"api_domain"`
 	Scope        string  `json:"scope"`
@@ -425,7 +425,7 @@ const maxOAuthBody = 1 << 20
 // post sends a form POST (form may be nil) and returns the status and the
 // body. Transport failures, 5xx answers that are not JSON and bodies over
 // the limit become errors here; secrets are scrubbed from every message.
-func (c *Config) post(ctx context.Context, op, rawURL string, form []byte, secrets ...string) (int, []byte, error) {
+func (c *Config) post(ctx context.Context, op, rawURL string, form []byte, secrets ...Secret) (int, []byte, error) {
 	hc, err := c.httpClient()
 	if err != nil {
 		return 0, nil, fmt.Errorf("zoho: %s: %w", op, err)
@@ -507,7 +507,7 @@ func (e *unavailableError) Unwrap() []error { return []error{ErrUnavailable, e.e
 
 // transportError is the error of a request that got no answer: this
 // package's own refusal to send, or an outage.
-func transportError(op string, err error, secrets ...string) error {
+func transportError(op string, err error, secrets ...Secret) error {
 	if refused(err) {
 		// The refusal names a host, never a query: scrubbing the URL is enough.
 		return fmt.Errorf("zoho: %s: %w", op, scrubURLError(err))
@@ -515,7 +515,7 @@ func transportError(op string, err error, secrets ...string) error {
 	return unavailable(op, err, secrets...)
 }
 
-func unavailable(op string, err error, secrets ...string) error {
+func unavailable(op string, err error, secrets ...Secret) error {
 	err = scrubURLError(err)
 	return &unavailableError{op: op, msg: redact(err.Error(), secrets...), err: err}
 }
@@ -536,10 +536,10 @@ func scrubURLError(err error) error {
 
 // redact replaces every occurrence of a secret in s. Zoho's descriptions
 // are not expected to echo one, but a log line is no place to find out.
-func redact(s string, secrets ...string) string {
+func redact(s string, secrets ...Secret) string {
 	for _, v := range secrets {
 		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
+			s = strings.ReplaceAll(s, v.Reveal(), redacted)
 		}
 	}
 	return s

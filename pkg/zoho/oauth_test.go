@@ -60,7 +60,7 @@ func newFakeAccounts(t *testing.T, answer canned) (*fakeAccounts, *zoho.Config) 
 	return f, &zoho.Config{
 		ClientID:      "1000.CLIENTID",
 		ClientSecret:  testSecret,
-		ClientSecrets: map[string]string{"eu": "eu-secret-0123456789"},
+		ClientSecrets: map[string]zoho.Secret{"eu": "eu-secret-0123456789"},
 		RedirectURL:   "https://example.com/oauth/callback",
 		Scopes:        []string{"ZohoCRM.modules.ALL", "ZohoCRM.org.READ"},
 		HTTPClient:    hc,
@@ -116,9 +116,9 @@ func TestAuthCodeURL(t *testing.T) {
 }
 
 func TestSecretFor(t *testing.T) {
-	c := &zoho.Config{ClientSecret: "default", ClientSecrets: map[string]string{"eu": "eu", "in": ""}}
+	c := &zoho.Config{ClientSecret: "default", ClientSecrets: map[string]zoho.Secret{"eu": "eu", "in": ""}}
 	for loc, want := range map[string]string{"eu": "eu", "us": "default", "in": "default"} {
-		if got := c.SecretFor(mustDC(t, loc)); got != want {
+		if got := c.SecretFor(mustDC(t, loc)).Reveal(); got != want {
 			t.Errorf("SecretFor(%s) = %q, want %q", loc, got, want)
 		}
 	}

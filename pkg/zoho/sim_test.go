@@ -56,7 +56,7 @@ func startSim(t *testing.T, opts zohosim.Options) *simEnv {
 	e.cfg = &zoho.Config{
 		ClientID:      simClientID,
 		ClientSecret:  simSecret,
-		ClientSecrets: map[string]string{"eu": simEUSecret},
+		ClientSecrets: map[string]zoho.Secret{"eu": simEUSecret},
 		RedirectURL:   simRedirect,
 		Scopes:        []string{"ZohoCRM.modules.ALL", "ZohoCRM.org.READ", "ZohoCRM.users.READ"},
 		HTTPClient:    hc,
@@ -74,7 +74,7 @@ func (e *simEnv) connect(t *testing.T, loc string, env zoho.Environment) (zoho.D
 		t.Fatal(err)
 	}
 	dc := mustDC(t, loc)
-	tok, err := e.cfg.Exchange(context.Background(), dc, code)
+	tok, err := e.cfg.Exchange(context.Background(), dc, zoho.Secret(code))
 	if err != nil {
 		t.Fatalf("Exchange in %s/%s: %v", loc, env, err)
 	}
@@ -119,7 +119,7 @@ func TestSimConnectEveryDataCenterAndEnvironment(t *testing.T) {
 					if len(reqs) != 1 || reqs[0].Host != dc.AccountsHost || reqs[0].Path != "/oauth/v2/token" {
 						t.Errorf("requests %+v", reqs)
 					}
-					if got := reqs[0].Form.Get("client_secret"); got != e.cfg.SecretFor(dc) {
+					if got := reqs[0].Form.Get("client_secret"); got != e.cfg.SecretFor(dc).Reveal() {
 						t.Errorf("secret for %s: wrong one sent", dc.Location)
 					}
 					if len(reqs[0].Query) != 0 {
@@ -162,10 +162,10 @@ func TestSimGrantCodeSingleUseAndShortLived(t *testing.T) {
 	ctx := context.Background()
 
 	code, _ := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
-	if _, err := e.cfg.Exchange(ctx, dc, code); err != nil {
+	if _, err := e.cfg.Exchange(ctx, dc, zoho.Secret(code)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.cfg.Exchange(ctx, dc, code)
+	_, err := e.cfg.Exchange(ctx, dc, zoho.Secret(code))
 	if !errors.Is(err, zoho.ErrInvalidCode) || zoho.Retryable(err) {
 		t.Errorf("reused code: err = %v", err)
 	}
@@ -174,7 +174,7 @@ func TestSimGrantCodeSingleUseAndShortLived(t *testing.T) {
 	code, _ = e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
 	e.sim.Advance(61 * time.Second)
 	e.sim.ResetRequests()
-	_, err = e.cfg.Exchange(ctx, dc, code)
+	_, err = e.cfg.Exchange(ctx, dc, zoho.Secret(code))
 	if !errors.Is(err, zoho.ErrInvalidCode) {
 		t.Errorf("code after 61 s: err = %v", err)
 	}
@@ -183,7 +183,7 @@ func TestSimGrantCodeSingleUseAndShortLived(t *testing.T) {
 	}
 
 	code, _ = e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
-	if _, err := e.cfg.Exchange(ctx, mustDC(t, "us"), code); !errors.Is(err, zoho.ErrInvalidCode) {
+	if _, err := e.cfg.Exchange(ctx, mustDC(t, "us"), zoho.Secret(code)); !errors.Is(err, zoho.ErrInvalidCode) {
 		t.Errorf("code at another DC: err = %v", err)
 	}
 }
@@ -194,7 +194,7 @@ func TestSimPerDataCenterSecret(t *testing.T) {
 	noEU := *e.cfg
 	noEU.ClientSecrets = nil
 	code, _ := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
-	_, err := noEU.Exchange(context.Background(), mustDC(t, "eu"), code)
+	_, err := noEU.Exchange(context.Background(), mustDC(t, "eu"), zoho.Secret(code))
 	if !errors.Is(err, zoho.ErrInvalidClient) || errors.Is(err, zoho.ErrInvalidCode) || zoho.Retryable(err) {
 		t.Errorf("default secret in eu: err = %v", err)
 	}
@@ -205,19 +205,19 @@ func TestSimPerDataCenterSecret(t *testing.T) {
 	assertClean(t, err, code, simSecret, simEUSecret)
 
 	// The code was not consumed by the failed attempt.
-	if _, err := e.cfg.Exchange(context.Background(), mustDC(t, "eu"), code); err != nil {
+	if _, err := e.cfg.Exchange(context.Background(), mustDC(t, "eu"), zoho.Secret(code)); err != nil {
 		t.Errorf("with the eu secret: %v", err)
 	}
 
 	wrongID := *e.cfg
 	wrongID.ClientID = "1000.NOPE"
 	code, _ = e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
-	if _, err := wrongID.Exchange(context.Background(), mustDC(t, "eu"), code); !errors.Is(err, zoho.ErrInvalidClient) {
+	if _, err := wrongID.Exchange(context.Background(), mustDC(t, "eu"), zoho.Secret(code)); !errors.Is(err, zoho.ErrInvalidClient) {
 		t.Errorf("unknown client: err = %v", err)
 	}
 	wrongRedirect := *e.cfg
 	wrongRedirect.RedirectURL = "https://evil.example/cb"
-	_, err = wrongRedirect.Exchange(context.Background(), mustDC(t, "eu"), code)
+	_, err = wrongRedirect.Exchange(context.Background(), mustDC(t, "eu"), zoho.Secret(code))
 	if !errors.Is(err, zoho.ErrInvalidRedirectURI) || !errors.Is(err, zoho.ErrInvalidClient) {
 		t.Errorf("wrong redirect: err = %v", err)
 	}
@@ -245,7 +245,7 @@ func TestSimRefreshAndRateLimit(t *testing.T) {
 			if !errors.Is(err, zoho.ErrRateLimited) || !zoho.Retryable(err) || errors.Is(err, zoho.ErrInvalidCode) {
 				t.Errorf("11th refresh in 10 min: err = %v", err)
 			}
-			assertClean(t, err, tok.RefreshToken, simSecret)
+			assertClean(t, err, tok.RefreshToken.Reveal(), simSecret)
 			if _, err := e.client(dc, zoho.Sandbox, last).Org(ctx); err != nil {
 				t.Errorf("latest access token: %v", err)
 			}
@@ -293,7 +293,7 @@ func TestSimUnavailable(t *testing.T) {
 				start := time.Now()
 				switch op {
 				case "exchange":
-					_, err = e.cfg.Exchange(ctx, dc, code)
+					_, err = e.cfg.Exchange(ctx, dc, zoho.Secret(code))
 				case "refresh":
 					_, err = e.cfg.Refresh(ctx, dc, tok.RefreshToken)
 				case "revoke":
@@ -309,7 +309,7 @@ func TestSimUnavailable(t *testing.T) {
 				if name == "latency" && !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("%s: err = %v, want DeadlineExceeded too", op, err)
 				}
-				assertClean(t, err, code, tok.RefreshToken, "1000.not-a-real-token-0123456789", simSecret)
+				assertClean(t, err, code, tok.RefreshToken.Reveal(), "1000.not-a-real-token-0123456789", simSecret)
 				if n := len(e.sim.Requests()); n != 1 {
 					t.Errorf("%s: %d requests, want 1 (no retries)", op, n)
 				}
@@ -331,10 +331,10 @@ func TestSimRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := e.sim.Requests()
-	if len(reqs) != 1 || reqs[0].Host != "accounts.zohocloud.ca" || reqs[0].Path != "/oauth/v2/token/revoke" || reqs[0].Query.Get("token") != tok.RefreshToken || reqs[0].Method != http.MethodPost {
+	if len(reqs) != 1 || reqs[0].Host != "accounts.zohocloud.ca" || reqs[0].Path != "/oauth/v2/token/revoke" || reqs[0].Query.Get("token") != tok.RefreshToken.Reveal() || reqs[0].Method != http.MethodPost {
 		t.Errorf("requests = %+v", reqs)
 	}
-	if e.sim.RefreshTokenActive(tok.RefreshToken) {
+	if e.sim.RefreshTokenActive(tok.RefreshToken.Reveal()) {
 		t.Error("refresh token still active")
 	}
 	if _, err := e.cfg.Refresh(ctx, dc, tok.RefreshToken); !errors.Is(err, zoho.ErrInvalidCode) {
@@ -348,7 +348,7 @@ func TestSimRevoke(t *testing.T) {
 func TestSimRevokedByUser(t *testing.T) {
 	e := startSim(t, zohosim.Options{})
 	dc, _, tok := e.connect(t, "sa", zoho.Production)
-	e.sim.RevokeRefreshToken(tok.RefreshToken)
+	e.sim.RevokeRefreshToken(tok.RefreshToken.Reveal())
 	_, err := e.cfg.Refresh(context.Background(), dc, tok.RefreshToken)
 	if !errors.Is(err, zoho.ErrInvalidCode) || zoho.Retryable(err) {
 		t.Errorf("err = %v", err)
@@ -366,7 +366,7 @@ func TestSimInvalidToken(t *testing.T) {
 	if !errors.Is(err, zoho.ErrInvalidToken) || zoho.Retryable(err) || !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized {
 		t.Errorf("expired: err = %v", err)
 	}
-	assertClean(t, err, tok.AccessToken)
+	assertClean(t, err, tok.AccessToken.Reveal())
 	nt, err := e.cfg.Refresh(ctx, dc, tok.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +408,7 @@ func TestSimScopeMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	dc := mustDC(t, "us")
-	tok, err := e.cfg.Exchange(context.Background(), dc, code)
+	tok, err := e.cfg.Exchange(context.Background(), dc, zoho.Secret(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func TestSimTooManyRequests(t *testing.T) {
 	if !errors.Is(err, zoho.ErrUnavailable) {
 		t.Errorf("drop: err = %v", err)
 	}
-	assertClean(t, err, tok.AccessToken)
+	assertClean(t, err, tok.AccessToken.Reveal())
 }
 
 func TestSimInsertAndUpsert(t *testing.T) {
@@ -549,8 +549,8 @@ func TestSimErrorsHoldNoSecrets(t *testing.T) {
 		if err == nil {
 			t.Fatal("no error")
 		}
-		assertClean(t, err, tok.RefreshToken, tok.AccessToken, simSecret)
-		if strings.Contains(fmt.Sprintf("%+v %#v", err, err), tok.RefreshToken) {
+		assertClean(t, err, tok.RefreshToken.Reveal(), tok.AccessToken.Reveal(), simSecret)
+		if strings.Contains(fmt.Sprintf("%+v %#v", err, err), tok.RefreshToken.Reveal()) {
 			t.Errorf("formatted error holds the refresh token")
 		}
 	}
@@ -565,7 +565,7 @@ func TestSimUnconfirmedDataCenterRefused(t *testing.T) {
 	}
 	uk := mustDC(t, "uk")
 	e.sim.ResetRequests()
-	_, err = e.cfg.Exchange(context.Background(), uk, code)
+	_, err = e.cfg.Exchange(context.Background(), uk, zoho.Secret(code))
 	if !errors.Is(err, zoho.ErrUnconfirmedDataCenter) || zoho.Retryable(err) {
 		t.Errorf("exchange: %v", err)
 	}
@@ -574,7 +574,7 @@ func TestSimUnconfirmedDataCenterRefused(t *testing.T) {
 	}
 	// The code was not spent: enabled, the same flow works.
 	all := e.allowingUnconfirmed()
-	tok, err := all.cfg.Exchange(context.Background(), uk, code)
+	tok, err := all.cfg.Exchange(context.Background(), uk, zoho.Secret(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,7 +612,7 @@ func TestSimRevokeAlreadyInvalid(t *testing.T) {
 			!errors.As(err, &oe) || oe.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: err = %v", name, err)
 		}
-		assertClean(t, err, tok.RefreshToken, "1000.not-a-real-token-0123456789")
+		assertClean(t, err, tok.RefreshToken.Reveal(), "1000.not-a-real-token-0123456789")
 	}
 	if n := e.sim.Stats().Revocations; n != 1 {
 		t.Errorf("%d revocations", n)
@@ -746,7 +746,7 @@ func TestSimFields(t *testing.T) {
 
 	// The project's connect scopes lack ZohoCRM.settings: Zoho refuses.
 	code, _ := e.sim.IssueCodeScope(simClientID, u.Email, u.Orgs[0].ID, "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")
-	narrow, err := e.cfg.Exchange(context.Background(), dc, code)
+	narrow, err := e.cfg.Exchange(context.Background(), dc, zoho.Secret(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,7 +766,7 @@ func TestSimEditionLimits(t *testing.T) {
 		u := e.sim.AddUser(zohosim.User{Location: "us", Orgs: []zohosim.Org{o}})
 		code, _ := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
 		dc := mustDC(t, "us")
-		tok, err := e.cfg.Exchange(context.Background(), dc, code)
+		tok, err := e.cfg.Exchange(context.Background(), dc, zoho.Secret(code))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -787,7 +787,7 @@ func TestSimLimitsAnswerTooManyRequests(t *testing.T) {
 	u := e.sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Edition: "Free"}}})
 	code, _ := e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
 	dc := mustDC(t, "eu")
-	tok, err := e.cfg.Exchange(context.Background(), dc, code)
+	tok, err := e.cfg.Exchange(context.Background(), dc, zoho.Secret(code))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -819,7 +819,7 @@ func TestSimLimitsAnswerTooManyRequests(t *testing.T) {
 
 	u = e.sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Credits: 1}}})
 	code, _ = e.sim.IssueCode(simClientID, u.Email, u.Orgs[0].ID)
-	tok, err = e.cfg.Exchange(context.Background(), dc, code)
+	tok, err = e.cfg.Exchange(context.Background(), dc, zoho.Secret(code))
 	if err != nil {
 		t.Fatal(err)
 	}
