@@ -118,6 +118,17 @@ type Event struct {
 	Properties *yaml.Node
 }
 
+// Property is the value at a path of the event's Properties
+// (e.Property("DestinationConfig", "OnFailure", "Destination")); IsZero
+// when absent.
+func (e Event) Property(path ...string) Value {
+	n := lookup(e.Properties, path...)
+	if n == nil {
+		return Value{}
+	}
+	return Value{node: n}
+}
+
 // Route is one HTTP API route.
 type Route struct {
 	Method            string
