@@ -447,3 +447,43 @@ func (p *Poller) fail(ctx context.Context, shardID string, recs []types.Record, 
 		}
 	}
 }
+
+// ReadAll reads every record a stream holds now, shard by shard from the
+// oldest, without delivering them: what a test or a sample event needs of
+// a stream.
+func ReadAll(ctx context.Context, api API, streamARN string) ([]types.Record, error) {
+	var out []types.Record
+	var start *string
+	for {
+		desc, err := api.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(streamARN), ExclusiveStartShardId: start})
+		if err != nil {
+			return nil, err
+		}
+		for _, sh := range desc.StreamDescription.Shards {
+			it, err := api.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{
+				StreamArn: aws.String(streamARN), ShardId: sh.ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
+			})
+			if err != nil {
+				return nil, err
+			}
+			for iter := it.ShardIterator; iter != nil; {
+				page, err := api.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
+				var trimmed *types.TrimmedDataAccessException
+				if errors.As(err, &trimmed) {
+					break // an empty shard, in DynamoDB Local
+				}
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, page.Records...)
+				if len(page.Records) == 0 {
+					break // the end, for now: an open shard's iterator never ends
+				}
+				iter = page.NextShardIterator
+			}
+		}
+		if start = desc.StreamDescription.LastEvaluatedShardId; start == nil {
+			return out, nil
+		}
+	}
+}
