@@ -141,6 +141,12 @@ func TestProductFlow(t *testing.T) {
 	if resp := b.Sync.Handle(ctx, sub); resp.StatusCode != 201 {
 		t.Fatalf("submission: %d %s", resp.StatusCode, resp.Body)
 	}
+	// The product's own key works for submissions too (interface.md).
+	sub.Headers["authorization"] = "Bearer " + b.ProductAPIKey
+	sub.Body = base64.StdEncoding.EncodeToString([]byte("last_name=Lee&email=jordan@example.com&company=Lee+Co"))
+	if resp := b.Sync.Handle(ctx, sub); resp.StatusCode != 201 {
+		t.Errorf("submission with the product API key: %d %s", resp.StatusCode, resp.Body)
+	}
 
 	// 5. The product disconnects: RefreshFunction revokes the token (in
 	// process), and the change is an event too.
