@@ -56,6 +56,8 @@ PKGS      ?= ./...
 FUNCTION  ?=
 EVENT     ?= events/connect.json
 DEV_PORT  ?= 8080
+# More cmd/dev flags, e.g. DEV_FLAGS=-anonymous (AllowAnonymousConnect=true).
+DEV_FLAGS ?=
 
 # The Go toolchain go.mod's `toolchain` line names, fetched from the module
 # proxy when the local one is older (machines here set GOTOOLCHAIN=local,
@@ -269,7 +271,7 @@ dev:
 	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
 	scripts/localstack.sh start 2>/dev/null; \
 	. "$$LOCALSTACK_ENV_FILE"; \
-	$(GO) run ./cmd/dev -addr 127.0.0.1:$(DEV_PORT) -log $(CACHE)/dev.log
+	$(GO) run ./cmd/dev -addr 127.0.0.1:$(DEV_PORT) -log $(CACHE)/dev.log $(DEV_FLAGS)
 
 # ---------------------------------------------------------------- clean
 

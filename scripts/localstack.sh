@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The local AWS stack for integration tests and local runs:
 #   - AWS's DynamoDB Local (from Maven Central, tools/dynamodb-local/pom.xml),
-#     in memory, shared database;
-#   - moto's server for Secrets Manager and SQS (and anything else boto knows).
+#     in memory, shared database, with its DynamoDB Streams API;
+#   - moto's server for Secrets Manager, SQS and EventBridge (and anything
+#     else boto knows).
 # Both listen on free loopback ports.
 #
 # Usage: scripts/localstack.sh start|stop|status|env|install
@@ -122,8 +123,14 @@ write_env() {
 	cat >"$ENV_FILE.tmp" <<EOF
 # Written by scripts/localstack.sh; source it: . $ENV_FILE
 export AWS_ENDPOINT_URL_DYNAMODB=$ddb
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS=$ddb
 export AWS_ENDPOINT_URL_SECRETS_MANAGER=$moto
 export AWS_ENDPOINT_URL_SQS=$moto
+export AWS_ENDPOINT_URL_EVENTBRIDGE=$moto
+# No function runs in moto: local runs invoke RefreshFunction in process and
+# make invoke serves its own Lambda API. This only keeps every client built
+# from this environment off AWS.
+export AWS_ENDPOINT_URL_LAMBDA=$moto
 export AWS_REGION=${AWS_REGION:-us-east-1}
 export AWS_DEFAULT_REGION=${AWS_REGION:-us-east-1}
 export AWS_ACCESS_KEY_ID=test

@@ -1,10 +1,14 @@
 // Command dev serves the bundle's HTTP API on a local address with a
-// simulated Zoho, for a person with a browser and curl: open
-// /connect?environment=sandbox, pick an org on the consent page, then post
-// forms with the submission key the success page shows. Queued submissions
-// are delivered as Lambda's SQS event source would, and POST /_dev/refresh
-// runs the refresh schedule once. Ctrl-C stops everything. `make dev` starts
-// the local stack and runs this.
+// simulated Zoho, for a person with a browser and curl: the product API
+// (its key is printed at start) opens a connect session, its connect_url
+// leads through the simulated consent page back to the session's
+// return_url (a page of the dev server's), every connection.* event that
+// reaches the bus is printed, and forms are posted with the submission key
+// the product API hands out. Queued submissions are delivered as Lambda's
+// SQS event source would, the connections stream as its DynamoDB event
+// source would, and POST /_dev/refresh runs the refresh schedule once.
+// Ctrl-C stops everything. `make dev` starts the local stack and runs
+// this.
 package main
 
 import (
@@ -12,11 +16,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,16 +32,18 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "where to serve the API")
+	addr := flag.String("addr", "127.0.0.1:8080", "where to serve the API (plain http; the state cookie needs a loopback host or localhost)")
 	logPath := flag.String("log", ".cache/dev.log", "where the functions' JSON logs go")
+	anonymous := flag.Bool("anonymous", false, "AllowAnonymousConnect=true: /connect also starts without a session")
+	origins := flag.String("return-origins", "", "ReturnUrlOrigins, comma-separated (default: this server's origin)")
 	flag.Parse()
-	if err := run(*addr, *logPath); err != nil {
+	if err := run(*addr, *logPath, *anonymous, *origins, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, logPath string) error {
+func run(addr, logPath string, anonymous bool, origins string, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -51,7 +59,11 @@ func run(addr, logPath string) error {
 		return fmt.Errorf("cannot listen on %s (set DEV_PORT for another port): %w", addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	b, err := localrun.Start(ctx, localrun.Options{Prefix: "dev", RedirectURI: base + "/oauth/callback", Logs: logs})
+	if origins == "" {
+		origins = base
+	}
+	params := map[string]string{"ReturnUrlOrigins": origins, "AllowAnonymousConnect": fmt.Sprint(anonymous)}
+	b, err := localrun.Start(ctx, localrun.Options{Prefix: "dev", BaseURL: base, Params: params, Logs: logs})
 	if err != nil {
 		ln.Close()
 		return err
@@ -64,6 +76,7 @@ func run(addr, logPath string) error {
 		return err
 	}
 	go s.ConsumeQueue(ctx)
+	go s.WatchEvents(ctx, out)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -72,22 +85,41 @@ func run(addr, logPath string) error {
 		_ = srv.Shutdown(shut)
 	}()
 
-	fmt.Printf(`zohoconnect dev server on %s (Zoho simulator at %s; logs in %s)
+	anon := "off, as a stack deploys by default (make dev DEV_FLAGS=-anonymous turns it on)"
+	if anonymous {
+		anon = "on: open " + base + "/connect?environment=sandbox, and the success page shows the key"
+	}
+	fmt.Fprintf(out, `zohoconnect dev server on %[1]s (Zoho simulator at %[2]s; logs in %[3]s)
 
-Routes from template.yaml: %v
+Routes from template.yaml: %[4]s
 
-  Connect an org:   open %s/connect?environment=sandbox in a browser
-                    (the simulated Zoho offers EU, US, AU, CA and CN orgs; dc=cn for China)
-  Post a form:      curl -i %s/connections/<connection_id>/submissions \
-                      -H 'Authorization: Bearer <submission_key>' \
-                      -d last_name=Keller -d email=maria@example.eu -d company='Keller AG'
-  Refresh now:      curl -X POST %s/_dev/refresh
+The product's API key (the ProductApiKeySecret generated for this run):
 
-Ctrl-C stops everything.
-`, base, b.SimURL, logPath, s.Routes(), base, base, base)
+  export API=%[1]s PRODUCT_API_KEY=%[5]s
+
+1. The product opens a connect session for a tenant:
+     curl -s $API/connect/sessions -H "Authorization: Bearer $PRODUCT_API_KEY" \
+       -H 'Content-Type: application/json' \
+       -d '{"tenant_id":"acme","environment":"sandbox","return_url":"%[1]s%[6]s"}'
+2. Open its connect_url in a browser, pick an org on the simulated consent page
+   (EU, US, AU, CA and CN orgs) and Accept: you land on the return_url, and the
+   connection.connected event is printed here.
+3. The product fetches the connection's submission key:
+     curl -s -X POST $API/connections/<connection_id>/submission-key -H "Authorization: Bearer $PRODUCT_API_KEY"
+4. A form posts with it:
+     curl -i $API/connections/<connection_id>/submissions -H 'Authorization: Bearer <submission_key>' \
+       -d last_name=Keller -d email=maria@example.eu -d company='Keller AG'
+
+Also: curl -s "$API/connections?tenant_id=acme" -H "Authorization: Bearer $PRODUCT_API_KEY"
+      curl -s -X DELETE $API/connections/<connection_id> -H "Authorization: Bearer $PRODUCT_API_KEY"
+      curl -X POST $API/_dev/refresh      (the refresh schedule, once)
+Anonymous connect: %[7]s.
+return_url origins allowed: %[8]s. Ctrl-C stops everything.
+
+`, base, b.SimURL, logPath, strings.Join(s.Routes(), ", "), b.ProductAPIKey, devserver.ReturnPath, anon, origins)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	fmt.Println("\nstopped; the local resources are deleted")
+	fmt.Fprintln(out, "\nstopped; the local resources are deleted")
 	return nil
 }

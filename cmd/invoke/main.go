@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		payload := event
 		if !*raw {
 			seeds := len(stage.Calls())
-			if payload, err = stage.Prepare(ctx, event); err != nil {
+			if payload, err = stage.Prepare(ctx, *eventPath, event); err != nil {
 				fmt.Fprintln(stderr, "invoke: making the event real:", err)
 				return 1
 			}

@@ -1,7 +1,8 @@
-// Command localstack creates template.yaml's tables, secrets and queues in
-// the local services (DynamoDB Local and moto, see scripts/localstack.sh),
-// named <prefix>-<LogicalId>, and prints the environment each function
-// would get in AWS, pointing at them. Running it again reuses what exists.
+// Command localstack creates template.yaml's tables (with their indexes and
+// streams), secrets, queues and event bus in the local services (DynamoDB
+// Local and moto, see scripts/localstack.sh), named <prefix>-<LogicalId>,
+// and prints the environment each function would get in AWS, pointing at
+// them. Running it again reuses what exists.
 //
 //	. .cache/localstack.env
 //	go run ./cmd/localstack -prefix dev -client-secret "$(cat client.json)"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -40,6 +42,7 @@ type options struct {
 	dynamodb       string
 	secretsManager string
 	sqs            string
+	eventBridge    string
 	region         string
 	prefix         string
 	stage          string
@@ -66,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.dynamodb, "dynamodb-endpoint", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), "DynamoDB Local's URL")
 	fs.StringVar(&o.secretsManager, "secretsmanager-endpoint", os.Getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER"), "Secrets Manager (moto) URL")
 	fs.StringVar(&o.sqs, "sqs-endpoint", os.Getenv("AWS_ENDPOINT_URL_SQS"), "SQS (moto) URL")
+	fs.StringVar(&o.eventBridge, "eventbridge-endpoint", os.Getenv("AWS_ENDPOINT_URL_EVENTBRIDGE"), "EventBridge (moto) URL")
 	fs.StringVar(&o.region, "region", envOr("AWS_REGION", "us-east-1"), "region")
 	fs.StringVar(&o.prefix, "prefix", "local", "resources are named <prefix>-<LogicalId>")
 	fs.StringVar(&o.stage, "stage", "dev", "the template's Stage parameter (names TOKEN_SECRET_PREFIX)")
@@ -87,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !json.Valid([]byte(o.clientSecret)) {
 		return errors.New("-client-secret is not JSON")
 	}
-	for name, v := range map[string]string{"-dynamodb-endpoint": o.dynamodb, "-secretsmanager-endpoint": o.secretsManager, "-sqs-endpoint": o.sqs} {
+	for name, v := range map[string]string{"-dynamodb-endpoint": o.dynamodb, "-secretsmanager-endpoint": o.secretsManager, "-sqs-endpoint": o.sqs, "-eventbridge-endpoint": o.eventBridge} {
 		if err := checkLocal(name, v); err != nil {
 			return err
 		}
@@ -116,6 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}),
 		SecretsManager: secretsmanager.NewFromConfig(cfg, func(c *secretsmanager.Options) { c.BaseEndpoint = aws.String(o.secretsManager) }),
 		SQS:            sqs.NewFromConfig(cfg, func(c *sqs.Options) { c.BaseEndpoint = aws.String(o.sqs) }),
+		EventBridge:    eventbridge.NewFromConfig(cfg, func(c *eventbridge.Options) { c.BaseEndpoint = aws.String(o.eventBridge) }),
 	}
 
 	if o.delete {
@@ -154,8 +159,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.function != "" && len(envs) == 0 {
 		return fmt.Errorf("-function %s: no such function in %s", o.function, o.template)
 	}
-	fmt.Fprintf(stderr, "localstack: %d tables, %d secrets, %d queues ready under prefix %q\n",
-		len(d.Tables), len(d.Secrets), len(d.Queues), o.prefix)
+	fmt.Fprintf(stderr, "localstack: %d tables, %d secrets, %d queues, %d event buses ready under prefix %q\n",
+		len(d.Tables), len(d.Secrets), len(d.Queues), len(d.EventBuses), o.prefix)
 
 	if o.format == "sam" {
 		enc := json.NewEncoder(stdout)
@@ -182,12 +187,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func deleteAll(ctx context.Context, local samtemplate.Local, tpl *samtemplate.Template, prefix string, stderr io.Writer) error {
-	d := &samtemplate.Deployment{Tables: map[string]string{}, Secrets: map[string]string{}, Queues: map[string]string{}}
+	d := &samtemplate.Deployment{Tables: map[string]string{}, Secrets: map[string]string{}, Queues: map[string]string{}, EventBuses: map[string]string{}}
 	for _, t := range tpl.Tables {
 		d.Tables[t.LogicalID] = prefix + "-" + t.LogicalID
 	}
 	for _, s := range tpl.Secrets {
 		d.Secrets[s.LogicalID] = prefix + "-" + s.LogicalID
+	}
+	for _, b := range tpl.EventBuses {
+		d.EventBuses[b.LogicalID] = prefix + "-" + b.LogicalID
 	}
 	for _, q := range tpl.Queues {
 		out, err := local.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(prefix + "-" + q.LogicalID)})

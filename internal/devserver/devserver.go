@@ -1,8 +1,19 @@
 // Package devserver serves the template's HTTP API routes on a local
 // address, like `sam local start-api` but without Docker: each request
-// becomes the API Gateway (payload 2.0) event its function would get, and
-// the function's real handler answers. Redirects to Zoho's consent page are
+// becomes the API Gateway (payload 2.0) event its function would get
+// (cookies in the event's cookies, JSON and text bodies as they are, other
+// bodies base64-encoded), the function's real handler answers, and its
+// cookies become Set-Cookie headers. Redirects to Zoho's consent page are
 // pointed at the simulator, so a person can click through in a browser.
+//
+// The state cookie /connect sets is a __Host- cookie, Secure: over http,
+// browsers keep it only for a secure context, which localhost and
+// 127.0.0.1 are (headless Chromium keeps it on both; the browser test
+// checks it on 127.0.0.1).
+//
+// Beside the template's routes: GET /_dev/return, a page standing in for
+// the product's return_url; POST /_dev/refresh, one run of the refresh
+// schedule.
 package devserver
 
 import (
@@ -12,8 +23,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -22,9 +35,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/zohoconnect/zohoconnect/internal/httpapi"
 	"github.com/zohoconnect/zohoconnect/internal/localrun"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
+
+// ReturnPath is the page standing in for the product's return_url.
+const ReturnPath = "/_dev/return"
 
 // maxBody bounds what the dev server reads of a request; the sync
 // function applies its own, smaller limit.
@@ -46,9 +63,7 @@ type route struct {
 func New(b *localrun.Bundle, log *slog.Logger) (*Server, error) {
 	s := &Server{Bundle: b, Log: log}
 	for _, r := range b.Template.Routes {
-		switch r.FunctionLogicalID {
-		case "CallbackFunction", "SyncFunction":
-		default:
+		if s.handler(r.FunctionLogicalID) == nil {
 			return nil, fmt.Errorf("devserver: route %s %s goes to %s, which this server cannot run", r.Method, r.Path, r.FunctionLogicalID)
 		}
 		s.routes = append(s.routes, route{method: strings.ToUpper(r.Method), path: r.Path, function: r.FunctionLogicalID})
@@ -56,7 +71,33 @@ func New(b *localrun.Bundle, log *slog.Logger) (*Server, error) {
 	if len(s.routes) == 0 {
 		return nil, fmt.Errorf("devserver: the template has no HTTP API routes")
 	}
+	// API Gateway prefers the most specific route: literal paths first.
+	sort.SliceStable(s.routes, func(i, j int) bool {
+		return strings.Count(s.routes[i].path, "{") < strings.Count(s.routes[j].path, "{")
+	})
 	return s, nil
+}
+
+type handlerFunc func(context.Context, events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse
+
+// handler is the bundle's handler of a function's HTTP API events.
+func (s *Server) handler(function string) handlerFunc {
+	b := s.Bundle
+	switch function {
+	case "CallbackFunction":
+		return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+			resp, _ := b.Callback.Handle(ctx, ev)
+			return resp
+		}
+	case "SyncFunction":
+		return b.Sync.Handle
+	case "ProductApiFunction":
+		return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+			resp, _ := b.ProductAPI.Handle(ctx, ev)
+			return resp
+		}
+	}
+	return nil
 }
 
 // Routes lists "METHOD /path" of every route served.
@@ -69,8 +110,12 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.URL.Path == "/_dev/refresh" {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/_dev/refresh":
 		s.refresh(w, r)
+		return
+	case r.Method == http.MethodGet && r.URL.Path == ReturnPath:
+		s.write(w, returnPage(r.URL.Query()))
 		return
 	}
 	for _, rt := range s.routes {
@@ -83,13 +128,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 			return
 		}
-		var resp events.APIGatewayV2HTTPResponse
-		switch rt.function {
-		case "CallbackFunction":
-			resp, _ = s.Bundle.Callback.Handle(r.Context(), ev)
-		case "SyncFunction":
-			resp = s.Bundle.Sync.Handle(r.Context(), ev)
-		}
+		resp := s.handler(rt.function)(r.Context(), ev)
 		s.write(w, resp)
 		s.Log.Info("request", "method", r.Method, "path", r.URL.Path, "function", rt.function, "status_code", resp.StatusCode)
 		return
@@ -129,8 +168,20 @@ func event(r *http.Request, rt route, params map[string]string) (events.APIGatew
 		Headers: map[string]string{}, PathParameters: params,
 	}
 	for k, v := range r.Header {
+		if strings.EqualFold(k, "cookie") {
+			// Payload 2.0 gathers the request's cookies in cookies.
+			for _, line := range v {
+				for _, c := range strings.Split(line, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						ev.Cookies = append(ev.Cookies, c)
+					}
+				}
+			}
+			continue
+		}
 		ev.Headers[strings.ToLower(k)] = strings.Join(v, ",")
 	}
+	ev.Headers["host"] = r.Host
 	if q := r.URL.Query(); len(q) > 0 {
 		ev.QueryStringParameters = map[string]string{}
 		for k, v := range q {
@@ -142,13 +193,33 @@ func event(r *http.Request, rt route, params map[string]string) (events.APIGatew
 	}
 	ev.RequestContext.RouteKey = ev.RouteKey
 	ev.RequestContext.Stage = "$default"
+	ev.RequestContext.DomainName = r.Host
+	ev.RequestContext.DomainPrefix, _, _ = strings.Cut(r.Host, ".")
 	ev.RequestContext.TimeEpoch = time.Now().UnixMilli()
 	if len(body) > 0 {
-		// API Gateway base64-encodes bodies that are not text; the
-		// functions handle both, so the dev server always encodes.
-		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		if isText(r.Header.Get("Content-Type")) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
 	}
 	return ev, nil
+}
+
+// isText tells the bodies API Gateway hands a function as they are (JSON,
+// XML, JavaScript, text/*) from those it base64-encodes (forms, multipart,
+// anything else, or no type at all).
+func isText(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"), mt == "application/json", mt == "application/xml", mt == "application/javascript",
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
+		return true
+	}
+	return false
 }
 
 func (s *Server) write(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
@@ -162,6 +233,9 @@ func (s *Server) write(w http.ResponseWriter, resp events.APIGatewayV2HTTPRespon
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
+	}
+	for _, c := range resp.Cookies {
+		w.Header().Add("Set-Cookie", c)
 	}
 	status := resp.StatusCode
 	if status == 0 {
@@ -187,6 +261,58 @@ func (s *Server) simulated(location string) string {
 		return location
 	}
 	return s.Bundle.SimURL + "/_host/" + u.Hostname() + u.EscapedPath() + "?" + u.RawQuery
+}
+
+// returnPage stands in for the product's page a session's return_url
+// names: it shows what the callback sent back, and what to do next.
+func returnPage(q url.Values) events.APIGatewayV2HTTPResponse {
+	var facts [][2]string
+	for _, k := range []string{"status", "connection_id", "session_id", "error"} {
+		if v := q.Get(k); v != "" {
+			facts = append(facts, [2]string{k, v})
+		}
+	}
+	title, note := "Back in the product: connected", "The product now fetches a submission key: "+
+		"POST /connections/"+q.Get("connection_id")+"/submission-key with its API key."
+	if q.Get("status") != "connected" {
+		title, note = "Back in the product: not connected", "The connect did not complete ("+q.Get("error")+"): open a new session and try again."
+	}
+	return httpapi.Page(200, httpapi.PageContent{Title: title, Facts: facts, Note: note})
+}
+
+// WatchEvents prints every event that reaches the bus, one line each,
+// until ctx ends.
+func (s *Server) WatchEvents(ctx context.Context, out io.Writer) {
+	for {
+		ev, err := s.Bundle.NextEvent(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.Log.Warn("reading the bus failed", "err", err.Error())
+				time.Sleep(time.Second)
+				continue
+			}
+			return
+		}
+		fmt.Fprintln(out, EventLine(ev))
+	}
+}
+
+// EventLine is an event in one line: what happened, to which connection,
+// for which tenant.
+func EventLine(ev localrun.BusEvent) string {
+	d := ev.Detail
+	line := fmt.Sprintf("event %s: %s, tenant %q, %s %s org %s %q, by %s", ev.DetailType, d.ConnectionID, d.TenantID,
+		d.Location, d.Environment, d.OrgID, d.OrgName, d.UserEmail)
+	if d.PreviousUserEmail != "" {
+		line += " (was " + d.PreviousUserEmail + ")"
+	}
+	if d.Reason != "" {
+		line += ", reason " + d.Reason
+	}
+	if d.SessionID != "" {
+		line += ", session " + d.SessionID
+	}
+	return line
 }
 
 // refresh runs the refresh function as its schedule would.

@@ -20,7 +20,9 @@ var _ Invoker = (*Function)(nil)
 
 // LambdaAPI serves the part of Lambda's API that one function uses to
 // invoke another: POST /2015-03-31/functions/{FunctionName}/invocations
-// with X-Amz-Invocation-Type RequestResponse (the default) or DryRun, the
+// with X-Amz-Invocation-Type RequestResponse (the default), Event (202 at
+// once, the function run in the background; Lambda would retry a failed
+// one twice, this runs it once: Wait waits for them) or DryRun, the
 // function named by name, ARN or partial ARN (a qualifier is ignored).
 // Point a function's AWS_ENDPOINT_URL_LAMBDA at it. The emulator itself
 // serves only /2015-03-31/functions/function/invocations, without
@@ -30,7 +32,11 @@ type LambdaAPI struct {
 	mu        sync.Mutex
 	functions map[string]Invoker
 	counts    map[string]int
+	async     sync.WaitGroup
 }
+
+// Wait returns when every Event invocation received so far has finished.
+func (a *LambdaAPI) Wait() { a.async.Wait() }
 
 // Add serves fn under name.
 func (a *LambdaAPI) Add(name string, fn Invoker) {
@@ -78,8 +84,11 @@ func (a *LambdaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+ref)
 		return
 	}
+	async := false
 	switch t := r.Header.Get("X-Amz-Invocation-Type"); t {
 	case "", "RequestResponse":
+	case "Event":
+		async = true
 	case "DryRun":
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -90,6 +99,15 @@ func (a *LambdaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	payload, err := io.ReadAll(r.Body)
 	if err != nil {
 		lambdaError(w, http.StatusBadRequest, "InvalidRequestContentException", err.Error())
+		return
+	}
+	if async {
+		a.async.Add(1)
+		go func() {
+			defer a.async.Done()
+			_, _ = fn.Invoke(context.WithoutCancel(r.Context()), payload)
+		}()
+		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	inv, err := fn.Invoke(r.Context(), payload)

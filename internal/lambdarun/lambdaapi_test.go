@@ -85,8 +85,14 @@ func TestLambdaAPIWithTheSDK(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Errorf("broken function: err = %v, want ServiceException", err)
 	}
-	if _, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("failing"), InvocationType: types.InvocationTypeEvent}); err == nil {
-		t.Error("an Event invocation was accepted; only RequestResponse and DryRun are served")
+	refresh.got = nil
+	if out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("zohoconnect-t1-refresh"), InvocationType: types.InvocationTypeEvent,
+		Payload: []byte(`{"connection_id":"zc_1","revoke":"replaced"}`)}); err != nil || out.StatusCode != 202 || len(out.Payload) != 0 {
+		t.Errorf("Event: %v, %+v; want 202 and no payload", err, out)
+	}
+	api.Wait()
+	if string(refresh.got) != `{"connection_id":"zc_1","revoke":"replaced"}` {
+		t.Errorf("the Event invocation reached the function with %s", refresh.got)
 	}
 	if out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("failing"), InvocationType: types.InvocationTypeDryRun}); err != nil || out.StatusCode != 204 {
 		t.Errorf("DryRun: %v, %+v", err, out)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,16 +19,24 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/lambdarun"
+	"github.com/zohoconnect/zohoconnect/internal/productevents"
 	"github.com/zohoconnect/zohoconnect/internal/testflow"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 // The org ids the sample events name: the stage's seed org and its
-// callback org, as connection ids (zc_ + SHA-256 of location/environment/org).
+// callback org, as connection ids (zc_ + SHA-256 of location/environment/org),
+// and the seed org as SessionTenant's (the stream sample's).
 const (
 	seedConnectionID     = "zc_4ecc0cf74921ac6cf47e4ff4" // eu/sandbox/20071000202
 	callbackConnectionID = "zc_8307b296396ed787fd0e97d6" // eu/sandbox/20071000203
+	tenantConnectionID   = "zc_43a9f7057d047d94654ee910" // tenant/acme-gmbh/eu/sandbox/20071000202
 )
+
+// The stream sample's event, as the first delivery published it.
+var streamEventID string
 
 // expectation is what a sample event must do to its function, on the
 // first invocation (n = 0) and on a repeat (n = 1), each made real anew.
@@ -38,15 +47,79 @@ type expectation struct {
 
 var expectations = map[string]expectation{
 	"connect.json": {"CallbackFunction", func(t *testing.T, s *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
-		resp := httpAnswer(t, inv, 302)
+		consentStarted(t, s, httpAnswer(t, inv, 302))
+	}},
+	"connect-session.json": {"CallbackFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		consentStarted(t, s, httpAnswer(t, inv, 302))
+		q, _ := url.ParseQuery(str(sent["rawQueryString"]))
+		if _, _, ok := connection.ParseSessionToken(q.Get("session")); !ok || len(q) != 1 {
+			t.Errorf("sent query %v: not a session the product API opened", q)
+		}
+	}},
+	"callback-session.json": {"CallbackFunction", func(t *testing.T, _ *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
+		// Back to the product; the first time a new connection of the
+		// tenant's, then the same one reconnected.
+		resp := httpAnswer(t, inv, 303)
 		u, err := url.Parse(resp.Headers["Location"])
-		if err != nil || u.Scheme != "https" || u.Host != "accounts.zoho.com" || u.Path != "/oauth/v2/auth" {
-			t.Fatalf("Location %q", resp.Headers["Location"])
+		if err != nil || u.Scheme+"://"+u.Host+u.Path != ReturnURL {
+			t.Fatalf("Location %q, want the session's return_url %s", resp.Headers["Location"], ReturnURL)
 		}
 		q := u.Query()
-		if q.Get("client_id") != s.ClientID || q.Get("response_type") != "code" || q.Get("access_type") != "offline" ||
-			q.Get("redirect_uri") != redirectURI || len(q.Get("state")) < 32 {
-			t.Errorf("consent URL query %v", q)
+		want := connection.TenantConnectionID(SessionTenant, "eu", zoho.Sandbox, CallbackOrgID)
+		if q.Get("status") != "connected" || q.Get("connection_id") != want || !connection.ValidSessionID(q.Get("session_id")) || len(q) != 3 {
+			t.Errorf("back with %v, want status=connected, connection_id=%s and the session's id", q, want)
+		}
+		if len(resp.Cookies) != 1 || !strings.Contains(resp.Cookies[0], "Max-Age=0") {
+			t.Errorf("cookies %q: the spent state's cookie is not cleared", resp.Cookies)
+		}
+	}},
+	"product-create-session.json": {"ProductApiFunction", func(t *testing.T, _ *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		resp := httpAnswer(t, inv, 201)
+		var a struct {
+			ID         string    `json:"session_id"`
+			ConnectURL string    `json:"connect_url"`
+			ExpiresAt  time.Time `json:"expires_at"`
+		}
+		if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(a.ConnectURL)
+		domain := str(sent["requestContext"].(map[string]any)["domainName"])
+		id, _, ok := connection.ParseSessionToken(u.Query().Get("session"))
+		if err != nil || u.Scheme != "https" || u.Host != domain || u.Path != "/connect" || !ok || id != a.ID {
+			t.Errorf("connect_url %q: want https://%s/connect?session=<session %s's token>", a.ConnectURL, domain, a.ID)
+		}
+		if left := time.Until(a.ExpiresAt); left < 28*time.Minute || left > 31*time.Minute {
+			t.Errorf("expires_at %s: %s from now, want ConnectSessionTtlSeconds' 30 minutes", a.ExpiresAt, left)
+		}
+	}},
+	"stream-connected.json": {"EventsFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, n int) {
+		var resp events.DynamoDBEventResponse
+		if err := json.Unmarshal(inv.Payload, &resp); err != nil || inv.FunctionError != "" {
+			t.Fatalf("answer %s (%s)", inv.Payload, inv.FunctionError)
+		}
+		if len(resp.BatchItemFailures) != 0 {
+			t.Errorf("batch item failures %v: the event was not published", resp.BatchItemFailures)
+		}
+		rec := sent["Records"].([]any)[0].(map[string]any)
+		if !strings.Contains(str(rec["eventSourceARN"]), s.Deploy.Tables["ConnectionsTable"]+"/stream/") {
+			t.Errorf("sent a record of %v, not of the stage's connections stream", rec["eventSourceARN"])
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		d, err := s.WaitEvent(ctx, productevents.Connected, tenantConnectionID)
+		if err != nil {
+			t.Fatalf("no connection.connected for %s on the bus: %v", tenantConnectionID, err)
+		}
+		if d.TenantID != SessionTenant || d.OrgID != SeedOrgID || d.Metadata["plan"] != "pro" || !connection.ValidSessionID(d.SessionID) {
+			t.Errorf("event detail %+v", d)
+		}
+		// The same record delivered again publishes the same event_id:
+		// consumers dedupe on it.
+		if n == 0 {
+			streamEventID = d.EventID
+		} else if d.EventID != streamEventID {
+			t.Errorf("the record again published event_id %s, the first time %s", d.EventID, streamEventID)
 		}
 	}},
 	"callback.json": {"CallbackFunction", func(t *testing.T, _ *Stage, _ map[string]any, inv *lambdarun.Invocation, n int) {
@@ -179,7 +252,7 @@ func TestSampleEventsUnderTheEmulator(t *testing.T) {
 			}
 			checkNamedConnection(t, raw)
 			for n := 0; n < 2; n++ {
-				payload, err := s.Prepare(ctx, raw)
+				payload, err := s.Prepare(ctx, name, raw)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -224,6 +297,14 @@ func TestSampleEventsUnderTheEmulator(t *testing.T) {
 			t.Errorf("RefreshFunction invoked %d times through the Lambda API, want 1", got)
 		}
 	})
+
+	// The two reconnects (callback.json's and callback-session.json's
+	// second) had the callback ask RefreshFunction, through the Lambda API
+	// and without waiting, to revoke the refresh token they replaced.
+	s.Lambda.Wait()
+	if got := s.Sim.Stats().Revocations; got != 2 {
+		t.Errorf("%d refresh tokens revoked at Zoho, want the two that reconnects replaced", got)
+	}
 
 	// One execution environment per function: one cold start each, the
 	// first invocation, with a real init.
@@ -301,8 +382,8 @@ func sampleEvents(t *testing.T) []string {
 func checkNamedConnection(t *testing.T, raw []byte) {
 	t.Helper()
 	for _, id := range connectionIDs(string(raw)) {
-		if id != seedConnectionID && id != callbackConnectionID {
-			t.Errorf("the event names %s, which is no org the stage connects (%s, %s)", id, seedConnectionID, callbackConnectionID)
+		if id != seedConnectionID && id != callbackConnectionID && id != tenantConnectionID {
+			t.Errorf("the event names %s, which is no org the stage connects (%s, %s, %s)", id, seedConnectionID, callbackConnectionID, tenantConnectionID)
 		}
 	}
 }
@@ -314,8 +395,35 @@ func connectionIDs(s string) []string {
 		if i < 0 || len(s) < i+27 {
 			return out
 		}
-		out = append(out, s[i:i+27])
-		s = s[i+27:]
+		if id := s[i : i+27]; connection.ValidID(id) { // not a cookie's __Host-zc_...
+			out = append(out, id)
+			s = s[i+27:]
+			continue
+		}
+		s = s[i+3:]
+	}
+}
+
+// consentStarted checks /connect's answer: Zoho's consent page, and the
+// cookie that binds its state to the browser.
+func consentStarted(t *testing.T, s *Stage, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	u, err := url.Parse(resp.Headers["Location"])
+	if err != nil || u.Scheme != "https" || u.Host != "accounts.zoho.com" || u.Path != "/oauth/v2/auth" {
+		t.Fatalf("Location %q", resp.Headers["Location"])
+	}
+	q := u.Query()
+	if q.Get("client_id") != s.ClientID || q.Get("response_type") != "code" || q.Get("access_type") != "offline" ||
+		q.Get("redirect_uri") != redirectURI || len(q.Get("state")) < 32 {
+		t.Errorf("consent URL query %v", q)
+	}
+	if len(resp.Cookies) != 1 {
+		t.Fatalf("cookies %q, want the state's", resp.Cookies)
+	}
+	attrs := strings.Split(resp.Cookies[0], "; ")
+	if !strings.HasPrefix(attrs[0], "__Host-") || !slices.Contains(attrs, "Secure") || !slices.Contains(attrs, "HttpOnly") ||
+		!slices.Contains(attrs, "SameSite=Lax") || !slices.Contains(attrs, "Path=/") || slices.ContainsFunc(attrs, func(a string) bool { return strings.HasPrefix(a, "Domain=") }) {
+		t.Errorf("cookie %q: want __Host-, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", resp.Cookies[0])
 	}
 }
 
@@ -397,7 +505,7 @@ func figures(fn, bootstrap string, reps []lambdarun.Report) string {
 	if len(warm) > 0 {
 		median = warm[len(warm)/2]
 	}
-	return fmt.Sprintf("  %-17s bootstrap %5.1f MB  init %6.2f ms  first invoke %7.2f ms  warm median %7.2f ms (%d)  max RSS %4.1f MB",
+	return fmt.Sprintf("  %-18s bootstrap %5.1f MB  init %6.2f ms  first invoke %7.2f ms  warm median %7.2f ms (%d)  max RSS %4.1f MB",
 		fn, float64(size)/(1<<20), ms(reps[0].Init), ms(reps[0].Invoke), ms(median), len(warm), float64(rss)/(1<<20))
 }
 

@@ -1,12 +1,22 @@
 package localinvoke
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/connectionitem"
+	"github.com/zohoconnect/zohoconnect/internal/productevents"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
+	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
 // Each sample event goes where the template delivers it; sync's direct
@@ -17,14 +27,18 @@ func TestFunctionForTheSampleEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{
-		"connect.json":          "CallbackFunction",
-		"callback.json":         "CallbackFunction",
-		"callback-denied.json":  "CallbackFunction",
-		"submission-json.json":  "SyncFunction",
-		"submission-form.json":  "SyncFunction",
-		"sqs-retry.json":        "SyncFunction",
-		"refresh-schedule.json": "RefreshFunction",
-		"refresh-one.json":      "",
+		"connect.json":                "CallbackFunction",
+		"connect-session.json":        "CallbackFunction",
+		"callback.json":               "CallbackFunction",
+		"callback-denied.json":        "CallbackFunction",
+		"callback-session.json":       "CallbackFunction",
+		"product-create-session.json": "ProductApiFunction",
+		"submission-json.json":        "SyncFunction",
+		"submission-form.json":        "SyncFunction",
+		"sqs-retry.json":              "SyncFunction",
+		"stream-connected.json":       "EventsFunction",
+		"refresh-schedule.json":       "RefreshFunction",
+		"refresh-one.json":            "",
 	} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 		if err != nil {
@@ -37,6 +51,37 @@ func TestFunctionForTheSampleEvents(t *testing.T) {
 	}
 	if _, err := FunctionFor(tpl.Functions, tpl.Routes, []byte(`{"version":"2.0","routeKey":"GET /nowhere","requestContext":{}}`)); err == nil {
 		t.Error("a route the template lacks gave no error")
+	}
+}
+
+type publisher struct{ got []productevents.Event }
+
+func (p *publisher) Publish(_ context.Context, evs []productevents.Event) ([]error, error) {
+	p.got = append(p.got, evs...)
+	return make([]error, len(evs)), nil
+}
+
+// The stream sample is a record EventsFunction turns into a
+// connection.connected event for the tenant's connection.
+func TestStreamSampleIsAConnect(t *testing.T) {
+	b, err := os.ReadFile("../../events/stream-connected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	bus := &publisher{}
+	h := &productevents.Handler{Decoder: connectionitem.StreamImages{}, Bus: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	resp, err := h.Handle(context.Background(), ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 || len(bus.got) != 1 {
+		t.Fatalf("answer %+v, %v; published %+v", resp, err, bus.got)
+	}
+	e := bus.got[0]
+	want := connection.TenantConnectionID(SessionTenant, "eu", zoho.Sandbox, SeedOrgID)
+	if e.DetailType != productevents.Connected || e.Detail.ConnectionID != want || e.Detail.TenantID != SessionTenant || e.Detail.Metadata["plan"] != "pro" {
+		t.Errorf("event %+v, want connection.connected for %s", e, want)
 	}
 }
 

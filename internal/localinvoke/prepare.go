@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"gopkg.in/yaml.v3"
 
+	"github.com/zohoconnect/zohoconnect/internal/localrun/ddbstream"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
@@ -32,6 +35,7 @@ const (
 	routeConnect     = "GET /connect"
 	routeCallback    = "GET /oauth/callback"
 	routeSubmissions = "POST /connections/{connection_id}/submissions"
+	routeSessions    = "POST /connect/sessions"
 )
 
 // Connection is the org the stage connected, as the callback answered.
@@ -57,18 +61,25 @@ type QueuedSubmission struct {
 }
 
 // Prepare makes an event real for this stage (see the package comment)
-// and answers the event to send. An event of no kind it knows is
-// answered unchanged.
-func (s *Stage) Prepare(ctx context.Context, event []byte) ([]byte, error) {
+// and answers the event to send. name is the event's file name
+// (events/callback-session.json): it says only what the event cannot,
+// whether a callback comes back from a connect session. An event of no
+// kind it knows is answered unchanged.
+func (s *Stage) Prepare(ctx context.Context, name string, event []byte) ([]byte, error) {
 	ev, err := decodeObject(event)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case isHTTP(ev):
-		err = s.prepareHTTP(ctx, ev)
+		err = s.prepareHTTP(ctx, filepath.Base(name), ev)
 	case isSQS(ev):
 		err = s.prepareSQS(ctx, ev)
+	case isStream(ev):
+		var real []byte
+		if real, err = s.StreamEvent(ctx); err == nil {
+			return real, nil
+		}
 	case isScheduled(ev):
 		_, err = s.Connected(ctx) // something due to refresh
 	case isRefreshOne(ev):
@@ -107,6 +118,15 @@ func isSQS(ev map[string]any) bool {
 	return r["eventSource"] == "aws:sqs"
 }
 
+func isStream(ev map[string]any) bool {
+	recs, _ := ev["Records"].([]any)
+	if len(recs) == 0 {
+		return false
+	}
+	r, _ := recs[0].(map[string]any)
+	return r["eventSource"] == "aws:dynamodb"
+}
+
 func isScheduled(ev map[string]any) bool {
 	return ev["detail-type"] == "Scheduled Event"
 }
@@ -116,8 +136,23 @@ func isRefreshOne(ev map[string]any) bool {
 	return ok && len(ev) <= 2
 }
 
-func (s *Stage) prepareHTTP(ctx context.Context, ev map[string]any) error {
+func (s *Stage) prepareHTTP(ctx context.Context, name string, ev map[string]any) error {
 	switch ev["routeKey"] {
+	case routeConnect:
+		if q, _ := url.ParseQuery(str(ev["rawQueryString"])); q.Has("session") {
+			_, token, err := s.OpenSession(ctx)
+			if err != nil {
+				return err
+			}
+			setQuery(ev, url.Values{"session": {token}}.Encode())
+		}
+	case routeSessions:
+		headers, _ := ev["headers"].(map[string]any)
+		for k, v := range headers {
+			if strings.EqualFold(k, "authorization") && strings.HasPrefix(strings.ToLower(str(v)), "bearer ") {
+				headers[k] = "Bearer " + s.ProductAPIKey
+			}
+		}
 	case routeCallback:
 		q, _ := url.ParseQuery(str(ev["rawQueryString"]))
 		action := ""
@@ -129,7 +164,15 @@ func (s *Stage) prepareHTTP(ctx context.Context, ev map[string]any) error {
 		default:
 			return nil // an invalid request stays one
 		}
-		back, cookies, err := s.consent(ctx, "environment=sandbox", CallbackOrgID, action)
+		connect := "environment=sandbox"
+		if strings.Contains(name, "session") {
+			_, token, err := s.OpenSession(ctx)
+			if err != nil {
+				return err
+			}
+			connect = url.Values{"session": {token}}.Encode()
+		}
+		back, cookies, err := s.consent(ctx, connect, CallbackOrgID, action)
 		if err != nil {
 			return err
 		}
@@ -341,8 +384,118 @@ func (s *Stage) consent(ctx context.Context, connectQuery, orgID, action string)
 	for _, c := range resp.Cookies {
 		nameValue, _, _ := strings.Cut(c, ";")
 		cookies = append(cookies, strings.TrimSpace(nameValue))
+		if _, v, ok := strings.Cut(nameValue, "="); ok {
+			s.addSecret(v)
+		}
 	}
 	return back.RawQuery, cookies, nil
+}
+
+// OpenSession opens a connect session for SessionTenant, the way the
+// product does (POST /connect/sessions with its API key, through the
+// function the template routes it to): a sandbox org, ReturnURL, metadata
+// plan=pro. It answers the session's id and token (the connect_url's).
+func (s *Stage) OpenSession(ctx context.Context) (id, token string, err error) {
+	body, _ := json.Marshal(map[string]any{"tenant_id": SessionTenant, "environment": "sandbox", "return_url": ReturnURL, "metadata": map[string]string{"plan": "pro"}})
+	req := HTTPRequest(http.MethodPost, "/connect/sessions", "", map[string]string{
+		"content-type": "application/json", "authorization": "Bearer " + s.ProductAPIKey}, body)
+	resp, err := s.invokeRoute(ctx, routeSessions, "seed: POST /connect/sessions", req)
+	if err != nil {
+		return "", "", err
+	}
+	var sess struct {
+		ID  string `json:"session_id"`
+		URL string `json:"connect_url"`
+	}
+	if resp.StatusCode != 201 || json.Unmarshal([]byte(resp.Body), &sess) != nil {
+		return "", "", fmt.Errorf("localinvoke: opening a connect session: the product API answered %d %s", resp.StatusCode, resp.Body)
+	}
+	u, err := url.Parse(sess.URL)
+	if err != nil || u.Query().Get("session") == "" {
+		return "", "", fmt.Errorf("localinvoke: the session's connect_url %q names no session", sess.URL)
+	}
+	token = u.Query().Get("session")
+	if _, secret, ok := strings.Cut(token, "."); ok {
+		s.addSecret(secret)
+	}
+	return sess.ID, token, nil
+}
+
+// SessionConnected connects SeedOrgID for SessionTenant through a connect
+// session, once per stage, as the product's customer does: the session,
+// GET /connect?session=..., the simulator's consent, GET /oauth/callback
+// with the cookie, which sends the browser back to ReturnURL.
+func (s *Stage) SessionConnected(ctx context.Context) (*Connection, error) {
+	s.mu.Lock()
+	c := s.tenant
+	s.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	_, token, err := s.OpenSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	back, cookies, err := s.consent(ctx, url.Values{"session": {token}}.Encode(), SeedOrgID, "accept")
+	if err != nil {
+		return nil, err
+	}
+	req := HTTPRequest(http.MethodGet, "/oauth/callback", back, nil, nil)
+	req.Cookies = cookies
+	resp, err := s.invokeRoute(ctx, routeCallback, "seed: GET /oauth/callback (a session's)", req)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := url.Parse(resp.Headers["Location"])
+	if resp.StatusCode != 303 || err != nil || loc.Query().Get("status") != "connected" || loc.Query().Get("connection_id") == "" {
+		return nil, fmt.Errorf("localinvoke: connecting through a session: /oauth/callback answered %d, Location %q", resp.StatusCode, resp.Headers["Location"])
+	}
+	c = &Connection{ID: loc.Query().Get("connection_id"), Location: "eu", Environment: "sandbox", OrgID: SeedOrgID, OrgName: SeedOrgName}
+	s.mu.Lock()
+	if s.tenant == nil {
+		s.tenant = c
+	}
+	c = s.tenant
+	s.mu.Unlock()
+	return c, nil
+}
+
+// StreamEvent is the DynamoDB stream event Lambda delivers to
+// EventsFunction for SessionConnected's connection: the INSERT record the
+// connections table wrote, read from DynamoDB Local's stream; the same
+// record each time.
+func (s *Stage) StreamEvent(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	cached := s.stream
+	s.mu.Unlock()
+	if cached != nil {
+		return cached, nil
+	}
+	c, err := s.SessionConnected(ctx)
+	if err != nil {
+		return nil, err
+	}
+	arn := s.Deploy.Streams["ConnectionsTable"]
+	recs, err := ddbstream.ReadAll(ctx, s.streams, arn)
+	if err != nil {
+		return nil, fmt.Errorf("localinvoke: reading the connections stream: %w", err)
+	}
+	for _, r := range recs {
+		if r.EventName != streamtypes.OperationTypeInsert || r.Dynamodb == nil {
+			continue
+		}
+		if id, _ := r.Dynamodb.Keys["connection_id"].(*streamtypes.AttributeValueMemberS); id != nil && id.Value == c.ID {
+			b, err := ddbstream.EventJSON([]streamtypes.Record{r}, arn)
+			if err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			s.stream = b
+			s.mu.Unlock()
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("localinvoke: the connections stream holds no INSERT of %s (%d records)", c.ID, len(recs))
 }
 
 // QueueSubmission stores a submission queued, the way it happens: posted

@@ -11,6 +11,7 @@ import (
 // to (see Stage.FunctionFor): an HTTP API request by its routeKey, an
 // SQS record to the consumer of the queue its eventSourceARN names (a
 // queue's ARN carries its logical id), or of the only queue consumer; a
+// DynamoDB stream record likewise to the reader of its table's stream; a
 // scheduled event to the only function with a schedule. "" and no error
 // for an event the template does not deliver.
 func FunctionFor(functions []samtemplate.Function, routes []samtemplate.Route, event []byte) (string, error) {
@@ -43,6 +44,22 @@ func FunctionFor(functions []samtemplate.Function, routes []samtemplate.Route, e
 			}
 		}
 		return only("an SQS event", consumers)
+	case isStream(ev):
+		arn := str(ev["Records"].([]any)[0].(map[string]any)["eventSourceARN"])
+		var readers []string
+		for _, fn := range functions {
+			for _, e := range fn.Events {
+				if e.Type != "DynamoDB" {
+					continue
+				}
+				id := getAttID(propertyNode(e.Properties, "Stream"))
+				if id != "" && strings.Contains(arn, id) {
+					return fn.LogicalID, nil
+				}
+				readers = append(readers, fn.LogicalID)
+			}
+		}
+		return only("a DynamoDB stream event", readers)
 	case isScheduled(ev):
 		var scheduled []string
 		for _, fn := range functions {

@@ -3,17 +3,30 @@
 // for this machine, under the Lambda Runtime Interface Emulator
 // (internal/lambdarun), with the environment template.yaml gives it,
 // pointed at a private slice of the local stack (DynamoDB Local and moto,
-// scripts/localstack.sh) and at the Zoho simulator. It is what `make
-// invoke` and `make invoke-test` stand on.
+// scripts/localstack.sh: tables, the connections stream, secrets, queues,
+// the event bus) and at the Zoho simulator. It is what `make invoke` and
+// `make invoke-test` stand on.
+//
+// The stage runs with AllowAnonymousConnect=true, so that both kinds of
+// connect have sample events, and ReturnUrlOrigins=https://app.example.com
+// (ReturnURL's origin).
 //
 // The sample events in events/ are made real before they are sent
 // (Prepare): what an event refers to is first made to exist, through the
 // functions themselves, and the event is filled in with it.
 //
-//   - GET /oauth/callback: a fresh state from GET /connect and Zoho's
-//     answer to the consent for the EU sandbox org "Acme Europe UAT
-//     Sandbox" (a grant code, or error=access_denied) from the simulator,
-//     exactly as Zoho's redirect carries them.
+//   - GET /connect?session=...: a session the product API opened
+//     (POST /connect/sessions through ProductApiFunction, with the stage's
+//     product API key); an anonymous /connect is sent as it is.
+//   - GET /oauth/callback: a fresh state from GET /connect, the cookie
+//     /connect set for it (the event's cookies, as API Gateway's payload
+//     2.0 carries them), and Zoho's answer to the consent for the EU
+//     sandbox org "Acme Europe UAT Sandbox" (a grant code, or
+//     error=access_denied) from the simulator, exactly as Zoho's redirect
+//     carries them. An event whose name says "session" comes back from a
+//     consent started through a connect session for the tenant
+//     SessionTenant, with ReturnURL (the request itself cannot tell).
+//   - POST /connect/sessions: the stage's product API key as the Bearer.
 //   - POST /connections/{connection_id}/submissions: a connected org (the
 //     EU sandbox org "Acme Europe QA Sandbox", connected through GET
 //     /connect, the simulator's consent and GET /oauth/callback), its
@@ -21,6 +34,11 @@
 //     event names it (zc_4ecc0cf74921ac6cf47e4ff4).
 //   - SQS records: a submission stored queued (posted while the simulated
 //     CRM answers 503) and the message sync sent for it.
+//   - DynamoDB stream records: the stream record the connections table
+//     really wrote when SessionTenant connected the EU sandbox org "Acme
+//     Europe QA Sandbox" through a session (read from DynamoDB Local's
+//     stream); sent again, the same record, as a stream delivers a record
+//     twice.
 //   - {"connection_id": ...} (sync's on-demand refresh): the connected
 //     org, and its stored token's expiry as the rejected token's.
 //   - A scheduled event: a connected org whose token is due.
@@ -28,8 +46,11 @@
 // The simulator issues 20-minute access tokens, inside the template's
 // 30-minute refresh window, so a token just issued is due for the
 // scheduled refresh. Functions invoke each other through LambdaAPI
-// (AWS_ENDPOINT_URL_LAMBDA): sync's on-demand refresh reaches the
-// RefreshFunction bootstrap by the name the template gives it.
+// (AWS_ENDPOINT_URL_LAMBDA): sync's on-demand refresh, the callback's
+// revocation of a replaced token (an Event invocation) and the product
+// API's on disconnect reach the RefreshFunction bootstrap by the name the
+// template gives it. What reaches the bus is read through a rule with an
+// SQS target (WaitEvent).
 package localinvoke
 
 import (
@@ -53,11 +74,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/zohoconnect/zohoconnect/internal/lambdarun"
+	"github.com/zohoconnect/zohoconnect/internal/localrun/buswatch"
 	"github.com/zohoconnect/zohoconnect/internal/localstack"
+	"github.com/zohoconnect/zohoconnect/internal/productevents"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
@@ -96,12 +121,16 @@ type Stage struct {
 	// ClientID and ClientSecret are the OAuth client's (in the template's
 	// ZohoClientSecret and registered with the simulator).
 	ClientID, ClientSecret string
+	// ProductAPIKey is the value generated for ProductApiKeySecret.
+	ProductAPIKey string
 
 	opts      Options
 	emulator  string
 	endpoints localstack.Endpoints
 	local     samtemplate.Local
 	db        *dynamodb.Client
+	streams   *dynamodbstreams.Client
+	watch     *buswatch.Watch
 	zohoHTTP  *http.Client
 	tokenPfx  string
 	simSrv    *http.Server
@@ -111,6 +140,8 @@ type Stage struct {
 	functions map[string]*lambdarun.Function
 	calls     []Call
 	conn      *Connection
+	tenant    *Connection // SessionTenant's connection (SessionConnected)
+	stream    []byte      // the stream event of its INSERT
 	queued    []*QueuedSubmission
 	secrets   []string
 }
@@ -246,6 +277,35 @@ func (s *Stage) startSimulator() error {
 // sends the browser back there; the stage reads the redirect instead).
 const redirectURI = "https://local.execute-api.us-east-1.amazonaws.com/oauth/callback"
 
+// What the stage's connect sessions name: the product's tenant, and where
+// the browser goes back to (its origin is the stage's ReturnUrlOrigins).
+const (
+	SessionTenant = "acme-gmbh"
+	ReturnURL     = "https://app.example.com/zoho/connected"
+	returnOrigin  = "https://app.example.com"
+)
+
+// WaitEvent waits for the next event of detailType about the connection
+// on the stage's bus (the ones before it are dropped).
+func (s *Stage) WaitEvent(ctx context.Context, detailType, connectionID string) (productevents.Detail, error) {
+	if s.watch == nil {
+		return productevents.Detail{}, errors.New("localinvoke: the stage has no event bus")
+	}
+	for {
+		var d productevents.Detail
+		ev, err := s.watch.Next(ctx)
+		if err != nil {
+			return d, err
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			return d, fmt.Errorf("localinvoke: an event whose detail is not the product's: %w", err)
+		}
+		if ev.DetailType == detailType && d.ConnectionID == connectionID {
+			return d, nil
+		}
+	}
+}
+
 func (s *Stage) deploy(ctx context.Context) error {
 	cfg, err := localstack.NewConfig(ctx, s.endpoints)
 	if err != nil {
@@ -255,10 +315,14 @@ func (s *Stage) deploy(ctx context.Context) error {
 		o.BaseEndpoint = aws.String(s.endpoints.DynamoDB)
 		o.DisableValidateResponseChecksum = true // DynamoDB Local's error responses carry a wrong CRC
 	})
+	s.streams = dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(s.endpoints.DynamoDB) })
+	q := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(s.endpoints.SQS) })
+	eb := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(s.endpoints.EventBridge) })
 	s.local = samtemplate.Local{
 		DynamoDB:       s.db,
 		SecretsManager: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(s.endpoints.SecretsManager) }),
-		SQS:            sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(s.endpoints.SQS) }),
+		SQS:            q,
+		EventBridge:    eb,
 	}
 	id := "inv" + randomHex(4)
 	clientSecret, _ := json.Marshal(map[string]string{"client_id": s.ClientID, "client_secret": s.ClientSecret, "redirect_uri": redirectURI})
@@ -266,13 +330,22 @@ func (s *Stage) deploy(ctx context.Context) error {
 		Prefix: id,
 		Vars: map[string]string{
 			"Stage": id, "AWS::Region": s.endpoints.Region, "AWS::StackName": "zohoconnect-" + id,
-			"ZohoEndpointOverride": s.SimURL,
+			"ZohoEndpointOverride":  s.SimURL,
+			"AllowAnonymousConnect": "true",
+			"ReturnUrlOrigins":      returnOrigin,
 		},
 		SecretStrings: map[string]string{localstack.ClientSecretLogicalID: string(clientSecret)},
 		Queues:        true,
 	})
 	if err != nil {
 		return err
+	}
+	s.ProductAPIKey = s.Deploy.SecretValues["ProductApiKeySecret"]
+	s.addSecret(s.ProductAPIKey)
+	if bus := s.Deploy.EventBuses["EventBus"]; bus != "" {
+		if s.watch, err = buswatch.Start(ctx, eb, q, bus, id+"-watch", `{"source":["`+productevents.Source+`"]}`); err != nil {
+			return err
+		}
 	}
 	for _, fn := range s.Template.Functions {
 		if v, ok := fn.Environment["TOKEN_SECRET_PREFIX"]; ok {
@@ -304,7 +377,7 @@ func (s *Stage) FunctionName(logicalID string) string {
 // variables resolved against this stage, the AWS SDK's region and dummy
 // credentials, and endpoints for the local stack: DynamoDB Local,
 // moto for Secrets Manager, SQS and (AWS_ENDPOINT_URL) every other
-// service, and LambdaAPI for Lambda.
+// service), moto's EventBridge, and LambdaAPI for Lambda.
 func (s *Stage) Env(logicalID string) (map[string]string, error) {
 	env, err := s.Deploy.FunctionEnvironment(s.Template, logicalID)
 	if err != nil {
@@ -325,6 +398,7 @@ func (s *Stage) Env(logicalID string) (map[string]string, error) {
 		"AWS_ENDPOINT_URL_DYNAMODB":        s.endpoints.DynamoDB,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.endpoints.SecretsManager,
 		"AWS_ENDPOINT_URL_SQS":             s.endpoints.SQS,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":     s.endpoints.EventBridge,
 		"AWS_ENDPOINT_URL_LAMBDA":          s.LambdaURL,
 	} {
 		env[k] = v
@@ -363,11 +437,23 @@ func (s *Stage) startFunction(ctx context.Context, logicalID string) error {
 	old := s.functions[logicalID]
 	s.functions[logicalID] = f
 	s.mu.Unlock()
-	s.Lambda.Add(s.FunctionName(logicalID), f)
+	s.Lambda.Add(s.FunctionName(logicalID), viaLambdaAPI{stage: s, logicalID: logicalID})
 	if old != nil {
 		old.Close()
 	}
 	return nil
+}
+
+// viaLambdaAPI is a function as the Lambda API reaches it: the stage's
+// current emulator of it, each invocation recorded in Calls like the
+// stage's own.
+type viaLambdaAPI struct {
+	stage     *Stage
+	logicalID string
+}
+
+func (v viaLambdaAPI) Invoke(ctx context.Context, payload []byte) (*lambdarun.Invocation, error) {
+	return v.stage.Invoke(ctx, v.logicalID, "through the Lambda API", payload)
 }
 
 func intSetting(v samtemplate.Value, vars map[string]string, def int) (int, error) {
@@ -465,12 +551,18 @@ func (s *Stage) addSecret(v string) {
 // secrets included.
 func (s *Stage) Close(ctx context.Context) error {
 	var errs []error
+	if s.Lambda != nil {
+		s.Lambda.Wait() // the Event invocations in flight
+	}
 	s.mu.Lock()
 	fns := s.functions
 	s.functions = map[string]*lambdarun.Function{}
 	s.mu.Unlock()
 	for _, f := range fns {
 		errs = append(errs, f.Close())
+	}
+	if s.watch != nil {
+		errs = append(errs, s.watch.Close(ctx))
 	}
 	for _, srv := range []*http.Server{s.lambdaSrv, s.simSrv} {
 		if srv != nil {

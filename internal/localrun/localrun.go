@@ -1,8 +1,15 @@
 // Package localrun runs the whole bundle on this machine: the template's
-// tables, secrets and queues in the local stack (DynamoDB Local and moto),
-// the Zoho simulator on a loopback port, and the three functions' real
-// handlers, configured from the environment template.yaml gives them. It is
-// what `make demo` and `make dev` stand on.
+// tables (with the connections table's stream), secrets, queues and event
+// bus in the local stack (DynamoDB Local and moto), the Zoho simulator on a
+// loopback port, and every function's real handler, configured from the
+// environment template.yaml gives it. What AWS does between the functions
+// is done here too: RefreshFunction is invoked in process where the others
+// would invoke it through Lambda (sync's on-demand refresh, the callback's
+// and the product API's revocations), the connections table's stream is
+// delivered to EventsFunction as Lambda's event source mapping would
+// (package ddbstream), and what reaches the bus is read through a rule
+// with an SQS target (package buswatch), as a product would subscribe. It
+// is what `make demo` and `make dev` stand on.
 package localrun
 
 import (
@@ -25,17 +32,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
+	"github.com/zohoconnect/zohoconnect/functions/events/eventsfn"
+	"github.com/zohoconnect/zohoconnect/functions/productapi/productapifn"
 	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
 	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connect"
+	"github.com/zohoconnect/zohoconnect/internal/localrun/buswatch"
+	"github.com/zohoconnect/zohoconnect/internal/localrun/ddbstream"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/product"
+	"github.com/zohoconnect/zohoconnect/internal/productevents"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
-	"github.com/zohoconnect/zohoconnect/internal/refresh/ondemand"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
@@ -51,10 +65,16 @@ const (
 type Options struct {
 	// Prefix names the local resources; default "local-<random>".
 	Prefix string
+	// BaseURL is where the API is served (make dev's address, e.g.
+	// http://127.0.0.1:8080): the template's PublicBaseUrl, so the product
+	// API's connect_url and the callback's redirect URI name it. Empty:
+	// neither is served (make demo calls the handlers).
+	BaseURL string
 	// RedirectURI is the callback URL registered with the simulated Zoho;
-	// default http://127.0.0.1/oauth/callback.
+	// default BaseURL + /oauth/callback, or http://127.0.0.1/oauth/callback.
 	RedirectURI string
-	// Params override template parameters (e.g. RefreshWindowSeconds).
+	// Params override template parameters (e.g. RefreshWindowSeconds,
+	// AllowAnonymousConnect, ReturnUrlOrigins).
 	Params map[string]string
 	// Logs receives the functions' and the simulator's JSON logs; default
 	// discarded.
@@ -70,15 +90,30 @@ type Bundle struct {
 	Template *samtemplate.Template
 	Deploy   *samtemplate.Deployment
 	AWS      aws.Config
-	Callback *connect.Handler
-	Refresh  *refresh.Handler
-	Sync     *submission.Handler
+	// The functions' handlers, one per function of the template.
+	Callback   *connect.Handler
+	Refresh    *refresh.Handler
+	Sync       *submission.Handler
+	ProductAPI *product.Handler
+	Events     *productevents.Handler
+	// ProductAPIKey is the product's API key: the value generated for the
+	// template's ProductApiKeySecret.
+	ProductAPIKey string
+	// EventBus is the name of the template's EventBus here.
+	EventBus string
 
 	local       samtemplate.Local
 	db          *dynamodb.Client
 	sm          *secretsmanager.Client
+	sqs         *sqs.Client
+	eb          *eventbridge.Client
+	streams     *dynamodbstreams.Client
 	tokenPrefix string
 	simServer   *http.Server
+	watch       *buswatch.Watch
+	stopPollers context.CancelFunc
+	pollers     chan error
+	running     int // pollers started
 }
 
 // Start creates the resources, starts the simulator and builds the
@@ -92,6 +127,9 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	}
 	if opts.RedirectURI == "" {
 		opts.RedirectURI = "http://127.0.0.1/oauth/callback"
+		if opts.BaseURL != "" {
+			opts.RedirectURI = strings.TrimRight(opts.BaseURL, "/") + connect.CallbackPath
+		}
 	}
 	if opts.Logs == nil {
 		opts.Logs = io.Discard
@@ -129,16 +167,21 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	b.simServer = &http.Server{Handler: b.Sim, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.simServer.Serve(ln) }()
 
-	b.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(eps.DynamoDB) })
+	b.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(eps.DynamoDB)
+		o.DisableValidateResponseChecksum = true // DynamoDB Local's error responses carry a wrong CRC
+	})
 	b.sm = secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(eps.SecretsManager) })
-	b.local = samtemplate.Local{
-		DynamoDB:       b.db,
-		SecretsManager: b.sm,
-		SQS:            sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(eps.SQS) }),
-	}
+	b.sqs = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(eps.SQS) })
+	b.eb = eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(eps.EventBridge) })
+	b.streams = dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(eps.DynamoDB) })
+	b.local = samtemplate.Local{DynamoDB: b.db, SecretsManager: b.sm, SQS: b.sqs, EventBridge: b.eb}
 	clientSecret, _ := json.Marshal(map[string]string{"client_id": ClientID, "client_secret": ClientSecret, "redirect_uri": opts.RedirectURI})
 	vars := map[string]string{"Stage": opts.Prefix, "AWS::Region": eps.Region, "AWS::StackName": "zohoconnect-" + opts.Prefix,
 		"ZohoEndpointOverride": b.SimURL}
+	if opts.BaseURL != "" {
+		vars["PublicBaseUrl"] = strings.TrimRight(opts.BaseURL, "/")
+	}
 	for k, v := range opts.Params {
 		vars[k] = v
 	}
@@ -150,7 +193,17 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 		b.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	b.ProductAPIKey = b.Deploy.SecretValues["ProductApiKeySecret"]
+	b.EventBus = b.Deploy.EventBuses["EventBus"]
 	if err := b.buildHandlers(log); err != nil {
+		b.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if b.watch, err = buswatch.Start(ctx, b.eb, b.sqs, b.EventBus, opts.Prefix+"-watch", `{"source":["`+productevents.Source+`"]}`); err != nil {
+		b.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if err := b.startStreams(log); err != nil {
 		b.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -160,8 +213,8 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 // buildHandlers sets each function's template environment and builds its
 // handler exactly as its main.go does.
 func (b *Bundle) buildHandlers(log *slog.Logger) error {
-	for _, fn := range []string{"CallbackFunction", "RefreshFunction", "SyncFunction"} {
-		env, err := b.Deploy.FunctionEnvironment(b.Template, fn)
+	for _, fn := range b.Template.Functions {
+		env, err := b.Deploy.FunctionEnvironment(b.Template, fn.LogicalID)
 		if err != nil {
 			return err
 		}
@@ -191,30 +244,127 @@ func (b *Bundle) buildHandlers(log *slog.Logger) error {
 	if b.Sync, err = syncfn.New(sc, b.AWS, log.With("function", "sync")); err != nil {
 		return err
 	}
-	// No Lambda service here: sync's on-demand refresh invokes the
-	// refresh handler in-process, with the same payload and answer.
-	b.Sync.Service.Refresher = InProcessRefresher{Handler: b.Refresh}
+	pc, err := productapifn.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if b.ProductAPI, err = productapifn.New(pc, b.AWS, log.With("function", "productapi")); err != nil {
+		return err
+	}
+	ec, err := eventsfn.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if b.Events, err = eventsfn.New(ec, b.AWS, log.With("function", "events")); err != nil {
+		return err
+	}
+	// No Lambda service here: what the functions ask RefreshFunction
+	// through Lambda (sync's on-demand refresh, the product API's
+	// revocation on disconnect, the callback's of a replaced token, which
+	// Lambda would run asynchronously and runs here before the callback
+	// answers) goes to the refresh handler in process, with the same
+	// payloads and answers.
+	inProcess := refresh.InProcess{Handler: b.Refresh}
+	b.Sync.Service.Refresher = inProcess
+	b.ProductAPI.Service.Revoker = inProcess
+	b.Callback.Service.Revoker = inProcess
 	return nil
 }
 
-// InProcessRefresher stands in for the Lambda invoke of RefreshFunction.
-type InProcessRefresher struct {
-	Handler *refresh.Handler
+// InProcessRefresher stands in for the Lambda invoke of RefreshFunction
+// (refresh.InProcess, under its older name here).
+type InProcessRefresher = refresh.InProcess
+
+// startStreams delivers each table stream the template gives a function
+// (a DynamoDB event: EventsFunction's, the connections table's) to that
+// function's handler, with the event's settings, until Close.
+func (b *Bundle) startStreams(log *slog.Logger) error {
+	handlers := map[string]ddbstream.Handler{"EventsFunction": b.Events.Handle}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.stopPollers = cancel
+	b.pollers = make(chan error, len(b.Template.Functions))
+	for _, fn := range b.Template.Functions {
+		for _, ev := range fn.Events {
+			if ev.Type != "DynamoDB" {
+				continue
+			}
+			handler, ok := handlers[fn.LogicalID]
+			if !ok {
+				return fmt.Errorf("localrun: %s reads a DynamoDB stream, and this bundle has no handler for it", fn.LogicalID)
+			}
+			settings, err := ddbstream.SettingsFor(ev, b.Deploy.Vars)
+			if err != nil {
+				return err
+			}
+			arn, err := ev.Property("Stream").Resolve(b.Deploy.Vars)
+			if err != nil {
+				return fmt.Errorf("localrun: %s's stream: %w", fn.LogicalID, err)
+			}
+			p := &ddbstream.Poller{
+				API: b.streams, StreamARN: arn, Handler: handler, Settings: settings,
+				OnFailure: b.onFailure(settings.OnFailure),
+				Log:       log.With("component", "stream", "function", fn.LogicalID),
+			}
+			b.running++
+			go func() { b.pollers <- p.Run(ctx) }()
+		}
+	}
+	return nil
 }
 
-// RefreshConnection invokes the refresh handler as Lambda would, with the
-// payload refreshinvoke.Client sends.
-func (r InProcessRefresher) RefreshConnection(ctx context.Context, id string, rejected time.Time) error {
-	payload, _ := json.Marshal(ondemand.NewRequest(id, rejected))
-	out, err := r.Handler.Handle(ctx, payload)
-	if err != nil {
+// onFailure sends a batch whose retries are spent to the event's on-failure
+// queue, as Lambda does (its coordinates, never its records).
+func (b *Bundle) onFailure(queue string) func(context.Context, ddbstream.FailedBatch) error {
+	url, ok := b.Deploy.Queues[queue]
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, fb ddbstream.FailedBatch) error {
+		body, err := json.Marshal(map[string]any{"DDBStreamBatchInfo": fb, "timestamp": time.Now().UTC().Format(time.RFC3339)})
+		if err != nil {
+			return err
+		}
+		_, err = b.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(body))})
 		return err
 	}
-	answer, err := json.Marshal(out)
+}
+
+// BusEvent is one event that reached the bus.
+type BusEvent struct {
+	ID         string
+	DetailType string
+	Source     string
+	Time       time.Time
+	Detail     productevents.Detail
+}
+
+// NextEvent waits for the next event on the bus (through the bundle's rule
+// and its queue); each event is read once, by one caller.
+func (b *Bundle) NextEvent(ctx context.Context) (BusEvent, error) {
+	ev, err := b.watch.Next(ctx)
 	if err != nil {
-		return err
+		return BusEvent{}, err
 	}
-	return ondemand.ReadAnswer(answer)
+	out := BusEvent{ID: ev.ID, DetailType: ev.DetailType, Source: ev.Source, Time: ev.Time}
+	if err := json.Unmarshal(ev.Detail, &out.Detail); err != nil {
+		return out, fmt.Errorf("localrun: an event whose detail is not the product's: %w", err)
+	}
+	return out, nil
+}
+
+// WaitEvent waits for the next event of detailType about the connection
+// (any connection when connectionID is ""); the events before it are
+// dropped.
+func (b *Bundle) WaitEvent(ctx context.Context, detailType, connectionID string) (BusEvent, error) {
+	for {
+		ev, err := b.NextEvent(ctx)
+		if err != nil {
+			return ev, err
+		}
+		if ev.DetailType == detailType && (connectionID == "" || ev.Detail.ConnectionID == connectionID) {
+			return ev, nil
+		}
+	}
 }
 
 // Connections is the store over the bundle's connections table.
@@ -240,9 +390,22 @@ func (b *Bundle) AccessTokenVersions(ctx context.Context, id string) (string, er
 	return strings.Join(stages, ", "), nil
 }
 
-// Close deletes the resources and stops the simulator.
+// Close stops the stream delivery and the simulator and deletes the
+// resources.
 func (b *Bundle) Close(ctx context.Context) error {
 	var errs []error
+	if b.stopPollers != nil {
+		b.stopPollers()
+		for range b.running {
+			select {
+			case <-b.pollers:
+			case <-ctx.Done():
+			}
+		}
+	}
+	if b.watch != nil {
+		errs = append(errs, b.watch.Close(ctx))
+	}
 	if b.simServer != nil {
 		errs = append(errs, b.simServer.Shutdown(ctx))
 	}

@@ -30,6 +30,7 @@ const (
 	EnvDynamoDB       = "AWS_ENDPOINT_URL_DYNAMODB"
 	EnvSecretsManager = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 	EnvSQS            = "AWS_ENDPOINT_URL_SQS"
+	EnvEventBridge    = "AWS_ENDPOINT_URL_EVENTBRIDGE"
 )
 
 // Logical ids of the template resources the harness fills in.
@@ -46,10 +47,11 @@ type ClientSecret struct {
 	ClientSecrets map[string]string `json:"client_secrets,omitempty"`
 }
 
-// Endpoints are the local service endpoints.
+// Endpoints are the local service endpoints. DynamoDB Local also serves
+// the DynamoDB Streams API, at the DynamoDB endpoint.
 type Endpoints struct {
-	DynamoDB, SecretsManager, SQS string
-	Region                        string
+	DynamoDB, SecretsManager, SQS, EventBridge string
+	Region                                     string
 }
 
 // EndpointsFromEnv reads the endpoints and checks that they are on this
@@ -59,12 +61,13 @@ func EndpointsFromEnv() (Endpoints, error) {
 		DynamoDB:       os.Getenv(EnvDynamoDB),
 		SecretsManager: os.Getenv(EnvSecretsManager),
 		SQS:            os.Getenv(EnvSQS),
+		EventBridge:    os.Getenv(EnvEventBridge),
 		Region:         os.Getenv("AWS_REGION"),
 	}
 	if e.Region == "" {
 		e.Region = "us-east-1"
 	}
-	for name, v := range map[string]string{EnvDynamoDB: e.DynamoDB, EnvSecretsManager: e.SecretsManager, EnvSQS: e.SQS} {
+	for name, v := range map[string]string{EnvDynamoDB: e.DynamoDB, EnvSecretsManager: e.SecretsManager, EnvSQS: e.SQS, EnvEventBridge: e.EventBridge} {
 		if v == "" {
 			return e, fmt.Errorf("%s is not set: run `make test`, which starts the local stack "+
 				"(or `make stack-up` and `. .cache/localstack.env` before go test -tags integration)", name)

@@ -7,18 +7,21 @@ import (
 
 func TestEndpointsFromEnv(t *testing.T) {
 	cases := []struct {
-		name, ddb, sm, sqs, wantErr string
+		name, ddb, sm, sqs, events, wantErr string
 	}{
-		{"unset", "", "", "", "run `make test`"},
-		{"remote", "https://dynamodb.us-east-1.amazonaws.com", "http://127.0.0.1:2", "http://127.0.0.1:2", "not a loopback"},
-		{"not a url", "127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:2", "not a URL"},
-		{"local", "http://127.0.0.1:1", "http://localhost:2", "http://[::1]:2", ""},
+		{"unset", "", "", "", "", "run `make test`"},
+		{"remote", "https://dynamodb.us-east-1.amazonaws.com", "http://127.0.0.1:2", "http://127.0.0.1:2", "http://127.0.0.1:2", "not a loopback"},
+		{"remote bus", "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:2", "https://events.us-east-1.amazonaws.com", "not a loopback"},
+		{"no bus", "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:2", "", EnvEventBridge + " is not set"},
+		{"not a url", "127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:2", "http://127.0.0.1:2", "not a URL"},
+		{"local", "http://127.0.0.1:1", "http://localhost:2", "http://[::1]:2", "http://127.0.0.1:2", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(EnvDynamoDB, c.ddb)
 			t.Setenv(EnvSecretsManager, c.sm)
 			t.Setenv(EnvSQS, c.sqs)
+			t.Setenv(EnvEventBridge, c.events)
 			t.Setenv("AWS_REGION", "")
 			e, err := EndpointsFromEnv()
 			if c.wantErr == "" {

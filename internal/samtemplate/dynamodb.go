@@ -7,7 +7,8 @@ import (
 )
 
 // CreateTableInput is the one place a template table becomes a DynamoDB
-// CreateTable request, named name. SSE and point-in-time recovery are left
+// CreateTable request, named name, with its indexes and its stream
+// (DynamoDB Local serves streams). SSE and point-in-time recovery are left
 // out: they are account features that local services ignore or reject, and
 // change nothing a test can see.
 func CreateTableInput(t Table, name string) *dynamodb.CreateTableInput {
@@ -15,6 +16,12 @@ func CreateTableInput(t Table, name string) *dynamodb.CreateTableInput {
 		TableName:   aws.String(name),
 		BillingMode: types.BillingMode(t.BillingMode),
 		KeySchema:   keySchema(t.KeySchema),
+	}
+	if t.StreamViewType != "" {
+		in.StreamSpecification = &types.StreamSpecification{
+			StreamEnabled:  aws.Bool(true),
+			StreamViewType: types.StreamViewType(t.StreamViewType),
+		}
 	}
 	for _, ad := range t.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{

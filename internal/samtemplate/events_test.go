@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,7 +21,8 @@ func TestSampleEvents(t *testing.T) {
 	for _, r := range tpl.Routes {
 		routes[r.Method+" "+r.Path] = true
 	}
-	httpEvents := []string{"connect.json", "callback.json", "callback-denied.json", "submission-json.json", "submission-form.json"}
+	httpEvents := []string{"connect.json", "connect-session.json", "callback.json", "callback-denied.json", "callback-session.json",
+		"submission-json.json", "submission-form.json", "product-create-session.json"}
 	for _, name := range httpEvents {
 		var ev events.APIGatewayV2HTTPRequest
 		decodeStrict(t, name, &ev)
@@ -50,6 +52,20 @@ func TestSampleEvents(t *testing.T) {
 	decodeStrict(t, "sqs-retry.json", &sqsEvent)
 	if len(sqsEvent.Records) == 0 || sqsEvent.Records[0].EventSource != "aws:sqs" {
 		t.Errorf("sqs-retry.json: %+v", sqsEvent)
+	}
+	var stream events.DynamoDBEvent
+	decodeStrict(t, "stream-connected.json", &stream)
+	if len(stream.Records) != 1 || stream.Records[0].EventSource != "aws:dynamodb" || stream.Records[0].Change.SequenceNumber == "" {
+		t.Errorf("stream-connected.json: %+v", stream)
+	}
+
+	// Every sample is one of the above.
+	checked := append(httpEvents, "refresh-schedule.json", "refresh-one.json", "sqs-retry.json", "stream-connected.json")
+	all, _ := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
+	for _, p := range all {
+		if !slices.Contains(checked, filepath.Base(p)) {
+			t.Errorf("events/%s is not checked here", filepath.Base(p))
+		}
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -45,18 +47,34 @@ type LocalQueues interface {
 	DeleteQueue(context.Context, *sqs.DeleteQueueInput, ...func(*sqs.Options)) (*sqs.DeleteQueueOutput, error)
 }
 
+// LocalEvents is what Local needs of an EventBridge client.
+type LocalEvents interface {
+	CreateEventBus(context.Context, *eventbridge.CreateEventBusInput, ...func(*eventbridge.Options)) (*eventbridge.CreateEventBusOutput, error)
+	DescribeEventBus(context.Context, *eventbridge.DescribeEventBusInput, ...func(*eventbridge.Options)) (*eventbridge.DescribeEventBusOutput, error)
+	DeleteEventBus(context.Context, *eventbridge.DeleteEventBusInput, ...func(*eventbridge.Options)) (*eventbridge.DeleteEventBusOutput, error)
+	ListRules(context.Context, *eventbridge.ListRulesInput, ...func(*eventbridge.Options)) (*eventbridge.ListRulesOutput, error)
+	ListTargetsByRule(context.Context, *eventbridge.ListTargetsByRuleInput, ...func(*eventbridge.Options)) (*eventbridge.ListTargetsByRuleOutput, error)
+	RemoveTargets(context.Context, *eventbridge.RemoveTargetsInput, ...func(*eventbridge.Options)) (*eventbridge.RemoveTargetsOutput, error)
+	DeleteRule(context.Context, *eventbridge.DeleteRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DeleteRuleOutput, error)
+}
+
 var (
 	_ LocalDynamoDB = (*dynamodb.Client)(nil)
 	_ LocalSecrets  = (*secretsmanager.Client)(nil)
 	_ LocalQueues   = (*sqs.Client)(nil)
+	_ LocalEvents   = (*eventbridge.Client)(nil)
 )
 
-// Local creates a template's tables, secrets and queues in local services
-// (DynamoDB Local, moto). SQS may be nil: queues are then skipped.
+// Local creates a template's tables (with their indexes and streams),
+// secrets, queues and event buses in local services (DynamoDB Local,
+// moto). SQS may be nil: queues are then skipped; EventBridge may be nil:
+// event buses are then skipped. A resource whose Condition is false for
+// the deployment's parameters is not made.
 type Local struct {
 	DynamoDB       LocalDynamoDB
 	SecretsManager LocalSecrets
 	SQS            LocalQueues
+	EventBridge    LocalEvents
 }
 
 // DeployOptions says how to name and fill what Deploy creates.
@@ -85,9 +103,15 @@ type Deployment struct {
 	SecretValues map[string]string // logical id → secret value
 	Queues       map[string]string // logical id → queue URL
 	QueueARNs    map[string]string // logical id → queue ARN
+	// Streams maps a table with a stream to its stream's ARN (DynamoDB
+	// Local's LatestStreamArn).
+	Streams map[string]string
+	// EventBuses and EventBusARNs name the buses made (Local.EventBridge).
+	EventBuses   map[string]string // logical id → bus name
+	EventBusARNs map[string]string // logical id → bus ARN
 	// Vars resolves the template's values against what was made: the
 	// options' Vars over LocalVars, plus each resource's !Ref value and
-	// its Arn (and QueueName) for !GetAtt.
+	// its Arn (StreamArn, QueueName, Name) for !GetAtt.
 	Vars map[string]string
 }
 
@@ -102,7 +126,8 @@ func (d *Deployment) FunctionEnvironment(t *Template, logicalID string) (map[str
 }
 
 // Deploy creates the template's tables (waiting until they are ACTIVE, with
-// TTL set), secrets and, when asked, queues.
+// TTL set), secrets, event buses (with Local.EventBridge) and, when asked,
+// queues; what the template makes under a false Condition is skipped.
 func (l Local) Deploy(ctx context.Context, t *Template, opts DeployOptions) (*Deployment, error) {
 	if opts.Prefix == "" {
 		return nil, errors.New("samtemplate: DeployOptions.Prefix is empty")
@@ -114,24 +139,49 @@ func (l Local) Deploy(ctx context.Context, t *Template, opts DeployOptions) (*De
 		SecretValues: map[string]string{},
 		Queues:       map[string]string{},
 		QueueARNs:    map[string]string{},
+		Streams:      map[string]string{},
+		EventBuses:   map[string]string{},
+		EventBusARNs: map[string]string{},
 		Vars:         t.LocalVars(),
 	}
 	for k, v := range opts.Vars {
 		d.Vars[k] = v
 	}
 	region, account := d.Vars["AWS::Region"], d.Vars["AWS::AccountId"]
+	// What exists depends only on the parameters, so it is known before
+	// anything is made.
+	active := func(condition string) (bool, error) { return t.Active(condition, d.Vars) }
 
+	var tables []Table
 	for _, tb := range t.Tables {
+		if ok, err := active(tb.Condition); err != nil || !ok {
+			if err != nil {
+				return d, err
+			}
+			continue
+		}
 		name := opts.Prefix + "-" + tb.LogicalID
+		tables = append(tables, tb)
 		d.Tables[tb.LogicalID] = name
 		d.Vars[tb.LogicalID] = name
 		d.Vars[tb.LogicalID+".Arn"] = fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, account, name)
 	}
-	if err := l.createTables(ctx, t.Tables, d.Tables, opts.Reuse); err != nil {
+	streams, err := l.createTables(ctx, tables, d.Tables, opts.Reuse)
+	for id, arn := range streams {
+		d.Streams[id] = arn
+		d.Vars[id+".StreamArn"] = arn
+	}
+	if err != nil {
 		return d, err
 	}
 
 	for _, s := range t.Secrets {
+		if ok, err := active(s.Condition); err != nil || !ok {
+			if err != nil {
+				return d, err
+			}
+			continue
+		}
 		name := opts.Prefix + "-" + s.LogicalID
 		value, ok := opts.SecretStrings[s.LogicalID]
 		var err error
@@ -164,8 +214,32 @@ func (l Local) Deploy(ctx context.Context, t *Template, opts DeployOptions) (*De
 		if l.SQS == nil {
 			return d, errors.New("samtemplate: DeployOptions.Queues needs Local.SQS")
 		}
-		if err := l.createQueues(ctx, t.Queues, opts.Prefix, d, opts.Reuse); err != nil {
+		var queues []Queue
+		for _, q := range t.Queues {
+			ok, err := active(q.Condition)
+			if err != nil {
+				return d, err
+			}
+			if ok {
+				queues = append(queues, q)
+			}
+		}
+		if err := l.createQueues(ctx, queues, opts.Prefix, d, opts.Reuse); err != nil {
 			return d, err
+		}
+	}
+	if l.EventBridge != nil {
+		for _, b := range t.EventBuses {
+			ok, err := active(b.Condition)
+			if err != nil {
+				return d, err
+			}
+			if !ok {
+				continue
+			}
+			if err := l.createEventBus(ctx, b, opts.Prefix+"-"+b.LogicalID, d, opts.Reuse); err != nil {
+				return d, err
+			}
 		}
 	}
 	for _, fn := range t.Functions {
@@ -206,6 +280,15 @@ func (l Local) Teardown(ctx context.Context, d *Deployment) error {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", url, err))
 		}
 	}
+	for _, name := range d.EventBuses {
+		if l.EventBridge == nil {
+			errs = append(errs, fmt.Errorf("delete event bus %s: Local.EventBridge is nil", name))
+			continue
+		}
+		if err := l.deleteEventBus(ctx, name); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -244,52 +327,129 @@ func (l Local) DeleteSecretsUnder(ctx context.Context, prefix string) error {
 	return errors.Join(errs...)
 }
 
-func (l Local) createTables(ctx context.Context, tables []Table, names map[string]string, reuse bool) error {
+// createTables answers the stream ARN of each table with a stream.
+func (l Local) createTables(ctx context.Context, tables []Table, names map[string]string, reuse bool) (map[string]string, error) {
 	errs := make([]error, len(tables))
+	arns := make([]string, len(tables))
 	var wg sync.WaitGroup
 	for i, tb := range tables {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = l.createTable(ctx, tb, names[tb.LogicalID], reuse)
+			arns[i], errs[i] = l.createTable(ctx, tb, names[tb.LogicalID], reuse)
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	streams := map[string]string{}
+	for i, tb := range tables {
+		if arns[i] != "" {
+			streams[tb.LogicalID] = arns[i]
+		}
+	}
+	return streams, errors.Join(errs...)
 }
 
-func (l Local) createTable(ctx context.Context, tb Table, name string, reuse bool) error {
+// createTable makes one table and answers its stream's ARN ("" when it
+// has none).
+func (l Local) createTable(ctx context.Context, tb Table, name string, reuse bool) (string, error) {
 	_, err := l.DynamoDB.CreateTable(ctx, CreateTableInput(tb, name))
 	var inUse *ddbtypes.ResourceInUseException
 	if err != nil && !(reuse && errors.As(err, &inUse)) {
-		return fmt.Errorf("samtemplate: create table %s (%s): %w", name, tb.LogicalID, err)
+		return "", fmt.Errorf("samtemplate: create table %s (%s): %w", name, tb.LogicalID, err)
 	}
 	// DynamoDB Local makes tables ACTIVE at once; the SDK's waiter would
 	// sleep 20 s before its first look, so poll briefly instead.
 	deadline := time.Now().Add(30 * time.Second)
+	var stream string
 	for {
 		out, err := l.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 		if err != nil {
-			return fmt.Errorf("samtemplate: describe table %s: %w", name, err)
+			return "", fmt.Errorf("samtemplate: describe table %s: %w", name, err)
 		}
 		if out.Table.TableStatus == ddbtypes.TableStatusActive {
+			stream = aws.ToString(out.Table.LatestStreamArn)
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("samtemplate: table %s not ACTIVE after 30s (%s)", name, out.Table.TableStatus)
+			return "", fmt.Errorf("samtemplate: table %s not ACTIVE after 30s (%s)", name, out.Table.TableStatus)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	if tb.StreamViewType != "" && stream == "" {
+		return "", fmt.Errorf("samtemplate: table %s has no stream, though the template gives it one", name)
+	}
 	if in := UpdateTimeToLiveInput(tb, name); in != nil {
 		if _, err := l.DynamoDB.UpdateTimeToLive(ctx, in); err != nil && !reuse {
-			return fmt.Errorf("samtemplate: set TTL of %s: %w", name, err)
+			return "", fmt.Errorf("samtemplate: set TTL of %s: %w", name, err)
 		}
 	}
+	return stream, nil
+}
+
+// createEventBus makes one bus; Ref is its name, GetAtt Arn and Name.
+func (l Local) createEventBus(ctx context.Context, b EventBus, name string, d *Deployment, reuse bool) error {
+	var arn string
+	out, err := l.EventBridge.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)})
+	var exists *ebtypes.ResourceAlreadyExistsException
+	switch {
+	case err == nil:
+		arn = aws.ToString(out.EventBusArn)
+	case reuse && errors.As(err, &exists):
+		got, derr := l.EventBridge.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(name)})
+		if derr != nil {
+			return fmt.Errorf("samtemplate: event bus %s: %w", name, derr)
+		}
+		arn = aws.ToString(got.Arn)
+	default:
+		return fmt.Errorf("samtemplate: create event bus %s (%s): %w", name, b.LogicalID, err)
+	}
+	d.EventBuses[b.LogicalID] = name
+	d.EventBusARNs[b.LogicalID] = arn
+	d.Vars[b.LogicalID] = name
+	d.Vars[b.LogicalID+".Name"] = name
+	d.Vars[b.LogicalID+".Arn"] = arn
 	return nil
+}
+
+// deleteEventBus deletes a bus and the rules on it (EventBridge refuses to
+// delete a bus that has rules).
+func (l Local) deleteEventBus(ctx context.Context, name string) error {
+	var nf *ebtypes.ResourceNotFoundException
+	var errs []error
+	rules, err := l.EventBridge.ListRules(ctx, &eventbridge.ListRulesInput{EventBusName: aws.String(name)})
+	switch {
+	case errors.As(err, &nf):
+		return nil
+	case err != nil:
+		return fmt.Errorf("delete event bus %s: list rules: %w", name, err)
+	}
+	for _, r := range rules.Rules {
+		targets, err := l.EventBridge.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: r.Name, EventBusName: aws.String(name)})
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("delete event bus %s: rule %s: %w", name, aws.ToString(r.Name), err))
+			continue
+		}
+		if targets != nil && len(targets.Targets) > 0 {
+			ids := make([]string, 0, len(targets.Targets))
+			for _, tg := range targets.Targets {
+				ids = append(ids, aws.ToString(tg.Id))
+			}
+			if _, err := l.EventBridge.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: r.Name, EventBusName: aws.String(name), Ids: ids}); err != nil && !errors.As(err, &nf) {
+				errs = append(errs, fmt.Errorf("delete event bus %s: rule %s's targets: %w", name, aws.ToString(r.Name), err))
+			}
+		}
+		if _, err := l.EventBridge.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: r.Name, EventBusName: aws.String(name)}); err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("delete event bus %s: rule %s: %w", name, aws.ToString(r.Name), err))
+		}
+	}
+	if _, err := l.EventBridge.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String(name)}); err != nil && !errors.As(err, &nf) {
+		errs = append(errs, fmt.Errorf("delete event bus %s: %w", name, err))
+	}
+	return errors.Join(errs...)
 }
 
 // createSecret returns the secret's ARN and value. Reusing an existing

@@ -33,6 +33,11 @@ type Template struct {
 	Secrets []Secret
 	// Queues are the AWS::SQS::Queue resources, in template order.
 	Queues []Queue
+	// EventBuses are the AWS::Events::EventBus resources, in template order.
+	EventBuses []EventBus
+
+	// conditions are the Conditions section's definitions (ConditionTrue).
+	conditions map[string]*yaml.Node
 }
 
 // Parameter is one template parameter.
@@ -60,6 +65,12 @@ type Table struct {
 	ReadCapacity, WriteCapacity int64
 	PointInTimeRecovery         bool
 	SSEEnabled                  bool
+	// StreamViewType is the StreamSpecification's (NEW_AND_OLD_IMAGES,
+	// ...), "" when the table has no stream.
+	StreamViewType string
+	// Condition names the template condition the table exists under, ""
+	// for none.
+	Condition string
 }
 
 // KeyElement is one element of a key schema.
@@ -107,6 +118,17 @@ type Event struct {
 	Properties *yaml.Node
 }
 
+// Property is the value at a path of the event's Properties
+// (e.Property("DestinationConfig", "OnFailure", "Destination")); IsZero
+// when absent.
+func (e Event) Property(path ...string) Value {
+	n := lookup(e.Properties, path...)
+	if n == nil {
+		return Value{}
+	}
+	return Value{node: n}
+}
+
 // Route is one HTTP API route.
 type Route struct {
 	Method            string
@@ -128,6 +150,8 @@ type Secret struct {
 	Generated          bool
 	PasswordLength     int
 	ExcludePunctuation bool
+	// Condition names the template condition the secret exists under.
+	Condition string
 }
 
 // Queue is one AWS::SQS::Queue.
@@ -138,6 +162,18 @@ type Queue struct {
 	// DeadLetterTarget is the logical id of the RedrivePolicy's target queue, "" for none.
 	DeadLetterTarget string
 	MaxReceiveCount  int
+	// Condition names the template condition the queue exists under.
+	Condition string
+}
+
+// EventBus is one AWS::Events::EventBus.
+type EventBus struct {
+	LogicalID string
+	// Name is the Name property, as a raw template value (local tooling
+	// names buses itself, as it names tables and secrets).
+	Name Value
+	// Condition names the template condition the bus exists under.
+	Condition string
 }
 
 // Load reads and parses a template file.
@@ -164,7 +200,10 @@ func Parse(src []byte) (*Template, error) {
 		return nil, fmt.Errorf("template is not a YAML mapping")
 	}
 	root := doc.Content[0]
-	t := &Template{}
+	t := &Template{conditions: map[string]*yaml.Node{}}
+	for _, kv := range pairs(lookup(root, "Conditions")) {
+		t.conditions[kv.key] = kv.value
+	}
 
 	if params := lookup(root, "Parameters"); params != nil {
 		for _, kv := range pairs(params) {
@@ -190,11 +229,16 @@ func Parse(src []byte) (*Template, error) {
 		id, res := kv.key, kv.value
 		typ := scalar(lookup(res, "Type"))
 		props := lookup(res, "Properties")
+		cond := scalar(lookup(res, "Condition"))
+		if _, ok := t.conditions[cond]; cond != "" && !ok {
+			return nil, fmt.Errorf("resource %s: Condition %s is not in the Conditions section", id, cond)
+		}
 		var err error
 		switch typ {
 		case "AWS::DynamoDB::Table":
 			var tb Table
 			tb, err = parseTable(id, props)
+			tb.Condition = cond
 			t.Tables = append(t.Tables, tb)
 		case "AWS::Serverless::Function":
 			var fn Function
@@ -203,11 +247,19 @@ func Parse(src []byte) (*Template, error) {
 		case "AWS::SecretsManager::Secret":
 			var s Secret
 			s, err = parseSecret(id, props)
+			s.Condition = cond
 			t.Secrets = append(t.Secrets, s)
 		case "AWS::SQS::Queue":
 			var q Queue
 			q, err = parseQueue(id, props)
+			q.Condition = cond
 			t.Queues = append(t.Queues, q)
+		case "AWS::Events::EventBus":
+			b := EventBus{LogicalID: id, Condition: cond}
+			if n := lookup(props, "Name"); n != nil {
+				b.Name = Value{node: n}
+			}
+			t.EventBuses = append(t.EventBuses, b)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
@@ -279,6 +331,16 @@ func (t *Template) Queue(logicalID string) (Queue, bool) {
 		}
 	}
 	return Queue{}, false
+}
+
+// EventBus returns the event bus with the logical id.
+func (t *Template) EventBus(logicalID string) (EventBus, bool) {
+	for _, b := range t.EventBuses {
+		if b.LogicalID == logicalID {
+			return b, true
+		}
+	}
+	return EventBus{}, false
 }
 
 // ParameterDefaults maps every parameter that has a default to it.
@@ -374,6 +436,7 @@ func parseTable(id string, props *yaml.Node) (Table, error) {
 	}
 	tb.PointInTimeRecovery = scalar(lookup(props, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")) == "true"
 	tb.SSEEnabled = scalar(lookup(props, "SSESpecification", "SSEEnabled")) == "true"
+	tb.StreamViewType = scalar(lookup(props, "StreamSpecification", "StreamViewType"))
 	return tb, nil
 }
 

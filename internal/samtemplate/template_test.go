@@ -2,7 +2,12 @@ package samtemplate
 
 import (
 	"encoding/json"
+	"maps"
+	"os"
 	"reflect"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -31,8 +36,11 @@ func TestRealTemplateTables(t *testing.T) {
 		if !tb.SSEEnabled {
 			t.Errorf("%s: SSE not enabled", tb.LogicalID)
 		}
+		if tb.Condition != "" {
+			t.Errorf("%s: Condition %q; every table exists in every stack", tb.LogicalID, tb.Condition)
+		}
 	}
-	if want := []string{"ConnectionsTable", "StatesTable", "IdempotencyTable"}; !reflect.DeepEqual(ids, want) {
+	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable"}; !reflect.DeepEqual(ids, want) {
 		t.Fatalf("tables = %v, want %v", ids, want)
 	}
 
@@ -46,33 +54,39 @@ func TestRealTemplateTables(t *testing.T) {
 	if conn.TTLAttribute != "" {
 		t.Errorf("connections table TTL = %q, want none", conn.TTLAttribute)
 	}
-	if len(conn.GlobalSecondaryIndexes) != 1 {
-		t.Fatalf("connections GSIs = %+v", conn.GlobalSecondaryIndexes)
+	// EventsFunction compares each change with the item before it.
+	if conn.StreamViewType != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("connections stream = %q, want NEW_AND_OLD_IMAGES", conn.StreamViewType)
 	}
-	due := conn.GlobalSecondaryIndexes[0]
-	wantDue := Index{
-		IndexName:      "due-index",
-		KeySchema:      []KeyElement{{"refresh_shard", "HASH"}, {"token_expires_at", "RANGE"}},
-		ProjectionType: "ALL",
+	wantGSIs := []Index{
+		{IndexName: "due-index", KeySchema: []KeyElement{{"refresh_shard", "HASH"}, {"token_expires_at", "RANGE"}}, ProjectionType: "ALL"},
+		{IndexName: "tenant-index", KeySchema: []KeyElement{{"tenant_id", "HASH"}, {"connection_id", "RANGE"}}, ProjectionType: "ALL"},
 	}
-	if !reflect.DeepEqual(due, wantDue) {
-		t.Errorf("due-index = %+v, want %+v", due, wantDue)
+	if !reflect.DeepEqual(conn.GlobalSecondaryIndexes, wantGSIs) {
+		t.Errorf("connections GSIs = %+v, want %+v", conn.GlobalSecondaryIndexes, wantGSIs)
 	}
 	types := map[string]string{}
 	for _, ad := range conn.AttributeDefinitions {
 		types[ad.AttributeName] = ad.AttributeType
 	}
-	if want := map[string]string{"connection_id": "S", "refresh_shard": "S", "token_expires_at": "N"}; !reflect.DeepEqual(types, want) {
+	if want := map[string]string{"connection_id": "S", "refresh_shard": "S", "token_expires_at": "N", "tenant_id": "S"}; !reflect.DeepEqual(types, want) {
 		t.Errorf("connections attributes = %v", types)
 	}
+	in := CreateTableInput(conn, "x-ConnectionsTable")
+	if in.StreamSpecification == nil || !aws.ToBool(in.StreamSpecification.StreamEnabled) || in.StreamSpecification.StreamViewType != "NEW_AND_OLD_IMAGES" || len(in.GlobalSecondaryIndexes) != 2 {
+		t.Errorf("connections CreateTable: stream %+v, %d GSIs", in.StreamSpecification, len(in.GlobalSecondaryIndexes))
+	}
 
-	for id, key := range map[string]string{"StatesTable": "state_hash", "IdempotencyTable": "idempotency_key"} {
+	for id, key := range map[string]string{"StatesTable": "state_hash", "SessionsTable": "session_id", "IdempotencyTable": "idempotency_key"} {
 		tb, _ := tpl.Table(id)
 		if want := []KeyElement{{key, "HASH"}}; !reflect.DeepEqual(tb.KeySchema, want) {
 			t.Errorf("%s key = %v", id, tb.KeySchema)
 		}
 		if tb.TTLAttribute != "expires_at" {
 			t.Errorf("%s TTL = %q", id, tb.TTLAttribute)
+		}
+		if tb.StreamViewType != "" || CreateTableInput(tb, "x").StreamSpecification != nil {
+			t.Errorf("%s has a stream (%q): nothing reads it", id, tb.StreamViewType)
 		}
 	}
 }
@@ -85,6 +99,12 @@ func TestRealTemplateRoutes(t *testing.T) {
 	}
 	want := []string{
 		"GET /connect CallbackFunction HttpApi",
+		"POST /connect/sessions ProductApiFunction HttpApi",
+		"GET /connections ProductApiFunction HttpApi",
+		"DELETE /connections/{connection_id} ProductApiFunction HttpApi",
+		"GET /connections/{connection_id} ProductApiFunction HttpApi",
+		"PATCH /connections/{connection_id} ProductApiFunction HttpApi",
+		"POST /connections/{connection_id}/submission-key ProductApiFunction HttpApi",
 		"POST /connections/{connection_id}/submissions SyncFunction HttpApi",
 		"GET /oauth/callback CallbackFunction HttpApi",
 	}
@@ -95,9 +115,11 @@ func TestRealTemplateRoutes(t *testing.T) {
 
 // The environment table of docs/design.md, per function.
 var designEnvironment = map[string][]string{
-	"CallbackFunction": {"CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
-	"RefreshFunction":  {"CONNECTIONS_TABLE", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
-	"SyncFunction":     {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"CallbackFunction":   {"ALLOW_ANONYMOUS_CONNECT", "CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "SESSIONS_TABLE", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
+	"RefreshFunction":    {"CONNECTIONS_TABLE", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
+	"SyncFunction":       {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"ProductApiFunction": {"CONNECTIONS_TABLE", "CONNECT_SESSION_TTL_SECONDS", "LOG_LEVEL", "PRODUCT_API_KEY_SECRET_ID", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "RETURN_URL_ORIGINS", "SESSIONS_TABLE", "STAGE", "SUBMISSION_KEY_SECRET_ID"},
+	"EventsFunction":     {"EVENT_BUS_NAME", "LOG_LEVEL", "STAGE"},
 }
 
 func TestRealTemplateFunctions(t *testing.T) {
@@ -110,9 +132,11 @@ func TestRealTemplateFunctions(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"CallbackFunction": "functions/callback",
-		"RefreshFunction":  "functions/refresh",
-		"SyncFunction":     "functions/sync",
+		"CallbackFunction":   "functions/callback",
+		"RefreshFunction":    "functions/refresh",
+		"SyncFunction":       "functions/sync",
+		"ProductApiFunction": "functions/productapi",
+		"EventsFunction":     "functions/events",
 	}
 	if !reflect.DeepEqual(codeURIs, want) {
 		t.Errorf("functions = %v", codeURIs)
@@ -122,6 +146,7 @@ func TestRealTemplateFunctions(t *testing.T) {
 	vars["ConnectionsTable"] = "local-ConnectionsTable"
 	vars["IdempotencyTable"] = "local-IdempotencyTable"
 	vars["SubmissionKeySecret"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
+	vars["ProductApiKeySecret"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:product"
 	vars["SubmissionQueue"] = "http://127.0.0.1:1/123456789012/q"
 	sync, _ := tpl.Function("SyncFunction")
 	env, err := sync.ResolveEnvironment(vars)
@@ -129,24 +154,43 @@ func TestRealTemplateFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEnv := map[string]string{
-		"CONNECTIONS_TABLE":        "local-ConnectionsTable",
-		"IDEMPOTENCY_TABLE":        "local-IdempotencyTable",
-		"LOG_LEVEL":                "info",
-		"MAX_BODY_BYTES":           "65536",
-		"REFRESH_FUNCTION_NAME":    "zohoconnect-local-refresh",
-		"STAGE":                    "dev",
-		"SUBMISSION_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
-		"SUBMISSION_QUEUE_URL":     "http://127.0.0.1:1/123456789012/q",
-		"TOKEN_SECRET_PREFIX":      "zohoconnect/dev/",
-		"ZOHO_ENDPOINT_OVERRIDE":   "",
+		"CONNECTIONS_TABLE":         "local-ConnectionsTable",
+		"IDEMPOTENCY_TABLE":         "local-IdempotencyTable",
+		"LOG_LEVEL":                 "info",
+		"MAX_BODY_BYTES":            "65536",
+		"PRODUCT_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:product",
+		"REFRESH_FUNCTION_NAME":     "zohoconnect-local-refresh",
+		"STAGE":                     "dev",
+		"SUBMISSION_KEY_SECRET_ID":  "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
+		"SUBMISSION_QUEUE_URL":      "http://127.0.0.1:1/123456789012/q",
+		"TOKEN_SECRET_PREFIX":       "zohoconnect/dev/",
+		"ZOHO_ENDPOINT_OVERRIDE":    "",
 	}
 	if !reflect.DeepEqual(env, wantEnv) {
 		t.Errorf("sync env:\n got %v\nwant %v", env, wantEnv)
 	}
 
 	callback, _ := tpl.Function("CallbackFunction")
-	if _, err := callback.ResolveEnvironment(vars); err == nil || !strings.Contains(err.Error(), "StatesTable") {
-		t.Errorf("resolve without StatesTable: err = %v, want one naming StatesTable", err)
+	if _, err := callback.ResolveEnvironment(vars); err == nil || !strings.Contains(err.Error(), "SessionsTable") {
+		t.Errorf("resolve without SessionsTable: err = %v, want one naming SessionsTable", err)
+	}
+
+	vars["EventBus"] = "local-EventBus"
+	events, _ := tpl.Function("EventsFunction")
+	if env, err := events.ResolveEnvironment(vars); err != nil || env["EVENT_BUS_NAME"] != "local-EventBus" {
+		t.Errorf("events env = %v, %v", env, err)
+	}
+	var stream *Event
+	for i, e := range events.Events {
+		if e.Type == "DynamoDB" {
+			stream = &events.Events[i]
+		}
+	}
+	if stream == nil {
+		t.Fatal("EventsFunction has no DynamoDB event")
+	}
+	if ga, ok := (Value{node: lookup(stream.Properties, "Stream")}).GetAtt(); !ok || ga != [2]string{"ConnectionsTable", "StreamArn"} {
+		t.Errorf("EventsFunction's stream is %v, want !GetAtt ConnectionsTable.StreamArn", ga)
 	}
 }
 
@@ -188,6 +232,37 @@ func TestRealTemplateParametersSecretsQueues(t *testing.T) {
 	key, _ := tpl.Secret("SubmissionKeySecret")
 	if !key.Generated || key.PasswordLength != 64 || !key.ExcludePunctuation {
 		t.Errorf("SubmissionKeySecret = %+v", key)
+	}
+	product, _ := tpl.Secret("ProductApiKeySecret")
+	if !product.Generated || product.PasswordLength != 48 || !product.ExcludePunctuation || !product.SecretString.IsZero() {
+		t.Errorf("ProductApiKeySecret = %+v", product)
+	}
+
+	// The webhook's resources exist only with a WebhookUrl; locally, as
+	// in a stack deployed with the defaults, they do not.
+	vars := tpl.LocalVars()
+	var queues []string
+	for _, q := range tpl.Queues {
+		ok, err := tpl.Active(q.Condition, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			queues = append(queues, q.LogicalID)
+		}
+	}
+	if want := []string{"SubmissionQueue", "SubmissionDeadLetterQueue", "EventsDeadLetterQueue"}; !reflect.DeepEqual(queues, want) {
+		t.Errorf("queues with the defaults = %v, want %v", queues, want)
+	}
+	if wq, _ := tpl.Queue("WebhookDeadLetterQueue"); wq.Condition != "HasWebhook" {
+		t.Errorf("WebhookDeadLetterQueue's Condition = %q", wq.Condition)
+	}
+	vars["WebhookUrl"] = "https://product.example.com/hooks/zoho"
+	if ok, err := tpl.ConditionTrue("HasWebhook", vars); !ok || err != nil {
+		t.Errorf("HasWebhook with a WebhookUrl = %v, %v", ok, err)
+	}
+	if len(tpl.EventBuses) != 1 || tpl.EventBuses[0].LogicalID != "EventBus" || tpl.EventBuses[0].Condition != "" {
+		t.Errorf("event buses = %+v", tpl.EventBuses)
 	}
 
 	q, _ := tpl.Queue("SubmissionQueue")
@@ -354,5 +429,52 @@ func TestGenerate(t *testing.T) {
 	}
 	if len(s) != 64 || strings.ContainsAny(s, punctuation) {
 		t.Errorf("generate = %q", s)
+	}
+}
+
+// docs/design.md's environment table names, for each variable, exactly
+// the functions the template gives it (designEnvironment).
+func TestDesignEnvironmentTable(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/design.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	start := strings.Index(doc, "\n## Environment variables")
+	if start < 0 {
+		t.Fatal("docs/design.md has no Environment variables section")
+	}
+	section := doc[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	short := map[string]string{
+		"callback": "CallbackFunction", "refresh": "RefreshFunction", "sync": "SyncFunction",
+		"product API": "ProductApiFunction", "events": "EventsFunction",
+	}
+	got := map[string][]string{}
+	row := regexp.MustCompile("(?m)^\\| `([A-Z0-9_]+)` \\| ([^|]+) \\|")
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
+		names := strings.Split(strings.TrimSpace(m[2]), ", ")
+		if len(names) == 1 && names[0] == "all" {
+			names = names[:0]
+			for s := range short {
+				names = append(names, s)
+			}
+		}
+		for _, n := range names {
+			fn, ok := short[n]
+			if !ok {
+				t.Errorf("docs/design.md: %s names %q, not one of %v or all", m[1], n, slices.Sorted(maps.Keys(short)))
+				continue
+			}
+			got[fn] = append(got[fn], m[1])
+		}
+	}
+	for fn := range got {
+		sort.Strings(got[fn])
+	}
+	if !reflect.DeepEqual(got, designEnvironment) {
+		t.Errorf("docs/design.md's environment table:\n got %v\nwant %v", got, designEnvironment)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -152,7 +153,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	for k, v := range o.params {
 		vars[k] = v
 	}
-	local := samtemplate.Local{DynamoDB: e.DynamoDB, SecretsManager: e.SecretsManager, SQS: e.SQS}
+	// The template's event bus too (EventsFunction's EVENT_BUS_NAME).
+	local := samtemplate.Local{DynamoDB: e.DynamoDB, SecretsManager: e.SecretsManager, SQS: e.SQS,
+		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(eps.EventBridge) })}
 	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
 		Prefix:        "it-" + id,
 		Vars:          vars,
