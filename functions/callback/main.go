@@ -22,7 +22,7 @@ func main() {
 		log.Error("cannot start", "err", err.Error())
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK{Log: log}))
 	if err != nil {
 		log.Error("cannot start: AWS configuration", "err", err.Error())
 		os.Exit(1)

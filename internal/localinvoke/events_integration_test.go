@@ -52,7 +52,7 @@ var expectations = map[string]expectation{
 	"connect-session.json": {"CallbackFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
 		consentStarted(t, s, httpAnswer(t, inv, 302))
 		q, _ := url.ParseQuery(str(sent["rawQueryString"]))
-		if _, _, ok := connection.ParseSessionToken(q.Get("session")); !ok || len(q) != 1 {
+		if _, _, ok := connection.ParseSessionToken(zoho.Secret(q.Get("session"))); !ok || len(q) != 1 {
 			t.Errorf("sent query %v: not a session the product API opened", q)
 		}
 	}},
@@ -85,7 +85,7 @@ var expectations = map[string]expectation{
 		}
 		u, err := url.Parse(a.ConnectURL)
 		domain := str(sent["requestContext"].(map[string]any)["domainName"])
-		id, _, ok := connection.ParseSessionToken(u.Query().Get("session"))
+		id, _, ok := connection.ParseSessionToken(zoho.Secret(u.Query().Get("session")))
 		if err != nil || u.Scheme != "https" || u.Host != domain || u.Path != "/connect" || !ok || id != a.ID {
 			t.Errorf("connect_url %q: want https://%s/connect?session=<session %s's token>", a.ConnectURL, domain, a.ID)
 		}

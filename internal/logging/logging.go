@@ -27,11 +27,14 @@
 package logging
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
+
+	smithylog "github.com/aws/smithy-go/logging"
 )
 
 // New returns a JSON logger at the given level ("debug", "info", "warn",
@@ -116,4 +119,19 @@ func scrubHeader(name, value string) string {
 	}
 	s, _ := scrub(value)
 	return s
+}
+
+// SDK carries the AWS SDK's own log lines (its warnings, such as "failed to
+// discard remaining HTTP response body") into log, so that every line a
+// function writes is JSON and goes through the same redaction.
+type SDK struct{ Log *slog.Logger }
+
+// Logf is smithy-go's logging.Logger.
+func (l SDK) Logf(c smithylog.Classification, format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if c == smithylog.Warn {
+		l.Log.Warn(msg, "source", "aws-sdk")
+		return
+	}
+	l.Log.Debug(msg, "source", "aws-sdk")
 }

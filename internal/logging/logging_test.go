@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	smithylog "github.com/aws/smithy-go/logging"
+
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -120,5 +122,17 @@ func TestLevel(t *testing.T) {
 	New(&b, "nonsense").Debug("hidden too")
 	if b.Len() != 0 {
 		t.Fatalf("logged below the level: %s", b.String())
+	}
+}
+
+func TestSDKLinesAreJSON(t *testing.T) {
+	var b bytes.Buffer
+	sdk := SDK{Log: New(&b, "debug")}
+	sdk.Logf(smithylog.Warn, "failed to discard remaining HTTP response body, %v", "EOF")
+	sdk.Logf(smithylog.Debug, "request %d", 1)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"msg":"failed to discard remaining HTTP response body, EOF"`) ||
+		!strings.Contains(lines[0], `"source":"aws-sdk"`) || !strings.Contains(lines[1], `"level":"DEBUG"`) {
+		t.Fatalf("%s", b.String())
 	}
 }
