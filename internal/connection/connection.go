@@ -90,6 +90,10 @@ type Connection struct {
 	ConnectedAt       time.Time
 	SessionID         string
 	PreviousUserEmail string
+	// Connects counts the connects of the org (the first one and every
+	// reconnect), so that a reconnect is told apart from any other write
+	// even within one second.
+	Connects int
 	// Refresh bookkeeping, owned by the refresh function.
 	ConsecutiveFailures int
 	NextAttemptAt       time.Time

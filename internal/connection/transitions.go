@@ -162,6 +162,7 @@ func (c *Connection) Connect(g Grant, at time.Time) (needsKey bool) {
 		c.UserID, c.UserEmail = g.UserID, g.UserEmail
 	}
 	c.TenantID, c.SessionID, c.ConnectedAt = g.TenantID, g.SessionID, at
+	c.Connects++
 	if len(g.Metadata) > 0 {
 		c.Metadata = g.Metadata
 	}

@@ -44,6 +44,7 @@ type Item struct {
 	ConnectedAt         string            `dynamodbav:"connected_at,omitempty"`
 	SessionID           string            `dynamodbav:"session_id,omitempty"`
 	PreviousUserEmail   string            `dynamodbav:"previous_user_email,omitempty"`
+	Connects            int               `dynamodbav:"connects,omitempty"`
 	LeaseOwner          string            `dynamodbav:"lease_owner,omitempty"`
 	LeaseExpiresAt      int64             `dynamodbav:"lease_expires_at,omitempty"`
 	CreatedAt           string            `dynamodbav:"created_at"`
@@ -60,7 +61,7 @@ func From(c *connection.Connection) Item {
 		SubmissionKeyID: c.SubmissionKeyID, SubmissionKeyHash: c.SubmissionHash, FieldMapping: c.FieldMapping,
 		ConsecutiveFailures: c.ConsecutiveFailures, NextAttemptAt: Unix(c.NextAttemptAt), LastError: c.LastError,
 		TenantID: c.TenantID, Metadata: c.Metadata, AllowedFields: c.AllowedFields, OnDuplicate: c.OnDuplicate,
-		ConnectedAt: FormatTime(c.ConnectedAt), SessionID: c.SessionID, PreviousUserEmail: c.PreviousUserEmail,
+		ConnectedAt: FormatTime(c.ConnectedAt), SessionID: c.SessionID, PreviousUserEmail: c.PreviousUserEmail, Connects: c.Connects,
 		LeaseOwner: c.Lease.Owner, LeaseExpiresAt: Unix(c.Lease.Until),
 		CreatedAt: FormatTime(c.CreatedAt), UpdatedAt: FormatTime(c.UpdatedAt), Version: c.Version,
 	}
@@ -79,7 +80,7 @@ func (it Item) Connection() *connection.Connection {
 		SubmissionKeyID: it.SubmissionKeyID, SubmissionHash: it.SubmissionKeyHash, FieldMapping: it.FieldMapping,
 		ConsecutiveFailures: it.ConsecutiveFailures, NextAttemptAt: FromUnix(it.NextAttemptAt), LastError: it.LastError,
 		TenantID: it.TenantID, Metadata: it.Metadata, AllowedFields: it.AllowedFields, OnDuplicate: it.OnDuplicate,
-		ConnectedAt: ParseTime(it.ConnectedAt), SessionID: it.SessionID, PreviousUserEmail: it.PreviousUserEmail,
+		ConnectedAt: ParseTime(it.ConnectedAt), SessionID: it.SessionID, PreviousUserEmail: it.PreviousUserEmail, Connects: it.Connects,
 		Lease:     connection.Lease{Owner: it.LeaseOwner, Until: FromUnix(it.LeaseExpiresAt)},
 		CreatedAt: ParseTime(it.CreatedAt), UpdatedAt: ParseTime(it.UpdatedAt), Version: it.Version,
 	}
@@ -87,7 +88,7 @@ func (it Item) Connection() *connection.Connection {
 
 // Optional are the attributes an item omits when they are empty (the
 // lease's and the refresh shard's aside, which their writes own).
-var Optional = []string{"tenant_id", "metadata", "allowed_fields", "on_duplicate", "connected_at", "session_id", "previous_user_email"}
+var Optional = []string{"tenant_id", "metadata", "allowed_fields", "on_duplicate", "connected_at", "session_id", "previous_user_email", "connects"}
 
 // Decode reads a connection from an item.
 func Decode(item map[string]types.AttributeValue) (*connection.Connection, error) {

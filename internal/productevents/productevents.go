@@ -70,7 +70,7 @@ func For(before, after *connection.Connection) (Event, bool) {
 	switch {
 	case after.Status == connection.Active && before == nil:
 		typ, at = Connected, after.ConnectedAt
-	case after.Status == connection.Active && (before.Status != connection.Active || !after.ConnectedAt.Equal(before.ConnectedAt)):
+	case after.Status == connection.Active && (before.Status != connection.Active || after.Connects != before.Connects):
 		typ, at = Reconnected, after.ConnectedAt
 	case after.Status == connection.ReauthRequired && (before == nil || before.Status != connection.ReauthRequired):
 		typ = ReauthRequired

@@ -22,7 +22,7 @@ func TestFor(t *testing.T) {
 	}
 	refreshed := with(func(c *connection.Connection) { c.TokenExpiresAt = t0.Add(time.Hour) })
 	reconnected := with(func(c *connection.Connection) {
-		c.ConnectedAt, c.UserEmail, c.PreviousUserEmail = t0.Add(time.Hour), "b@x", "a@x"
+		c.ConnectedAt, c.UserEmail, c.PreviousUserEmail, c.Connects = t0.Add(time.Hour), "b@x", "a@x", c.Connects+1
 	})
 	reauth := with(func(c *connection.Connection) {
 		c.Status, c.StatusReason, c.StatusChangedAt = connection.ReauthRequired, "invalid_code", t0.Add(2*time.Hour)
@@ -70,5 +70,17 @@ func TestFor(t *testing.T) {
 		if !strings.Contains(string(b), `"`+k+`"`) {
 			t.Errorf("detail lacks %s: %s", k, b)
 		}
+	}
+}
+
+// Two connects within one second (the table keeps times in seconds) are
+// still a reconnect: the connects count tells them apart.
+func TestReconnectWithinASecond(t *testing.T) {
+	at := time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC)
+	before := connection.Connection{ID: "zc_1", Status: connection.Active, ConnectedAt: at, Connects: 1, Version: 3}
+	after := before
+	after.Connects, after.Version = 2, 4
+	if ev, ok := For(&before, &after); !ok || ev.DetailType != Reconnected {
+		t.Fatalf("%+v %v", ev, ok)
 	}
 }

@@ -666,7 +666,7 @@ func productFields(t *testing.T, s ConnectionsTable) {
 	at := time.Now().Truncate(time.Second).UTC()
 	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
 		c.Location, c.Environment, c.OrgID = "eu", "sandbox", "77"
-		c.TenantID, c.SessionID, c.ConnectedAt, c.PreviousUserEmail = "tenant-1", "cs_1", at, "old@example.com"
+		c.TenantID, c.SessionID, c.ConnectedAt, c.PreviousUserEmail, c.Connects = "tenant-1", "cs_1", at, "old@example.com", 3
 		c.Metadata, c.AllowedFields, c.OnDuplicate = map[string]string{"plan": "pro"}, []string{"Lead_Source"}, "fill_empty"
 		c.SetStatus(connection.Active, "", at)
 		return nil
@@ -674,7 +674,7 @@ func productFields(t *testing.T, s ConnectionsTable) {
 		t.Fatal(err)
 	}
 	c := get(t, s, id)
-	if c.TenantID != "tenant-1" || c.SessionID != "cs_1" || !c.ConnectedAt.Equal(at) || c.PreviousUserEmail != "old@example.com" ||
+	if c.TenantID != "tenant-1" || c.SessionID != "cs_1" || !c.ConnectedAt.Equal(at) || c.PreviousUserEmail != "old@example.com" || c.Connects != 3 ||
 		c.Metadata["plan"] != "pro" || len(c.AllowedFields) != 1 || c.AllowedFields[0] != "Lead_Source" || c.OnDuplicate != "fill_empty" {
 		t.Fatalf("read back %+v", c)
 	}
