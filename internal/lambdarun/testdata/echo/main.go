@@ -32,10 +32,10 @@ func main() {
 		}
 		fmt.Printf("{\"msg\":\"echo invoked\",\"echo\":%q}\n", r.Echo)
 		if r.SleepMS > 0 {
-			select {
-			case <-time.After(time.Duration(r.SleepMS) * time.Millisecond):
-			case <-ctx.Done():
-			}
+			// Sleeps past its deadline on purpose, ignoring ctx: the
+			// emulator's timeout must end it, not the function's own
+			// return racing the deadline.
+			time.Sleep(time.Duration(r.SleepMS) * time.Millisecond)
 		}
 		if r.Fail != "" {
 			return nil, errors.New(r.Fail)
