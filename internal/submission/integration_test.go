@@ -148,7 +148,8 @@ func (h *harness) send(t *testing.T, p post) (int, map[string]any, string) {
 	case "bearer":
 		req.Headers["authorization"] = "Bearer " + key
 	case "sig":
-		req.Headers["x-signature"] = submission.Sign(key, []byte(p.body))
+		req.Headers["x-signature"] = submission.Sign(key, time.Now(), submission.Signed{Method: "POST", Path: req.RawPath,
+			RawQuery: p.query, IdempotencyKey: p.idemKey, Body: []byte(p.body)})
 	}
 	if p.base64 {
 		req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(p.body)), true
