@@ -277,6 +277,16 @@ func (s *Service) write(ctx context.Context, crm CRM, c *connection.Connection, 
 		if len(change) == 0 {
 			return matched, nil
 		}
+		// A checkbox has no empty state (Zoho keeps false for unset):
+		// fill_empty never sets one.
+		for k, v := range change {
+			if _, checkbox := v.(bool); checkbox {
+				delete(change, k)
+			}
+		}
+		if len(change) == 0 {
+			return matched, nil
+		}
 		existing, err := crm.GetRecord(ctx, module, r.ID, FieldNames(change))
 		if errors.Is(err, zoho.ErrRecordNotFound) {
 			return delivered{}, retry("duplicate_gone", err) // deleted meanwhile: insert next time
@@ -324,8 +334,8 @@ func rejected(module string, r zoho.RecordResult) delivered {
 
 // empty is a value fill_empty may replace: none, blank, or Zoho's
 // "-None-" picklist choice. A number (0 too) and a boolean (false too)
-// are values: a checkbox such as Email_Opt_Out is never turned on by a
-// stranger.
+// are values; and fill_empty sets no checkbox at all, so Email_Opt_Out is
+// never turned on by a stranger.
 func empty(v any) bool {
 	switch x := v.(type) {
 	case nil:

@@ -39,7 +39,7 @@ func TestOnDuplicateModes(t *testing.T) {
 	}{
 		{"", "note_added", []string{"insert", "note"}, nil},
 		{"note", "note_added", []string{"insert", "note"}, nil},
-		// Phone was empty; Last_Name and Email_Opt_Out (false is a value) are kept.
+		// Phone was empty; Last_Name is kept, and no checkbox is set.
 		{"fill_empty", "fields_filled", []string{"insert", "update"}, zoho.Record{"id": "42", "Phone": "+1 555 0100"}},
 		{"update", "updated", []string{"insert", "update"}, zoho.Record{"id": "42", "Phone": "+1 555 0100", "Last_Name": "Attacker", "Email_Opt_Out": true}},
 	} {
@@ -47,7 +47,8 @@ func TestOnDuplicateModes(t *testing.T) {
 			w := newWorld(t)
 			w.setOnDuplicate(t, tc.mode)
 			w.crm.answer = dupAnswer("42")
-			w.crm.existing = zoho.Record{"Last_Name": "Lovelace", "Phone": nil, "Email_Opt_Out": false}
+			// Email_Opt_Out unset (nil): fill_empty sets no checkbox all the same.
+			w.crm.existing = zoho.Record{"Last_Name": "Lovelace", "Phone": nil}
 			status, body := w.post(t, w.request("application/x-www-form-urlencoded", hostile, withQuery("module=Contacts")))
 			if status != 200 || body["status"] != "matched" || body["action"] != tc.action || body["record_id"] != "42" || body["module"] != "Contacts" {
 				t.Fatalf("got %d %v", status, body)
@@ -80,7 +81,7 @@ func TestOnDuplicateModes(t *testing.T) {
 				}
 			}
 			if tc.mode == "fill_empty" {
-				if g := w.crm.gets; len(g) != 1 || g[0].Record["id"] != "42" || !reflect.DeepEqual(g[0].Fields, []string{"Email_Opt_Out", "Last_Name", "Phone"}) {
+				if g := w.crm.gets; len(g) != 1 || g[0].Record["id"] != "42" || !reflect.DeepEqual(g[0].Fields, []string{"Last_Name", "Phone"}) {
 					t.Errorf("read %+v", g)
 				}
 			}
