@@ -101,7 +101,11 @@ type fieldsCache struct {
 type fieldsEntry struct {
 	set     *fieldSet
 	fetched time.Time
-	loading chan struct{} // non-nil while one caller asks Zoho
+	// loading is non-nil while one caller asks Zoho; the others wait for
+	// it and take its outcome (err, set), so an outage costs one call,
+	// not one per waiting submission.
+	loading chan struct{}
+	err     error
 }
 
 func (c *fieldsCache) drop(key string) {
@@ -127,65 +131,77 @@ var errFieldsUnknown = errors.New("the module's fields cannot be read now")
 func (s *Service) moduleFields(ctx context.Context, c *connection.Connection, module string, fetch bool) (*fieldSet, error) {
 	t := s.Timings.withDefaults()
 	key := c.ID + "/" + module
-	for {
-		now := s.Now.Now()
-		s.fields.mu.Lock()
-		if s.fields.m == nil {
-			s.fields.m = map[string]*fieldsEntry{}
-		}
-		e := s.fields.m[key]
-		if e != nil && e.set != nil && now.Sub(e.fetched) < t.FieldsTTL {
-			s.fields.mu.Unlock()
+	now := s.Now.Now()
+	s.fields.mu.Lock()
+	if s.fields.m == nil {
+		s.fields.m = map[string]*fieldsEntry{}
+	}
+	e := s.fields.m[key]
+	if e != nil && e.set != nil && now.Sub(e.fetched) < t.FieldsTTL {
+		s.fields.mu.Unlock()
+		return e.set, nil
+	}
+	if !fetch {
+		defer s.fields.mu.Unlock()
+		if e != nil && e.set != nil && now.Sub(e.fetched) < t.FieldsStaleFor {
 			return e.set, nil
 		}
-		if !fetch {
-			s.fields.mu.Unlock()
-			if e != nil && e.set != nil && now.Sub(e.fetched) < t.FieldsStaleFor {
-				return e.set, nil
-			}
-			return nil, hold("reauth_required", errFieldsUnknown)
-		}
-		if e != nil && e.loading != nil {
-			wait := e.loading
-			s.fields.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, retry("fields_wait", ctx.Err())
-			}
-		}
-		if e == nil {
-			e = &fieldsEntry{}
-			s.fields.m[key] = e
-		}
-		done := make(chan struct{})
-		e.loading = done
-		s.fields.mu.Unlock()
-
-		set, err := s.fetchFields(ctx, c, module)
-		s.fields.mu.Lock()
-		e.loading = nil
-		close(done)
-		if err == nil {
-			e.set, e.fetched = set, s.Now.Now()
-		}
-		stale := e.set
-		fetched := e.fetched
-		if e.set == nil {
-			delete(s.fields.m, key)
-		}
-		s.fields.mu.Unlock()
-		if err == nil {
-			return set, nil
-		}
-		if stale != nil && now.Sub(fetched) < t.FieldsStaleFor && !errors.Is(err, errHold) {
-			s.Log.Warn("the fields API cannot be read now: an older copy serves", "connection_id", c.ID, "module", module,
-				"age_seconds", int(now.Sub(fetched)/time.Second), "err", err.Error())
-			return stale, nil
-		}
-		return nil, err
+		return nil, hold("reauth_required", errFieldsUnknown)
 	}
+	if e == nil {
+		e = &fieldsEntry{}
+		s.fields.m[key] = e
+	}
+	if wait := e.loading; wait != nil {
+		s.fields.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, retry("fields_wait", ctx.Err())
+		}
+		s.fields.mu.Lock()
+		set, stale, err := e.outcome(now, t)
+		s.fields.mu.Unlock()
+		return s.fieldsOutcome(c, module, set, stale, err)
+	}
+	done := make(chan struct{})
+	e.loading = done
+	s.fields.mu.Unlock()
+
+	set, err := s.fetchFields(ctx, c, module)
+
+	s.fields.mu.Lock()
+	if err == nil {
+		e.set, e.fetched = set, s.Now.Now()
+	}
+	e.err, e.loading = err, nil
+	close(done)
+	set, stale, err := e.outcome(now, t)
+	if e.set == nil && s.fields.m[key] == e {
+		delete(s.fields.m, key)
+	}
+	s.fields.mu.Unlock()
+	return s.fieldsOutcome(c, module, set, stale, err)
+}
+
+// outcome is what the last load gave: its fields, or a copy younger than
+// FieldsStaleFor when Zoho could not answer (stale), or its error.
+func (e *fieldsEntry) outcome(now time.Time, t Timings) (set *fieldSet, stale time.Duration, err error) {
+	switch {
+	case e.err == nil:
+		return e.set, 0, nil
+	case e.set != nil && now.Sub(e.fetched) < t.FieldsStaleFor && !errors.Is(e.err, errHold):
+		return e.set, now.Sub(e.fetched), nil
+	}
+	return nil, 0, e.err
+}
+
+func (s *Service) fieldsOutcome(c *connection.Connection, module string, set *fieldSet, stale time.Duration, err error) (*fieldSet, error) {
+	if stale > 0 {
+		s.Log.Warn("the fields API cannot be read now: an older copy serves", "connection_id", c.ID, "module", module,
+			"age_seconds", int(stale/time.Second))
+	}
+	return set, err
 }
 
 // fetchFields asks the fields API once (with the connection's token, and

@@ -337,3 +337,33 @@ func TestReauthRequiredAsksNoFields(t *testing.T) {
 		t.Fatalf("%d, %d fields calls", status, w.crm.fieldCalls)
 	}
 }
+
+// While the fields API fails, submissions waiting for one call take its
+// outcome: one call, however many wait.
+func TestFieldsOutageCostsOneCall(t *testing.T) {
+	w := newWorld(t)
+	release := make(chan struct{})
+	w.crm.fields = func(string, string) ([]zoho.Field, error) {
+		<-release
+		return nil, zoho.ErrUnavailable
+	}
+	var wg sync.WaitGroup
+	statuses := make(chan int, 5)
+	for i := range 5 {
+		wg.Go(func() {
+			statuses <- w.h.Handle(context.Background(), w.request("application/json", `{"last_name":"P`+itoa(i)+`"}`)).StatusCode
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 202 {
+			t.Errorf("status %d", s)
+		}
+	}
+	if w.crm.fieldCalls != 1 || w.crm.count() != 0 {
+		t.Fatalf("%d fields calls, %d writes", w.crm.fieldCalls, w.crm.count())
+	}
+}
