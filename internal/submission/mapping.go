@@ -11,8 +11,9 @@ import (
 )
 
 // moduleSpec is what the mapping knows of one CRM module: its standard
-// fields (API names), the names forms commonly use for them, and the
-// fields Zoho requires.
+// fields (API names; typed in fields.go, for when the org's own list
+// cannot be read), the names forms commonly use for them, and the fields
+// Zoho requires.
 type moduleSpec struct {
 	fields   []string
 	common   map[string]string // normalized common name → API name
@@ -105,7 +106,8 @@ func merge(a, b map[string]string) map[string]string {
 }
 
 // apiNameShape is what a Zoho field API name looks like (standard or
-// custom): it starts with a capital letter. Such names pass through.
+// custom): it starts with a capital letter. A mapping target of another
+// shape is not followed.
 var apiNameShape = regexp.MustCompile(`^[A-Z][A-Za-z0-9_]{0,99}$`)
 
 // normalize turns "First Name", "first-name" and "FIRST_NAME" into "first_name".
