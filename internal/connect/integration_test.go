@@ -81,7 +81,7 @@ func TestConnectRedirectsToZohoConsent(t *testing.T) {
 		t.Fatalf("consent URL %s", u.Redacted())
 	}
 	want := map[string]string{"client_id": "1000.TESTCLIENT", "response_type": "code", "access_type": "offline", "prompt": "consent",
-		"redirect_uri": "https://api.example.test/oauth/callback", "scope": "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ"}
+		"redirect_uri": "https://api.example.test/oauth/callback", "scope": "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ"}
 	for k, v := range want {
 		if q.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, q.Get(k), v)

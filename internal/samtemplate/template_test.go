@@ -199,7 +199,7 @@ func TestRealTemplateParametersSecretsQueues(t *testing.T) {
 	defaults := tpl.ParameterDefaults()
 	for name, want := range map[string]string{
 		"Stage":                 "dev",
-		"ZohoScopes":            "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ",
+		"ZohoScopes":            "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ",
 		"LogLevel":              "info",
 		"RefreshWindowSeconds":  "1800",
 		"RefreshWorkers":        "8",

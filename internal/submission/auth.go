@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 )
@@ -22,9 +25,21 @@ var ErrUnauthorized = errors.New("not authorized")
 type Credentials struct {
 	// Bearer is the key of "Authorization: Bearer <key>".
 	Bearer string
-	// Signature is the MAC of "X-Signature: sha256=<hex>".
-	Signature []byte
+	// Signature is "X-Signature: t=<unix seconds>,v1=<hex>" (nil when
+	// absent or malformed).
+	Signature *Signature
 }
+
+// Signature is a parsed X-Signature header.
+type Signature struct {
+	// Timestamp is t: when the client signed, in unix seconds.
+	Timestamp int64
+	// MAC is v1: HMAC-SHA256 under the submission key of SigningInput.
+	MAC []byte
+}
+
+// MaxSignatureAge is how far a signature's t may be from now, either way.
+const MaxSignatureAge = 300 * time.Second
 
 // ParseCredentials reads the Authorization and X-Signature headers. A
 // Bearer key wins when both are given. Malformed headers give no
@@ -35,29 +50,91 @@ func ParseCredentials(authorization, signature string) Credentials {
 		c.Bearer = strings.TrimSpace(key)
 	}
 	if c.Bearer == "" && signature != "" {
-		c.Signature, _ = ParseSignature(signature)
+		if sig, err := ParseSignature(signature); err == nil {
+			c.Signature = &sig
+		}
 	}
 	return c
 }
 
-// ParseSignature reads "sha256=<64 hex digits>".
-func ParseSignature(h string) ([]byte, error) {
-	alg, hexMAC, ok := strings.Cut(strings.TrimSpace(h), "=")
-	if !ok || !strings.EqualFold(alg, "sha256") || len(hexMAC) != 2*sha256.Size {
-		return nil, errMalformedSignature
+var (
+	signatureTime = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+	signatureKey  = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+)
+
+// ParseSignature reads "t=<unix seconds>,v1=<64 hex digits>": comma
+// separated, in any order, spaces around the parts allowed. t is a plain
+// decimal (no sign, no leading zero) and v1 one MAC; each comes once.
+// Other parts of the same shape (a later scheme, "v2=...") are ignored, so
+// a client may send a newer scheme beside v1.
+func ParseSignature(h string) (Signature, error) {
+	var sig Signature
+	parts := strings.Split(strings.TrimSpace(h), ",")
+	if len(parts) > 8 {
+		return Signature{}, errMalformedSignature
 	}
-	mac, err := hex.DecodeString(hexMAC)
-	if err != nil {
-		return nil, errMalformedSignature
+	seenT := false
+	for _, p := range parts {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !signatureKey.MatchString(k) {
+			return Signature{}, errMalformedSignature
+		}
+		switch k {
+		case "t":
+			if seenT || !signatureTime.MatchString(v) {
+				return Signature{}, errMalformedSignature
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return Signature{}, errMalformedSignature
+			}
+			sig.Timestamp, seenT = n, true
+		case "v1":
+			if sig.MAC != nil || len(v) != 2*sha256.Size {
+				return Signature{}, errMalformedSignature
+			}
+			mac, err := hex.DecodeString(v)
+			if err != nil {
+				return Signature{}, errMalformedSignature
+			}
+			sig.MAC = mac
+		}
 	}
-	return mac, nil
+	if !seenT || sig.MAC == nil {
+		return Signature{}, errMalformedSignature
+	}
+	return sig, nil
 }
 
-// Sign is the X-Signature value of body under key, as a client computes it.
-func Sign(key string, body []byte) string {
+// Signed is what a signature covers besides its time.
+type Signed struct {
+	Method string // POST
+	// Path is the request's path without the API's stage:
+	// /connections/{connection_id}/submissions.
+	Path           string
+	RawQuery       string // as sent, "" when there is none
+	IdempotencyKey string // the header, "" when absent
+	Body           []byte // as sent (decoded from base64 when API Gateway encoded it)
+}
+
+// SigningInput is what the MAC is computed over:
+// "<t>.<METHOD>.<path>?<raw query>.<Idempotency-Key>.<body>", the "?" and
+// the query left out when there is none.
+func SigningInput(t int64, r Signed) []byte {
+	target := r.Path
+	if r.RawQuery != "" {
+		target += "?" + r.RawQuery
+	}
+	head := strconv.FormatInt(t, 10) + "." + r.Method + "." + target + "." + r.IdempotencyKey + "."
+	return append([]byte(head), r.Body...)
+}
+
+// Sign is the X-Signature value of r at time t under key, as a client
+// computes it.
+func Sign(key string, t time.Time, r Signed) string {
 	m := hmac.New(sha256.New, []byte(key))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	m.Write(SigningInput(t.Unix(), r))
+	return "t=" + strconv.FormatInt(t.Unix(), 10) + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // Checked against when the connection is unknown, so that an unknown
@@ -69,9 +146,10 @@ var (
 
 // authenticate finds the connection and checks the credentials against
 // it: a Bearer key by its hash, in constant time; a signature by
-// re-deriving the key and comparing MACs with hmac.Equal. An unknown
-// connection is checked against a decoy, doing the same work.
-func (s *Service) authenticate(ctx context.Context, id string, cred Credentials, body []byte) (*connection.Connection, error) {
+// re-deriving the key, comparing MACs with hmac.Equal, and its time with
+// now. An unknown connection is checked against a decoy, doing the same
+// work.
+func (s *Service) authenticate(ctx context.Context, id string, cred Credentials, signed Signed) (*connection.Connection, error) {
 	if cred.Bearer == "" && cred.Signature == nil {
 		return nil, ErrUnauthorized
 	}
@@ -107,8 +185,10 @@ func (s *Service) authenticate(ctx context.Context, id string, cred Credentials,
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
 		m := hmac.New(sha256.New, []byte(keys.Derive(connID, keyID).Reveal()))
-		m.Write(body)
-		ok = hmac.Equal(m.Sum(nil), cred.Signature)
+		m.Write(SigningInput(cred.Signature.Timestamp, signed))
+		age := s.Now.Now().Unix() - cred.Signature.Timestamp
+		fresh := age <= int64(MaxSignatureAge/time.Second) && age >= -int64(MaxSignatureAge/time.Second)
+		ok = hmac.Equal(m.Sum(nil), cred.Signature.MAC) && fresh
 	}
 	if !ok || c == nil || c.SubmissionHash == "" || c.Status == connection.Disconnected {
 		return nil, ErrUnauthorized

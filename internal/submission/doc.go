@@ -9,15 +9,67 @@
 // # Who may post
 //
 // "Authorization: Bearer <submission key>" (its SHA-256 compared with the
-// stored hash in constant time), or "X-Signature: sha256=<hex>", the
-// HMAC-SHA256 of the decoded body under the key, re-derived from the
-// master secret and compared with hmac.Equal. A missing, malformed or
-// wrong credential, a malformed or unknown connection id and a
+// stored hash in constant time), the product's API key, or
+// "X-Signature: t=<unix seconds>,v1=<hex>": the HMAC-SHA256, under the
+// key (re-derived from the master secret), of
+// "<t>.<METHOD>.<path>?<raw query>.<Idempotency-Key>.<body>" (the path
+// without the API's stage; "?" and the query left out when there is
+// none), compared with hmac.Equal, and t no more than 300 s from now
+// either way. Signing the method, path, query (the module) and
+// Idempotency-Key with the body means a captured request cannot be sent
+// for another module, connection or key, nor kept for later; within the
+// 300 s, the same request again is the same submission (below) and
+// creates nothing. The former "sha256=<hex>" of the body alone is
+// refused. A missing, malformed or wrong credential, a stale signature, a malformed or unknown connection id and a
 // disconnected connection all answer the same 401; an unknown connection
 // is checked against a decoy so that it costs the same work. (401 rather
 // than 410 for a disconnected connection: it says nothing about which
 // connections exist.) A connection waiting for re-authorization still
 // takes submissions: they are held (202).
+//
+// # What reaches Zoho
+//
+// Only single values of the module's ordinary fields in the connection's
+// org: fields the fields API lists as not read-only, of a scalar data type
+// (text, textarea, email, phone, website, picklist, integer, bigint,
+// double, currency, percent, decimal, boolean, date, datetime), and not a
+// system field by name (Owner, Layout, Tag, id, Created_*, Modified_*,
+// `$*`, `*__s`, consent, currency and conversion bookkeeping: fields.go).
+// A connection's mapping targets and allowed_fields (when it lists some,
+// only those and the targets are set) may also name a writable field of a
+// scalar JSON type whose data type that list does not know, never a
+// lookup, list or system field. Everything else posted is dropped and
+// named in the answer's ignored_fields. Values are checked and converted
+// to their field's type (forms post strings: "12" goes as 12, "on" as
+// true); a wrong one, a required field missing, or a field the connection
+// names that the org does not have, is a 422 naming it before anything is
+// claimed or sent.
+//
+// The fields come from GET /crm/v8/settings/fields?module=..., cached in
+// memory per connection and module for 10 minutes (concurrent misses share
+// one call): a warm function asks at most once per connection and module
+// every 10 minutes, and again after Zoho refuses a record's data. When
+// Zoho cannot answer, a copy up to 24 hours old serves; with none, the
+// submission is queued as posted and mapped at delivery. A token without
+// ZohoCRM.settings.fields.READ (connections made before it was a default
+// scope) gets the standard fields of mapping.go, typed, for the same 10
+// minutes: custom fields are then ignored until the org is connected
+// again.
+//
+// # A person Zoho already knows
+//
+// Every record is inserted with duplicate_check_fields ["Email"] when it
+// has an Email (Zoho also checks the org's unique fields), and
+// trigger ["workflow"]. A DUPLICATE_DATA names the existing record, and
+// the connection's on_duplicate decides (delivery.go): note (default: a
+// Note on that record holds every submitted field, the record unchanged),
+// fill_empty (the record is read and only its empty fields are set; a
+// boolean is never empty), update (overwritten), create (an insert without
+// the Email check; an org refusing a duplicate of a unique field gets the
+// note). The answer is 201 created or 200 matched with the action.
+// A scope that does not cover the module (OAUTH_SCOPE_MISMATCH on a
+// write, a read or the note) answers 422 module_not_permitted and leaves
+// the connection active: its other modules may well be covered.
 //
 // # Exactly once
 //
@@ -43,7 +95,8 @@
 //
 // # Nothing lost
 //
-// A queued submission's record lives in its idempotency entry; the SQS
+// A queued submission lives in its idempotency entry (the fields as
+// posted, mapped at delivery with the fields then known); the SQS
 // message only references it, so it stays small whatever MAX_BODY_BYTES
 // is and no submitted value sits in the queue or the dead-letter queue.
 // The entry is written before the message is sent, and marked
@@ -68,10 +121,10 @@
 // # What Zoho refuses
 //
 // A record Zoho refuses (a per-record error), and any HTTP 4xx answer to
-// the write other than INVALID_TOKEN, OAUTH_SCOPE_MISMATCH,
-// DOMAIN_TOKEN_MISMATCH, any other 401, 429 and 408 (so INVALID_DATA,
-// INVALID_MODULE, REQUIRED_PARAM_MISSING, NO_PERMISSION, ...), is a
-// refusal: 422 invalid_submission at once, or from the queue the entry
+// the write other than INVALID_TOKEN, OAUTH_SCOPE_MISMATCH (422
+// module_not_permitted, above), DOMAIN_TOKEN_MISMATCH, any other 401, 429
+// and 408 (so INVALID_DATA, INVALID_MODULE, REQUIRED_PARAM_MISSING,
+// NO_PERMISSION, ...), is a refusal: 422 invalid_submission at once, or from the queue the entry
 // rejected and the message to the dead-letter queue without retries. Only
 // 5xx, 429, timeouts and network errors (and a 401 with no known code)
 // are tried again.
@@ -86,8 +139,8 @@
 // (rejected_token_expires_at: it refreshes when the stored token is still
 // that one, however young, and answers refreshed_by_another when someone
 // replaced it), the vault is read again and the write is tried once more.
-// DOMAIN_TOKEN_MISMATCH, OAUTH_SCOPE_MISMATCH and a refresh that reports
-// reauth_required mark the connection reauth_required (one UpdateItem of
+// DOMAIN_TOKEN_MISMATCH and a refresh that reports reauth_required mark
+// the connection reauth_required (one UpdateItem of
 // the status attributes only, ConnectionStore.UpdateActive of
 // connection.RequireReauth: sync's IAM policy allows no other write to the
 // connections table) and hold the submission.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -36,22 +35,15 @@ type Answer struct {
 	Body   string
 }
 
-// The answers an entry keeps (Answer) are made here, next to the states
-// that keep them: a record Zoho took or refused (Done, or Rejected once
-// queued) and a submission that waits (Queued).
+// The answers an entry keeps (Answer) are made here and in delivery.go
+// (delivered.answer): a record Zoho took or refused (Done, or Rejected
+// once queued) and a submission that waits (Queued).
 
-// answer is the answer for a record Zoho took or refused.
-func (d delivered) answer(module string) Answer {
-	if d.Rejected != nil {
-		return toAnswer(httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission",
-			Message: "Zoho CRM refused this submission: see fields.", Fields: d.Rejected}))
-	}
-	status, word := 201, "created"
-	if strings.EqualFold(d.Action, "update") {
-		status, word = 200, "updated"
-	}
-	return toAnswer(httpapi.JSON(status, map[string]string{"status": word, "record_id": d.RecordID, "module": module}))
+func errorAnswer(status int, code, message string, fields map[string]string) Answer {
+	return toAnswer(httpapi.JSON(status, &httpapi.Error{Code: code, Message: message, Fields: fields}))
 }
+
+func jsonAnswer(status int, v any) Answer { return toAnswer(httpapi.JSON(status, v)) }
 
 func queuedAnswer(submissionID string) Answer {
 	return toAnswer(httpapi.JSON(202, map[string]string{"status": "queued", "submission_id": submissionID}))
@@ -77,7 +69,8 @@ type Entry struct {
 	ClaimExpiresAt time.Time
 	// Answer is the first answer given (zero while claimed).
 	Answer Answer
-	// Record is the mapped CRM record as JSON, kept while queued.
+	// Record is what a queued submission keeps for its delivery, as JSON:
+	// {"fields":{...}}, the fields as posted (delivery.go, queuedSubmission).
 	Record []byte
 	// QueuedAt is when the submission was first queued; HoldUntil bounds how
 	// long it may wait for a re-authorization.

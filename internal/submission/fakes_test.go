@@ -49,11 +49,21 @@ func (r *fakeRefresher) RefreshConnection(_ context.Context, id string, rejected
 	return nil
 }
 
-// fakeCRM answers writes from a script: a function of the token and record.
+// fakeCRM answers from a script: insert (answer: a function of the token
+// and record), the module's fields (fields; default testFields), the
+// existing record a duplicate names (existing) and updates and notes
+// (SUCCESS unless onUpdate or onNote says otherwise). calls lists the
+// writes (insert, update, note); fieldCalls and gets count the reads.
 type fakeCRM struct {
-	mu     sync.Mutex
-	calls  []fakeCall
-	answer func(token string, rec zoho.Record) ([]zoho.RecordResult, error)
+	mu         sync.Mutex
+	calls      []fakeCall
+	fieldCalls int
+	gets       []fakeCall
+	answer     func(token string, rec zoho.Record) ([]zoho.RecordResult, error)
+	fields     func(token, module string) ([]zoho.Field, error)
+	existing   zoho.Record
+	onUpdate   func(rec zoho.Record) ([]zoho.RecordResult, error)
+	onNote     func(content string) (zoho.RecordResult, error)
 }
 
 type fakeCall struct {
@@ -62,6 +72,31 @@ type fakeCall struct {
 	Env               zoho.Environment
 	Record            zoho.Record
 	Opts              zoho.WriteOptions
+	Fields            []string
+}
+
+// testFields are an org's fields as the fields API lists them: the
+// standard ones sync knows, typed, the system fields every module has,
+// and a custom field.
+func testFields(module string) []zoho.Field {
+	out := builtInFields(module)
+	for i := range out {
+		if out[i].APIName == "Email" {
+			out[i].Length = 100
+		}
+	}
+	return append(out,
+		zoho.Field{APIName: "Owner", DataType: "ownerlookup", JSONType: "jsonobject"},
+		zoho.Field{APIName: "Layout", DataType: "layout", JSONType: "jsonobject"},
+		zoho.Field{APIName: "Tag", DataType: "multiselectlookup", JSONType: "jsonarray"},
+		zoho.Field{APIName: "Created_Time", DataType: "datetime", JSONType: "string", ReadOnly: true},
+		zoho.Field{APIName: "Modified_By", DataType: "ownerlookup", JSONType: "jsonobject", ReadOnly: true},
+		zoho.Field{APIName: "Record_Status__s", DataType: "picklist", JSONType: "string"},
+		zoho.Field{APIName: "Full_Name", DataType: "text", JSONType: "string", ReadOnly: true},
+		zoho.Field{APIName: "Budget", DataType: "currency", JSONType: "double", Custom: true},
+		zoho.Field{APIName: "Interests", DataType: "multiselectpicklist", JSONType: "jsonarray", Custom: true},
+		zoho.Field{APIName: "Referrer", DataType: "lookup", JSONType: "jsonobject", LookupModule: "Contacts", Custom: true},
+	)
 }
 
 func (f *fakeCRM) factory(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM {
@@ -74,6 +109,16 @@ func (f *fakeCRM) count() int {
 	return len(f.calls)
 }
 
+func (f *fakeCRM) ops() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		out = append(out, c.Op)
+	}
+	return out
+}
+
 type boundCRM struct {
 	f     *fakeCRM
 	dc    string
@@ -81,9 +126,19 @@ type boundCRM struct {
 	token string
 }
 
-func (b *boundCRM) do(op, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+func (b *boundCRM) record(op, module string, rec zoho.Record, opts *zoho.WriteOptions) {
+	c := fakeCall{Op: op, Module: module, Token: b.token, DC: b.dc, Env: b.env, Record: rec}
+	if opts != nil {
+		c.Opts = *opts
+	}
 	b.f.mu.Lock()
-	b.f.calls = append(b.f.calls, fakeCall{Op: op, Module: module, Token: b.token, DC: b.dc, Env: b.env, Record: recs[0], Opts: *opts})
+	b.f.calls = append(b.f.calls, c)
+	b.f.mu.Unlock()
+}
+
+func (b *boundCRM) Insert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+	b.record("insert", module, recs[0], opts)
+	b.f.mu.Lock()
 	answer := b.f.answer
 	b.f.mu.Unlock()
 	if answer == nil {
@@ -92,12 +147,49 @@ func (b *boundCRM) do(op, module string, recs []zoho.Record, opts *zoho.WriteOpt
 	return answer(b.token, recs[0])
 }
 
-func (b *boundCRM) Insert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
-	return b.do("insert", module, recs, opts)
+func (b *boundCRM) Update(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+	b.record("update", module, recs[0], opts)
+	b.f.mu.Lock()
+	on := b.f.onUpdate
+	b.f.mu.Unlock()
+	if on != nil {
+		return on(recs[0])
+	}
+	id, _ := recs[0]["id"].(string)
+	return []zoho.RecordResult{{Code: "SUCCESS", Status: "success", ID: id}}, nil
 }
 
-func (b *boundCRM) Upsert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
-	return b.do("upsert", module, recs, opts)
+func (b *boundCRM) AddNote(_ context.Context, module, id, title, content string) (zoho.RecordResult, error) {
+	b.record("note", module, zoho.Record{"id": id, "Note_Title": title, "Note_Content": content}, nil)
+	b.f.mu.Lock()
+	on := b.f.onNote
+	b.f.mu.Unlock()
+	if on != nil {
+		return on(content)
+	}
+	return zoho.RecordResult{Code: "SUCCESS", Status: "success", ID: "note-1"}, nil
+}
+
+func (b *boundCRM) GetRecord(_ context.Context, module, id string, fields []string) (zoho.Record, error) {
+	b.f.mu.Lock()
+	defer b.f.mu.Unlock()
+	b.f.gets = append(b.f.gets, fakeCall{Op: "get", Module: module, Token: b.token, Record: zoho.Record{"id": id}, Fields: fields})
+	out := zoho.Record{"id": id}
+	for _, f := range fields {
+		out[f] = b.f.existing[f]
+	}
+	return out, nil
+}
+
+func (b *boundCRM) Fields(_ context.Context, module string) ([]zoho.Field, error) {
+	b.f.mu.Lock()
+	b.f.fieldCalls++
+	fields := b.f.fields
+	b.f.mu.Unlock()
+	if fields != nil {
+		return fields(b.token, module)
+	}
+	return testFields(module), nil
 }
 
 // memIdempotency is the idempotency table in memory, with

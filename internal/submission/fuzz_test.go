@@ -3,10 +3,13 @@ package submission
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -57,13 +60,31 @@ func checkFields(t *testing.T, fields Fields) {
 		}
 	}
 	for _, module := range Modules() {
-		m := Map(module, fields, map[string]string{"a": "Custom_A"})
-		for k := range m.Record {
-			if !apiNameShape.MatchString(k) {
-				t.Fatalf("mapped to %q, not an API name", k)
+		for _, set := range []*fieldSet{newFieldSet(testFields(module), false), newFieldSet(builtInFields(module), true)} {
+			rules := Rules{Mapping: map[string]string{"a": "Custom_A", "b": "Owner", "c": "Budget"}, Allowed: []string{"Custom_B"}}
+			m := mapFields(module, fields, set, rules)
+			for k, v := range m.Record {
+				f, known := set.byName[k]
+				named := k == "Custom_A" || k == "Custom_B" || k == "Budget"
+				switch {
+				case !apiNameShape.MatchString(k) || systemField(k):
+					t.Fatalf("%s: %q reached Zoho", module, k)
+				case known && !settableWhenNamed(f), !known && !(set.builtIn && named):
+					t.Fatalf("%s: %q (%+v) reached Zoho", module, k, f)
+				}
+				if _, ok := scalar(v); !ok {
+					t.Fatalf("%s: %q = %#v is not one value", module, k, v)
+				}
+			}
+			for k := range m.Problems {
+				if _, set := m.Record[k]; set {
+					t.Fatalf("%s: %q both sent and refused", module, k)
+				}
+			}
+			if _, err := json.Marshal(m.Record); err != nil {
+				t.Fatalf("the record cannot be sent: %v", err)
 			}
 		}
-		_ = Validate(module, m.Record)
 	}
 	if _, err := canonical(fields); err != nil {
 		t.Fatalf("accepted fields cannot be made canonical: %v", err)
@@ -85,41 +106,69 @@ func FuzzContentType(f *testing.F) {
 	})
 }
 
-// FuzzSignature: only the signature of exactly this body under the
-// connection's key authenticates; any other header, body or key does not.
+// FuzzSignature: only a fresh signature of exactly this request under the
+// connection's key authenticates; any other header, time, key, method,
+// path, query, Idempotency-Key or body does not. The MAC is computed here
+// on its own, from the documented format, not with Sign.
 func FuzzSignature(f *testing.F) {
-	f.Add([]byte(`{"last_name":"L"}`), "", false)
-	f.Add([]byte("a=1"), "sha256=00", false)
-	f.Add([]byte(""), "sha256="+strings.Repeat("0", 64), true)
-	f.Add([]byte("x"), "SHA256="+strings.Repeat("A", 64), false)
+	f.Add([]byte(`{"last_name":"L"}`), "", false, "", "", int64(0))
+	f.Add([]byte("a=1"), "sha256=00", false, "module=Leads", "k", int64(0))
+	f.Add([]byte(""), "t=1,v1="+strings.Repeat("0", 64), true, "", "", int64(299))
+	f.Add([]byte("x"), "t=1700000000,v1="+strings.Repeat("A", 64), false, "module=Contacts&x=1", "order-1", int64(-301))
+	f.Add([]byte("x"), " v1="+strings.Repeat("a", 64)+" , t=1700000000 ,v2=00", false, "", "", int64(0))
+	f.Add([]byte("x"), "t=01700000000,v1="+strings.Repeat("a", 64), false, "", "", int64(0))
 	w := newWorld(&testing.T{})
-	f.Fuzz(func(t *testing.T, body []byte, header string, useRealKey bool) {
-		good := Sign(w.key, body)
+	now := time.Unix(1_800_000_000, 0)
+	w.svc.Now = func() time.Time { return now }
+	path := "/connections/" + w.conn.ID + "/submissions"
+	f.Fuzz(func(t *testing.T, body []byte, header string, useRealKey bool, query, idem string, skew int64) {
+		skew %= 100_000
+		signed := Signed{Method: "POST", Path: path, RawQuery: query, IdempotencyKey: idem, Body: body}
 		if useRealKey {
-			header = good
+			header = Sign(w.key, now.Add(time.Duration(skew)*time.Second), signed)
 		}
-		_, err := w.svc.authenticate(context.Background(), w.conn.ID, ParseCredentials("", header), body)
-		mac, perr := ParseSignature(header)
-		wantOK := perr == nil && hmac.Equal(mac, mustMAC(good))
+		_, err := w.svc.authenticate(context.Background(), w.conn.ID, ParseCredentials("", header), signed)
+		sig, perr := ParseSignature(header)
+		wantOK := perr == nil && hmac.Equal(sig.MAC, referenceMAC(w.key, sig.Timestamp, signed)) &&
+			now.Unix()-sig.Timestamp <= 300 && sig.Timestamp-now.Unix() <= 300
 		if (err == nil) != wantOK {
-			t.Fatalf("header %q over %q: err %v, want ok=%v", header, body, err, wantOK)
+			t.Fatalf("header %q over %+v: err %v, want ok=%v", header, signed, err, wantOK)
 		}
 		if err != nil && !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("unexpected error %v", err)
 		}
-		// Never for another connection id, whatever the header.
-		if _, err := w.svc.authenticate(context.Background(), "zc_000000000000000000000000", ParseCredentials("", header), body); err == nil {
+		if useRealKey && (skew > 300 || skew < -300) == wantOK {
+			t.Fatalf("a signature %d s from now: ok=%v", skew, wantOK)
+		}
+		// The same header never covers another request, nor another
+		// connection.
+		for name, other := range map[string]Signed{
+			"method": {Method: "PUT", Path: path, RawQuery: query, IdempotencyKey: idem, Body: body},
+			"path":   {Method: "POST", Path: path + "/x", RawQuery: query, IdempotencyKey: idem, Body: body},
+			"query":  {Method: "POST", Path: path, RawQuery: query + "&module=Deals", IdempotencyKey: idem, Body: body},
+			"idem":   {Method: "POST", Path: path, RawQuery: query, IdempotencyKey: idem + "2", Body: body},
+			"body":   {Method: "POST", Path: path, RawQuery: query, IdempotencyKey: idem, Body: append(append([]byte{}, body...), ' ')},
+		} {
+			if _, err := w.svc.authenticate(context.Background(), w.conn.ID, ParseCredentials("", header), other); err == nil {
+				t.Fatalf("the signature of %+v covers another %s: %+v", signed, name, other)
+			}
+		}
+		if _, err := w.svc.authenticate(context.Background(), "zc_000000000000000000000000", ParseCredentials("", header), signed); err == nil {
 			t.Fatal("authenticated an unknown connection")
 		}
 	})
 }
 
-func mustMAC(h string) []byte {
-	m, err := ParseSignature(h)
-	if err != nil {
-		panic(err)
+// referenceMAC is the documented MAC, written out apart from SigningInput.
+func referenceMAC(key string, t int64, r Signed) []byte {
+	target := r.Path
+	if r.RawQuery != "" {
+		target = r.Path + "?" + r.RawQuery
 	}
-	return m
+	m := hmac.New(sha256.New, []byte(key))
+	fmt.Fprintf(m, "%d.%s.%s.%s.", t, r.Method, target, r.IdempotencyKey)
+	m.Write(r.Body)
+	return m.Sum(nil)
 }
 
 func BenchmarkParseAndMap(b *testing.B) {
@@ -132,6 +181,7 @@ func BenchmarkParseAndMap(b *testing.B) {
 		mt   MediaType
 		body []byte
 	}{{"form", MediaForm, form}, {"json", MediaJSON, js}} {
+		set := newFieldSet(testFields("Leads"), false)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.body)))
@@ -140,9 +190,9 @@ func BenchmarkParseAndMap(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				m := Map("Leads", f, nil)
-				if Validate("Leads", m.Record) != nil {
-					b.Fatal("invalid")
+				m := mapFields("Leads", f, set, Rules{})
+				if m.Problems != nil {
+					b.Fatal("invalid", m.Problems)
 				}
 				c, _ := canonical(f)
 				_ = IdempotencyKey("zc_x", "Leads", "", c)

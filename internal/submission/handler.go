@@ -108,8 +108,14 @@ func (h *Handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return h.fail(err)
 	}
+	method := req.RequestContext.HTTP.Method
+	if method == "" {
+		method = "POST"
+	}
 	ans, err := h.Service.Submit(ctx, Request{
 		ConnectionID:   id,
+		Method:         method,
+		Path:           signedPath(req, id),
 		Credentials:    ParseCredentials(header(req, "authorization"), header(req, "x-signature")),
 		ContentType:    header(req, "content-type"),
 		Body:           body,
@@ -135,12 +141,29 @@ func connectionFromPath(p string) string {
 	return ""
 }
 
+// signedPath is the path a signature covers: the request's, without the
+// API's stage (API Gateway keeps a named stage in rawPath:
+// /prod/connections/...; the $default stage has none). Without a rawPath
+// (an event made by hand) it is the route's path for id.
+func signedPath(req events.APIGatewayV2HTTPRequest, id string) string {
+	p := req.RawPath
+	if p == "" {
+		return "/connections/" + id + "/submissions"
+	}
+	if st := req.RequestContext.Stage; st != "" && st != "$default" {
+		if rest, ok := strings.CutPrefix(p, "/"+st); ok && strings.HasPrefix(rest, "/") {
+			return rest
+		}
+	}
+	return p
+}
+
 // ErrMethod: not a POST.
 var ErrMethod = errors.New("only POST is served here")
 
 // failures maps the service's errors to the interface's answers.
 var failures = []httpapi.Failure{
-	{Err: ErrUnauthorized, Status: 401, Code: "unauthorized", Message: "A valid submission key (Authorization: Bearer) or signature (X-Signature) for this connection is required."},
+	{Err: ErrUnauthorized, Status: 401, Code: "unauthorized", Message: "A valid submission key (Authorization: Bearer) or a fresh signature (X-Signature: t=...,v1=...) for this connection is required."},
 	{Err: ErrBodyTooLarge, Status: 413, Code: "body_too_large", Message: "The body is over the size limit."},
 	{Err: ErrUnsupportedMedia, Status: 415, Code: "unsupported_media_type", Message: "Send application/json or application/x-www-form-urlencoded (UTF-8)."},
 	{Err: ErrMalformedBody, Status: 400, Code: "invalid_request"},

@@ -148,7 +148,8 @@ func (h *harness) send(t *testing.T, p post) (int, map[string]any, string) {
 	case "bearer":
 		req.Headers["authorization"] = "Bearer " + key
 	case "sig":
-		req.Headers["x-signature"] = submission.Sign(key, []byte(p.body))
+		req.Headers["x-signature"] = submission.Sign(key, time.Now(), submission.Signed{Method: "POST", Path: req.RawPath,
+			RawQuery: p.query, IdempotencyKey: p.idemKey, Body: []byte(p.body)})
 	}
 	if p.base64 {
 		req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(p.body)), true
@@ -312,7 +313,7 @@ func TestBodiesMappingAndValidation(t *testing.T) {
 	}
 	lead := h.records(c, "Leads")[0]
 	want := map[string]any{"First_Name": "Ada King", "Last_Name": "Lovelace", "Email": "ada@example.com", "Company": "Engines",
-		"Description": "Call me", "Phone": "+44 1", "Annual_Revenue": "100"}
+		"Description": "Call me", "Phone": "+44 1", "Annual_Revenue": float64(100)} // a currency, sent as a number
 	for k, v := range want {
 		if lead[k] != v {
 			t.Errorf("lead %s = %v, want %v", k, lead[k], v)
@@ -379,7 +380,7 @@ func TestSameSubmissionTwiceAndRacing(t *testing.T) {
 		t.Fatalf("reused key: %d %v", s, body)
 	}
 	// Eight identical submissions at once.
-	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Latency: 300 * time.Millisecond, Times: 8})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Latency: 300 * time.Millisecond, Times: 8})
 	race := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"race@example.com","last_name":"Racer"}`}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -412,7 +413,7 @@ func TestZohoDownThenBack(t *testing.T) {
 	c := h.connect(t, "au", zoho.Production)
 	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"ada@example.com","last_name":"Lovelace"}`}
 	// Zoho down for the submission and the first retry; then back.
-	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 503, Times: 2})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Status: 503, Times: 2})
 	status, body, raw := h.send(t, p)
 	sub, _ := body["submission_id"].(string)
 	if status != 202 || body["status"] != "queued" || !strings.HasPrefix(sub, "sub_") {
@@ -637,7 +638,7 @@ func TestYoungTokenKilledAtZoho(t *testing.T) {
 func TestZohoRefusesTheRequest(t *testing.T) {
 	h := newHarness(t)
 	c := h.connect(t, "us", zoho.Production)
-	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 400, Times: 1,
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Status: 400, Times: 1,
 		Body: `{"code":"INVALID_DATA","details":{"api_name":"Email"},"message":"invalid data","status":"error"}`})
 	p := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"ada@example.com","last_name":"Lovelace"}`}
 	s, body, raw := h.send(t, p)
@@ -654,8 +655,8 @@ func TestZohoRefusesTheRequest(t *testing.T) {
 	}
 
 	// Zoho down when submitted, then refusing: to the dead-letter queue.
-	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 503, Times: 1})
-	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads/upsert", Status: 403, Times: 1,
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Status: 503, Times: 1})
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Status: 403, Times: 1,
 		Body: `{"code":"NO_PERMISSION","details":{"permissions":["Crm_Implied_Create_Leads"]},"message":"permission denied","status":"error"}`})
 	q := post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: `{"email":"grace@example.com","last_name":"Hopper"}`}
 	if s, body, _ := h.send(t, q); s != 202 {
@@ -665,7 +666,7 @@ func TestZohoRefusesTheRequest(t *testing.T) {
 	upserts := func() int {
 		n := 0
 		for _, r := range h.Sim.Requests() {
-			if r.Method == "POST" && r.Path == "/crm/v8/Leads/upsert" {
+			if r.Method == "POST" && r.Path == "/crm/v8/Leads" {
 				n++
 			}
 		}

@@ -11,8 +11,9 @@ import (
 )
 
 // moduleSpec is what the mapping knows of one CRM module: its standard
-// fields (API names), the names forms commonly use for them, and the
-// fields Zoho requires.
+// fields (API names; typed in fields.go, for when the org's own list
+// cannot be read), the names forms commonly use for them, and the fields
+// Zoho requires.
 type moduleSpec struct {
 	fields   []string
 	common   map[string]string // normalized common name → API name
@@ -105,7 +106,8 @@ func merge(a, b map[string]string) map[string]string {
 }
 
 // apiNameShape is what a Zoho field API name looks like (standard or
-// custom): it starts with a capital letter. Such names pass through.
+// custom): it starts with a capital letter. A mapping target of another
+// shape is not followed.
 var apiNameShape = regexp.MustCompile(`^[A-Z][A-Za-z0-9_]{0,99}$`)
 
 // normalize turns "First Name", "first-name" and "FIRST_NAME" into "first_name".
@@ -119,12 +121,25 @@ func normalize(k string) string {
 	}, k)
 }
 
+// Rules are the connection's own say in what a submission sets: its
+// mapping (posted name → Zoho API name) and its allowed fields (when any
+// are listed, only those and the mapping's targets are set).
+type Rules struct {
+	Mapping map[string]string
+	Allowed []string
+}
+
 // Mapped is a submission turned into a CRM record.
 type Mapped struct {
 	Record zoho.Record
-	// Ignored are posted field names that map to no CRM field (submit
-	// buttons, captcha answers...). Names only: they may be logged.
+	// Ignored are posted field names whose values reach no CRM field: no
+	// field of that name, a system, read-only, lookup or list field, or
+	// one the connection does not allow. Names only: they may be logged.
 	Ignored []string
+	// Problems are the values Zoho would refuse, by field API name:
+	// required, invalid, too_long, unknown_field (a field the connection
+	// names that the org does not have). Nil when there are none.
+	Problems map[string]string
 }
 
 // precedence of a mapping: a connection's own mapping beats a CRM API name
@@ -137,82 +152,163 @@ const (
 	fromConnection
 )
 
-// Map turns posted fields into a record of module: the connection's own
-// mapping first (posted name → API name), then API names as they are,
-// then the common names, then any other API-name-shaped field (custom
-// fields) as it is. Empty values are dropped, so that an optional field a
-// form left blank does not blank the CRM's value on an update.
-func Map(module string, fields Fields, own map[string]string) Mapped {
+// mapFields turns posted fields into a record of module, given the
+// module's fields in the org. A posted name is resolved, in this order,
+// by the connection's mapping, as an API name of the org's fields (or of
+// the connection's allowed fields), as a common form name (mapping.go's
+// table), as a whole name to split, and as an org field's API name in
+// another case or spelling ("email_opt_out"). Then only what may reach
+// Zoho is kept (ordinary and settableWhenNamed, fields.go), each value
+// checked and converted to its field's type (coerce); the rest is listed
+// in Ignored. Empty values are dropped, so that an optional field a form
+// left blank never blanks the CRM's value.
+func mapFields(module string, fields Fields, set *fieldSet, r Rules) Mapped {
 	spec := moduleFields[module]
-	rec := zoho.Record{}
-	prec := map[string]int{}
-	set := func(field string, v any, p int) {
-		if old, ok := prec[field]; ok && old >= p {
+	type candidate struct {
+		v     any
+		prec  int
+		named bool // by the connection: its mapping or allowed fields
+		from  string
+	}
+	cands := map[string]candidate{}
+	sources := map[string][]string{} // target → every posted name offered for it
+	offer := func(target string, v any, p int, named bool, from string) {
+		sources[target] = append(sources[target], from)
+		if old, ok := cands[target]; ok && old.prec >= p {
 			return
 		}
-		rec[field], prec[field] = v, p
+		cands[target] = candidate{v, p, named, from}
 	}
-	ownNorm := make(map[string]string, len(own))
-	for k, v := range own {
+	ownNorm := make(map[string]string, len(r.Mapping))
+	targets := make(map[string]bool, len(r.Mapping))
+	for k, v := range r.Mapping {
 		ownNorm[normalize(k)] = v
+		targets[v] = true
 	}
-	known := make(map[string]bool, len(spec.fields))
-	for _, f := range spec.fields {
-		known[f] = true
+	allowed := make(map[string]bool, len(r.Allowed))
+	allowedNorm := make(map[string]string, len(r.Allowed))
+	for _, a := range r.Allowed {
+		allowed[a], allowedNorm[normalize(a)] = true, a
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys) // deterministic when two names claim one field
-	var ignored []string
+	ignored := map[string]bool{}
 	var wholeName any
+	wholeFrom := ""
 	for _, k := range keys {
 		v, ok := clean(fields[k])
 		if !ok {
 			continue
 		}
 		n := normalize(k)
-		if target, ok := own[k]; ok && apiNameShape.MatchString(target) {
-			set(target, v, fromConnection)
+		if t, ok := r.Mapping[k]; ok && apiNameShape.MatchString(t) {
+			offer(t, v, fromConnection, true, k)
 			continue
 		}
-		if target, ok := ownNorm[n]; ok && apiNameShape.MatchString(target) {
-			set(target, v, fromConnection)
+		if t, ok := ownNorm[n]; ok && apiNameShape.MatchString(t) {
+			offer(t, v, fromConnection, true, k)
 			continue
 		}
-		if known[k] {
-			set(k, v, fromAPIName)
+		if _, ok := set.byName[k]; ok {
+			offer(k, v, fromAPIName, allowed[k], k)
 			continue
 		}
-		if target, ok := spec.common[n]; ok {
-			set(target, v, fromCommon)
+		if a, ok := allowedNorm[n]; ok {
+			offer(a, v, fromAPIName, true, k)
+			continue
+		}
+		if t, ok := spec.common[n]; ok {
+			offer(t, v, fromCommon, false, k)
 			continue
 		}
 		if n == "name" || n == "full_name" || n == "your_name" || n == "fullname" {
 			if wholeName == nil || n == "name" {
-				wholeName = v
+				wholeName, wholeFrom = v, k
 			}
 			continue
 		}
-		if apiNameShape.MatchString(k) {
-			set(k, v, fromAPIName)
+		if t, ok := set.norm[n]; ok {
+			offer(t, v, fromCommon, false, k)
 			continue
 		}
-		ignored = append(ignored, k)
+		ignored[k] = true
 	}
 	if wholeName != nil {
 		if spec.nameField != "" {
-			set(spec.nameField, wholeName, fromSplit)
+			offer(spec.nameField, wholeName, fromSplit, false, wholeFrom)
 		} else if s, ok := wholeName.(string); ok {
 			first, last := splitName(s)
 			if first != "" {
-				set("First_Name", first, fromSplit)
+				offer("First_Name", first, fromSplit, false, wholeFrom)
 			}
-			set("Last_Name", last, fromSplit)
+			offer("Last_Name", last, fromSplit, false, wholeFrom)
+		} else {
+			ignored[wholeFrom] = true
 		}
 	}
-	return Mapped{Record: rec, Ignored: ignored}
+
+	rec := zoho.Record{}
+	problems := map[string]string{}
+	for _, target := range FieldNames(cands) {
+		c := cands[target]
+		f, known := set.byName[target]
+		switch {
+		case systemField(target):
+			ignored[c.from] = true
+		case !known && c.named && set.builtIn:
+			// The org's own list is unknown: a field the connection names
+			// goes as it is, if it is one value; Zoho judges it.
+			if v, ok := scalar(c.v); ok {
+				rec[target] = v
+			} else {
+				problems[target] = "invalid"
+			}
+		case !known && c.named:
+			problems[target] = "unknown_field"
+		case !known,
+			c.named && !settableWhenNamed(f),
+			!c.named && !ordinary(f),
+			len(allowed) > 0 && !allowed[target] && !targets[target]:
+			ignored[c.from] = true
+		default:
+			if v, problem := coerce(c.v, f); problem != "" {
+				problems[target] = problem
+			} else {
+				rec[target] = v
+			}
+		}
+	}
+	for _, name := range FieldNames(set.byName) {
+		f := set.byName[name]
+		if _, set := rec[name]; !set && f.SystemMandatory && settableWhenNamed(f) && problems[name] == "" {
+			problems[name] = "required"
+		}
+	}
+	// Names that lost to another name for the same field are ignored when
+	// that field is not set either; a name used for any field is not.
+	for target := range cands {
+		if _, ok := rec[target]; !ok && problems[target] == "" {
+			for _, from := range sources[target] {
+				ignored[from] = true
+			}
+		}
+	}
+	for target, c := range cands {
+		if _, ok := rec[target]; ok {
+			delete(ignored, c.from)
+		}
+	}
+	m := Mapped{Record: rec}
+	if len(ignored) > 0 {
+		m.Ignored = FieldNames(ignored)
+	}
+	if len(problems) > 0 {
+		m.Problems = problems
+	}
+	return m
 }
 
 // clean trims strings and drops empty values.
@@ -249,35 +345,6 @@ func splitName(s string) (first, last string) {
 		return "", parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], " "), parts[len(parts)-1]
-}
-
-// Validate checks what Zoho would refuse before it is asked: required
-// fields, and the shape of an Email. It returns field → problem
-// ("required", "invalid"), or nil.
-func Validate(module string, rec zoho.Record) map[string]string {
-	spec := moduleFields[module]
-	problems := map[string]string{}
-	for _, f := range spec.required {
-		s, ok := rec[f].(string)
-		if !ok || strings.TrimSpace(s) == "" {
-			if _, present := rec[f]; present && !ok {
-				problems[f] = "invalid"
-			} else {
-				problems[f] = "required"
-			}
-		}
-	}
-	for _, f := range []string{"Email", "Secondary_Email"} {
-		if v, present := rec[f]; present {
-			if s, ok := v.(string); !ok || !validEmail(s) {
-				problems[f] = "invalid"
-			}
-		}
-	}
-	if len(problems) == 0 {
-		return nil
-	}
-	return problems
 }
 
 func validEmail(s string) bool {

@@ -45,9 +45,11 @@ func TestMap(t *testing.T) {
 		{"deals", "Deals", Fields{"deal_name": "Big", "amount": json.Number("100")}, nil,
 			zoho.Record{"Deal_Name": "Big", "Amount": json.Number("100")}, nil},
 	} {
-		got := Map(tc.module, tc.fields, tc.own)
-		if !reflect.DeepEqual(got.Record, tc.want) || !reflect.DeepEqual(got.Ignored, tc.ignored) {
-			t.Errorf("%s: got %#v ignored %v; want %#v ignored %v", tc.name, got.Record, got.Ignored, tc.want, tc.ignored)
+		set := newFieldSet(append(testFields(tc.module), zoho.Field{APIName: "Budget_Custom", DataType: "currency", JSONType: "double"},
+			zoho.Field{APIName: "Budget__c", DataType: "text", JSONType: "string"}), false)
+		got := mapFields(tc.module, tc.fields, set, Rules{Mapping: tc.own})
+		if !reflect.DeepEqual(got.Record, tc.want) || !reflect.DeepEqual(got.Ignored, tc.ignored) || got.Problems != nil {
+			t.Errorf("%s: got %#v ignored %v problems %v; want %#v ignored %v", tc.name, got.Record, got.Ignored, got.Problems, tc.want, tc.ignored)
 		}
 	}
 }
@@ -65,8 +67,9 @@ func TestValidate(t *testing.T) {
 		{"Accounts", zoho.Record{}, map[string]string{"Account_Name": "required"}},
 		{"Deals", zoho.Record{"Deal_Name": "D"}, nil},
 	} {
-		if got := Validate(tc.module, tc.rec); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("Validate(%s, %v) = %v, want %v", tc.module, tc.rec, got, tc.want)
+		got := mapFields(tc.module, Fields(tc.rec), newFieldSet(testFields(tc.module), false), Rules{}).Problems
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("mapFields(%s, %v).Problems = %v, want %v", tc.module, tc.rec, got, tc.want)
 		}
 	}
 }

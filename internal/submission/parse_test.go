@@ -125,12 +125,13 @@ func TestParseCredentials(t *testing.T) {
 		{"Bearer zsk_1", "", "zsk_1", false},
 		{"bearer   zsk_1 ", "", "zsk_1", false},
 		{"Basic dXNlcg==", "", "", false},
-		{"", "sha256=" + mac, "", true},
-		{"", "SHA256=" + strings.ToUpper(mac), "", true},
-		{"", "sha1=" + mac[:40], "", false},
-		{"", "sha256=" + mac[:62], "", false},
-		{"", "sha256=" + mac[:62] + "zz", "", false},
-		{"Bearer zsk_1", "sha256=" + mac, "zsk_1", false},
+		{"", "t=1700000000,v1=" + mac, "", true},
+		{"", "t=1700000000,v1=" + strings.ToUpper(mac), "", true},
+		{"", "sha256=" + mac, "", false}, // the replaced format
+		{"", "t=1700000000,v1=" + mac[:40], "", false},
+		{"", "t=1700000000,v1=" + mac[:62], "", false},
+		{"", "t=1700000000,v1=" + mac[:62] + "zz", "", false},
+		{"Bearer zsk_1", "t=1700000000,v1=" + mac, "zsk_1", false},
 		{"Bearer", "", "", false},
 	} {
 		c := ParseCredentials(tc.auth, tc.sig)

@@ -2,7 +2,6 @@ package submission
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,10 +57,13 @@ type Refresher interface {
 // refresh token no longer works: someone must connect the org again.
 var ErrReauthRequired = ondemand.ErrReauthRequired
 
-// CRM writes records.
+// CRM is what sync asks of the connection's org (a *zoho.Client).
 type CRM interface {
+	Fields(ctx context.Context, module string) ([]zoho.Field, error)
 	Insert(ctx context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error)
-	Upsert(ctx context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error)
+	Update(ctx context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error)
+	GetRecord(ctx context.Context, module, recordID string, fields []string) (zoho.Record, error)
+	AddNote(ctx context.Context, module, recordID, title, content string) (zoho.RecordResult, error)
 }
 
 // Service takes submissions and delivers them.
@@ -82,6 +84,7 @@ type Service struct {
 	Timings     Timings
 
 	tokens tokenCache
+	fields fieldsCache
 }
 
 // Timings are the service's clocks. Zero fields take the defaults.
@@ -108,6 +111,13 @@ type Timings struct {
 	// TokenMargin: a cached access token is used until this long before
 	// it expires (2 min).
 	TokenMargin time.Duration
+	// FieldsTTL: how long a module's fields, read from Zoho's fields API,
+	// are used before they are read again (10 min): an org's new custom
+	// field is known within that time.
+	FieldsTTL time.Duration
+	// FieldsStaleFor: how old a copy of the fields may serve while the
+	// fields API cannot be read (24 h).
+	FieldsStaleFor time.Duration
 }
 
 func (t Timings) withDefaults() Timings {
@@ -124,13 +134,18 @@ func (t Timings) withDefaults() Timings {
 	def(&t.RetryDelay, 30*time.Second)
 	def(&t.ZohoTimeout, 10*time.Second)
 	def(&t.TokenMargin, 2*time.Minute)
+	def(&t.FieldsTTL, 10*time.Minute)
+	def(&t.FieldsStaleFor, 24*time.Hour)
 	return t
 }
 
 // Request is one POST, as the handler read it.
 type Request struct {
-	ConnectionID   string
-	Credentials    Credentials
+	ConnectionID string
+	Credentials  Credentials
+	// Method and Path (without the API's stage) are what a signature
+	// covers besides the query, the Idempotency-Key and the body.
+	Method, Path   string
 	ContentType    string
 	Body           []byte // decoded
 	RawQuery       string
@@ -155,7 +170,8 @@ var ErrKeyReused = errors.New("the Idempotency-Key was used for another submissi
 // queues it. The answer is what the client gets (and what a repeat gets);
 // errors are refusals the handler turns into answers.
 func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
-	c, err := s.authenticate(ctx, r.ConnectionID, r.Credentials, r.Body)
+	c, err := s.authenticate(ctx, r.ConnectionID, r.Credentials,
+		Signed{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, IdempotencyKey: r.IdempotencyKey, Body: r.Body})
 	if err != nil {
 		return Answer{}, err
 	}
@@ -176,18 +192,25 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	m := Map(module, fields, c.FieldMapping)
-	log := s.Log.With("connection_id", c.ID, "module", module)
-	if len(m.Ignored) > 0 {
-		log.Info("fields ignored: no CRM field of that name", "fields", m.Ignored)
-	}
-	if p := Validate(module, m.Record); p != nil {
-		log.Info("submission refused before Zoho", "fields", FieldNames(p))
-		return Answer{}, &InvalidError{Message: "Zoho CRM would refuse this submission: see fields.", Fields: p}
-	}
 	content, err := canonical(fields)
 	if err != nil {
 		return Answer{}, fmt.Errorf("%w: %v", ErrMalformedBody, err)
+	}
+	log := s.Log.With("connection_id", c.ID, "module", module)
+	// What may reach Zoho comes from the org's fields; what Zoho would
+	// refuse is refused here, before anything is claimed. When the fields
+	// cannot be had now, the submission is queued as posted and mapped
+	// when it is delivered.
+	fctx, cancel := withReserve(ctx, enqueueReserve)
+	set, ferr := s.moduleFields(fctx, c, module, c.Status == connection.Active)
+	cancel()
+	var m *Mapped
+	if ferr == nil {
+		mm, err := s.plan(log, module, fields, set, c)
+		if err != nil {
+			return Answer{}, err
+		}
+		m = &mm
 	}
 	now := s.Now.Now()
 	t := s.Timings.withDefaults()
@@ -208,34 +231,48 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 	}
 	log = log.With("submission_id", e.SubmissionID)
 
-	if c.Status == connection.ReauthRequired {
-		return s.enqueue(ctx, log, e, m.Record, true, "reauth_required")
+	switch {
+	case c.Status == connection.ReauthRequired:
+		return s.enqueue(ctx, log, e, fields, true, "reauth_required")
+	case m == nil:
+		log.Warn("the module's fields cannot be read now: queued", "reason", reason(ferr), "err", ferr.Error())
+		return s.enqueue(ctx, log, e, fields, errors.Is(ferr, errHold), reason(ferr))
 	}
 	dctx, cancel := withReserve(ctx, enqueueReserve)
-	d, err := s.deliver(dctx, c, module, m.Record)
+	d, err := s.deliver(dctx, c, delivery{Module: module, Record: m.Record, Ignored: m.Ignored, Fields: fields, At: now})
 	cancel()
 	switch {
 	case errors.Is(err, errHold):
-		return s.enqueue(ctx, log, e, m.Record, true, reason(err))
+		return s.enqueue(ctx, log, e, fields, true, reason(err))
 	case err != nil:
 		log.Warn("Zoho could not take the submission now: queued", "reason", reason(err), "err", err.Error())
-		return s.enqueue(ctx, log, e, m.Record, false, reason(err))
+		return s.enqueue(ctx, log, e, fields, false, reason(err))
 	}
 	owner := e.ClaimToken
 	e.State, e.ClaimExpiresAt = Done, time.Time{}
-	e.Answer = d.answer(module)
+	e.Answer = d.answer()
 	e.DeliveredStatus, e.RecordID = e.Answer.Status, d.RecordID
 	if err := s.Idempotency.Put(ctx, e, owner); err != nil {
 		// Zoho has the record: answer so. A repeat after the claim expires
-		// would be delivered again; Upsert on Email makes it an update.
+		// would be delivered again: a duplicate, so a note at most.
 		log.Error("recording the answer failed", "err", err.Error())
 	}
-	if d.Rejected != nil {
-		log.Info("Zoho refused the submission", "fields", FieldNames(d.Rejected), "zoho_code", d.Code)
-	} else {
-		log.Info("submission delivered", "action", d.Action, "record_id", d.RecordID)
-	}
+	d.log(log, "submission delivered")
 	return e.Answer, nil
+}
+
+// plan maps fields to the record of module in c's org, or refuses them
+// (*InvalidError) as Zoho would.
+func (s *Service) plan(log *slog.Logger, module string, fields Fields, set *fieldSet, c *connection.Connection) (Mapped, error) {
+	m := mapFields(module, fields, set, Rules{Mapping: c.FieldMapping, Allowed: c.AllowedFields})
+	if len(m.Ignored) > 0 {
+		log.Info("fields ignored: not fields a submission may set in this module", "fields", m.Ignored)
+	}
+	if m.Problems != nil {
+		log.Info("submission refused before Zoho", "fields", FieldNames(m.Problems))
+		return m, &InvalidError{Message: "Zoho CRM would refuse this submission: see fields.", Fields: m.Problems}
+	}
+	return m, nil
 }
 
 // enqueueReserve is the part of an invocation's time kept back from a
@@ -293,9 +330,9 @@ func (s *Service) replay(ctx context.Context, log *slog.Logger, prev *Entry, fin
 // that is not queued; when the release fails too (or the run dies before
 // the send), the entry stays queued without MessageSent, and a repeat
 // sends the message (replay).
-func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, rec zoho.Record, hold bool, why string) (Answer, error) {
+func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, fields Fields, hold bool, why string) (Answer, error) {
 	t := s.Timings.withDefaults()
-	b, err := marshal(rec)
+	b, err := marshal(queuedSubmission{Fields: fields})
 	if err != nil {
 		return Answer{}, err
 	}
@@ -378,77 +415,6 @@ func reason(err error) string {
 	return "error"
 }
 
-// delivered is what Zoho did with a record.
-type delivered struct {
-	Action   string // insert or update
-	RecordID string
-	// Rejected names the fields Zoho refused (nil when it took the record).
-	Rejected map[string]string
-	Code     string
-}
-
-// deliver writes one record to the connection's org: the cached access
-// token, and on INVALID_TOKEN one on-demand refresh and one retry.
-func (s *Service) deliver(ctx context.Context, c *connection.Connection, module string, rec zoho.Record) (delivered, error) {
-	dc, err := c.DataCenter()
-	if err != nil {
-		return delivered{}, hold("unknown_data_center", err)
-	}
-	env, err := c.Env()
-	if err != nil {
-		return delivered{}, hold("unknown_environment", err)
-	}
-	tok, err := s.token(ctx, c, false)
-	if err != nil {
-		return delivered{}, err
-	}
-	results, err := s.write(ctx, dc, env, tok, module, rec)
-	if errors.Is(err, zoho.ErrInvalidToken) {
-		s.tokens.drop(c.ID)
-		// Tell the refresh which token Zoho refused, by its expiry: a
-		// young token killed early is refreshed all the same.
-		if err := s.refresh(ctx, c, tok.ExpiresAt); err != nil {
-			return delivered{}, err
-		}
-		if tok, err = s.token(ctx, c, true); err != nil {
-			return delivered{}, err
-		}
-		results, err = s.write(ctx, dc, env, tok, module, rec)
-		if errors.Is(err, zoho.ErrInvalidToken) {
-			s.tokens.drop(c.ID)
-			return delivered{}, retry("invalid_token_after_refresh", err)
-		}
-	}
-	switch {
-	case errors.Is(err, zoho.ErrDomainTokenMismatch):
-		s.markReauth(ctx, c.ID, "domain_token_mismatch")
-		return delivered{}, hold("domain_token_mismatch", err)
-	case errors.Is(err, zoho.ErrScopeMismatch):
-		s.markReauth(ctx, c.ID, "scope_mismatch")
-		return delivered{}, hold("scope_mismatch", err)
-	case errors.Is(err, zoho.ErrTooManyRequests):
-		return delivered{}, retry("zoho_rate_limited", err)
-	}
-	if ae, ok := refusal(err); ok {
-		// Zoho refused the request itself (INVALID_DATA, INVALID_MODULE,
-		// REQUIRED_PARAM_MISSING, NO_PERMISSION, ...): sending it again
-		// changes nothing.
-		field := detail(ae.Details, "api_name")
-		if field == "" {
-			field = detail(ae.Details, "param_name")
-		}
-		return delivered{Rejected: map[string]string{fieldOr(field): problemOf(ae.Code)}, Code: ae.Code}, nil
-	}
-	if err != nil {
-		return delivered{}, retry("zoho_unavailable", err)
-	}
-	r := results[0]
-	if r.OK() {
-		return delivered{Action: r.Action, RecordID: r.ID, Code: r.Code}, nil
-	}
-	return delivered{Rejected: map[string]string{fieldOr(r.Field): problemOf(r.Code)}, Code: r.Code}, nil
-}
-
 // refusal reports whether err is Zoho refusing the write for good: an
 // HTTP 4xx answer other than a token, scope or environment problem (those
 // are refreshed or held), any other 401 (credentials, never the data), a
@@ -495,21 +461,6 @@ func fieldOr(field string) string {
 func detail(d map[string]any, key string) string {
 	s, _ := d[key].(string)
 	return s
-}
-
-// write makes the one Zoho call: Upsert matching on Email when there is
-// one (a person who submits twice is one lead), else Insert; workflows run.
-func (s *Service) write(ctx context.Context, dc zoho.DataCenter, env zoho.Environment, tok connection.AccessToken, module string, rec zoho.Record) ([]zoho.RecordResult, error) {
-	t := s.Timings.withDefaults()
-	ctx, cancel := context.WithTimeout(ctx, t.ZohoTimeout)
-	defer cancel()
-	crm := s.NewCRM(dc, env, &zoho.Token{AccessToken: tok.Token, Expiry: tok.ExpiresAt})
-	opts := &zoho.WriteOptions{Trigger: []string{"workflow"}}
-	if _, ok := rec["Email"]; ok {
-		opts.DuplicateCheckFields = []string{"Email"}
-		return crm.Upsert(ctx, module, []zoho.Record{rec}, opts)
-	}
-	return crm.Insert(ctx, module, []zoho.Record{rec}, opts)
 }
 
 // refresh asks for a new access token; rejected is the expiry of the
@@ -590,15 +541,23 @@ func (s *Service) Redeliver(ctx context.Context, m Message) error {
 	if err := s.Idempotency.Take(ctx, &taken, now); err != nil {
 		return retry("claim_lost", err)
 	}
-	var rec zoho.Record
-	if err := json.Unmarshal(e.Record, &rec); err != nil {
+	q, err := readQueued(e.Record)
+	if err != nil {
 		return s.reject(ctx, log, &taken, taken.ClaimToken, "record_unreadable")
 	}
-	dctx, cancel := withReserve(ctx, enqueueReserve)
-	d, err := s.deliver(dctx, c, e.Module, rec)
-	cancel()
 	owner := taken.ClaimToken
+	at := e.QueuedAt
+	if at.IsZero() {
+		at = now
+	}
+	dctx, cancel := withReserve(ctx, enqueueReserve)
+	d, err := s.redeliver(dctx, log, c, e.Module, q, at)
+	cancel()
+	var invalid *InvalidError
 	switch {
+	case errors.As(err, &invalid):
+		taken.DeliveredStatus = 422
+		return s.reject(ctx, log, &taken, owner, "invalid_submission")
 	case errors.Is(err, errHold):
 		taken.State, taken.ClaimExpiresAt, taken.LastError = Queued, time.Time{}, reason(err)
 		if perr := s.Idempotency.Put(ctx, &taken, owner); perr != nil {
@@ -612,21 +571,42 @@ func (s *Service) Redeliver(ctx context.Context, m Message) error {
 		}
 		log.Warn("queued submission not delivered: will retry", "reason", reason(err), "attempt", taken.Attempts, "err", err.Error())
 		return err
+	case d.NotPermitted != "":
+		taken.DeliveredStatus = 422
+		log.Warn("a queued submission's module is not covered by the connection's scopes", "denied", d.NotPermitted)
+		return s.reject(ctx, log, &taken, owner, "module_not_permitted")
 	case d.Rejected != nil:
 		taken.DeliveredStatus = 422
 		log.Warn("Zoho refused a queued submission", "fields", FieldNames(d.Rejected), "zoho_code", d.Code)
 		return s.reject(ctx, log, &taken, owner, "zoho_rejected:"+d.Code)
 	}
 	taken.State, taken.ClaimExpiresAt, taken.Record, taken.LastError = Done, time.Time{}, nil, ""
-	taken.DeliveredStatus, taken.RecordID = d.answer(e.Module).Status, d.RecordID
+	taken.DeliveredStatus, taken.RecordID = d.answer().Status, d.RecordID
 	taken.ExpiresAt = now.Add(t.DoneTTL)
 	if err := s.Idempotency.Put(ctx, &taken, owner); err != nil {
 		// Delivered: do not deliver again. The claim expires, and a
-		// re-delivery would be an Upsert update at worst.
+		// re-delivery would find the duplicate: a note at most.
 		log.Error("recording a delivery failed", "err", err.Error())
 	}
-	log.Info("queued submission delivered", "action", d.Action, "record_id", d.RecordID, "attempt", taken.Attempts)
+	d.log(log.With("attempt", taken.Attempts), "queued submission delivered")
 	return nil
+}
+
+// redeliver maps a queued submission (the fields as posted, or a record
+// an older version mapped) and delivers it.
+func (s *Service) redeliver(ctx context.Context, log *slog.Logger, c *connection.Connection, module string, q queuedContent, at time.Time) (delivered, error) {
+	if q.Record != nil {
+		return s.deliver(ctx, c, delivery{Module: module, Record: q.Record, Fields: Fields(q.Record), At: at})
+	}
+	set, err := s.moduleFields(ctx, c, module, true)
+	if err != nil {
+		return delivered{}, err
+	}
+	m, err := s.plan(log, module, q.Fields, set, c)
+	if err != nil {
+		return delivered{}, err
+	}
+	return s.deliver(ctx, c, delivery{Module: module, Record: m.Record, Ignored: m.Ignored, Fields: q.Fields, At: at})
 }
 
 // errPermanent: the message is given up to the dead-letter queue.

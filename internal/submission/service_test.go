@@ -41,6 +41,12 @@ func (w *world) request(contentType, body string, opts ...reqOpt) events.APIGate
 	return r
 }
 
+// sign is the X-Signature of a POST of body to w's connection, now, with
+// no query and no Idempotency-Key.
+func (w *world) sign(key, body string) string {
+	return Sign(key, time.Now(), Signed{Method: "POST", Path: "/connections/" + w.conn.ID + "/submissions", Body: []byte(body)})
+}
+
 func (w *world) post(t *testing.T, r events.APIGatewayV2HTTPRequest) (int, map[string]any) {
 	t.Helper()
 	resp := w.h.Handle(context.Background(), r)
@@ -60,7 +66,7 @@ func TestSubmitCreatesAndRepeatsFirstAnswer(t *testing.T) {
 		t.Fatalf("got %d %v", status, body)
 	}
 	call := w.crm.calls[0]
-	if call.Op != "upsert" || call.DC != "eu" || call.Env != zoho.Sandbox || call.Token != w.tokenV1 ||
+	if call.Op != "insert" || call.DC != "eu" || call.Env != zoho.Sandbox || call.Token != w.tokenV1 ||
 		call.Record["Last_Name"] != "Lovelace" || call.Record["Description"] != "hi" ||
 		strings.Join(call.Opts.DuplicateCheckFields, ",") != "Email" || strings.Join(call.Opts.Trigger, ",") != "workflow" {
 		t.Fatalf("call %+v", call)
@@ -81,17 +87,22 @@ func TestSubmitCreatesAndRepeatsFirstAnswer(t *testing.T) {
 	}
 }
 
-func TestSubmitUpdateAndInsert(t *testing.T) {
+// A duplicate (Zoho's DUPLICATE_DATA on the insert's Email check) is
+// matched, by default with a note; a record without Email is a plain
+// insert. (Before on_duplicate, an upsert answered 200 updated here.)
+func TestSubmitDuplicateAndInsert(t *testing.T) {
 	w := newWorld(t)
 	w.crm.answer = func(string, zoho.Record) ([]zoho.RecordResult, error) {
-		return []zoho.RecordResult{{Code: "SUCCESS", Action: "update", ID: "42"}}, nil
+		return []zoho.RecordResult{{Code: "DUPLICATE_DATA", Status: "error", ID: "42", Field: "Email"}}, nil
 	}
-	if status, body := w.post(t, w.request("application/json", leadJSON)); status != 200 || body["status"] != "updated" {
+	if status, body := w.post(t, w.request("application/json", leadJSON)); status != 200 || body["status"] != "matched" ||
+		body["action"] != "note_added" || body["record_id"] != "42" {
 		t.Fatalf("got %d %v", status, body)
 	}
 	w.crm.answer = nil
-	if status, _ := w.post(t, w.request("application/json", `{"last_name":"NoMail"}`)); status != 201 || w.crm.calls[1].Op != "insert" {
-		t.Fatalf("got %d, call %+v", status, w.crm.calls[1])
+	if status, _ := w.post(t, w.request("application/json", `{"last_name":"NoMail"}`)); status != 201 || w.crm.calls[2].Op != "insert" ||
+		w.crm.calls[2].Opts.DuplicateCheckFields != nil {
+		t.Fatalf("got %d, call %+v", status, w.crm.calls[2])
 	}
 }
 
@@ -470,9 +481,9 @@ func TestAuthentication(t *testing.T) {
 	}
 	ok := []events.APIGatewayV2HTTPRequest{
 		w.request("application/json", body),
-		w.request("application/json", `{"last_name":"Sig"}`, noAuth, withHeader("x-signature", Sign(w.key, []byte(`{"last_name":"Sig"}`)))),
+		w.request("application/json", `{"last_name":"Sig"}`, noAuth, withHeader("x-signature", w.sign(w.key, `{"last_name":"Sig"}`))),
 		w.request("application/x-www-form-urlencoded", base64.StdEncoding.EncodeToString([]byte("last_name=Form")), noAuth,
-			withHeader("x-signature", Sign(w.key, []byte("last_name=Form"))),
+			withHeader("x-signature", w.sign(w.key, "last_name=Form")),
 			func(r *events.APIGatewayV2HTTPRequest) { r.IsBase64Encoded = true }),
 	}
 	for i, r := range ok {
@@ -486,11 +497,11 @@ func TestAuthentication(t *testing.T) {
 		"key of another":           w.request("application/json", body, setID(unknownID)),
 		"malformed id":             w.request("application/json", body, setID("../zc_x")),
 		"basic auth":               w.request("application/json", body, withHeader("authorization", "Basic "+w.key)),
-		"signature of other body":  w.request("application/json", body, noAuth, withHeader("x-signature", Sign(w.key, []byte(`{}`)))),
-		"signature by wrong key":   w.request("application/json", body, noAuth, withHeader("x-signature", Sign(other.Reveal(), []byte(body)))),
+		"signature of other body":  w.request("application/json", body, noAuth, withHeader("x-signature", w.sign(w.key, `{}`))),
+		"signature by wrong key":   w.request("application/json", body, noAuth, withHeader("x-signature", w.sign(other.Reveal(), body))),
 		"signature malformed":      w.request("application/json", body, noAuth, withHeader("x-signature", "sha256=zz")),
-		"signature unknown conn":   w.request("application/json", body, noAuth, setID(unknownID), withHeader("x-signature", Sign(w.key, []byte(body)))),
-		"signature of base64 text": w.request("application/json", base64.StdEncoding.EncodeToString([]byte(body)), noAuth, withHeader("x-signature", Sign(w.key, []byte(body)))),
+		"signature unknown conn":   w.request("application/json", body, noAuth, setID(unknownID), withHeader("x-signature", w.sign(w.key, body))),
+		"signature of base64 text": w.request("application/json", base64.StdEncoding.EncodeToString([]byte(body)), noAuth, withHeader("x-signature", w.sign(w.key, body))),
 	}
 	var first string
 	for name, r := range bad {
@@ -579,9 +590,9 @@ type ctxCRM struct {
 	ctx *context.Context
 }
 
-func (c ctxCRM) Upsert(ctx context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
+func (c ctxCRM) Insert(ctx context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
 	*c.ctx = ctx
-	return c.CRM.Upsert(ctx, module, recs, opts)
+	return c.CRM.Insert(ctx, module, recs, opts)
 }
 
 // A submission stored for the queue whose message was never sent (the

@@ -50,7 +50,7 @@ func LoadConfig() (Config, error) {
 		ClientSecretID:        r.String("ZOHO_CLIENT_SECRET_ID"),
 		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
 		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
-		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ")),
+		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ")),
 		StateTTL:              r.Seconds("STATE_TTL_SECONDS", connect.DefaultStateTTL),
 		PublicBaseURL:         r.Optional("PUBLIC_BASE_URL", ""),
 		Stage:                 r.Optional("STAGE", metrics.LocalStage),

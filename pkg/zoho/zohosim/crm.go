@@ -180,6 +180,14 @@ func (s *Server) handleCRMLocked(w http.ResponseWriter, r *http.Request, a *acce
 			if s.scopeOK(w, a, "ZohoCRM.modules.ALL", "ZohoCRM.modules."+m.name+".ALL", "ZohoCRM.modules."+m.name+".CREATE") {
 				s.write(w, org, m, body, false)
 			}
+		case len(rest) == 1 && r.Method == http.MethodPut:
+			if s.scopeOK(w, a, "ZohoCRM.modules.ALL", "ZohoCRM.modules."+m.name+".ALL", "ZohoCRM.modules."+m.name+".UPDATE") {
+				s.updateRecords(w, org, m, body)
+			}
+		case len(rest) == 2 && r.Method == http.MethodGet:
+			if s.scopeOK(w, a, "ZohoCRM.modules.ALL", "ZohoCRM.modules."+m.name+".ALL", "ZohoCRM.modules."+m.name+".READ") {
+				s.getRecord(w, org, m, rest[1], r.URL.Query())
+			}
 		case len(rest) == 2 && rest[1] == "upsert" && r.Method == http.MethodPost:
 			if s.scopeAll(a, "ZohoCRM.modules."+m.name+".CREATE", "ZohoCRM.modules."+m.name+".UPDATE") ||
 				s.scopeOK(w, a, "ZohoCRM.modules.ALL", "ZohoCRM.modules."+m.name+".ALL") {
