@@ -3,9 +3,7 @@ package localinvoke
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zohoconnect/zohoconnect/internal/localrun/ddbstream"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
@@ -242,31 +241,16 @@ func (s *Stage) authorize(ev map[string]any, c *Connection) error {
 					method = str(h["method"])
 				}
 			}
-			headers[k] = Sign(str(v), c.SubmissionKey, method, path, str(ev["rawQueryString"]), idem, body, time.Now())
+			headers[k] = Sign(c.SubmissionKey, method, path, str(ev["rawQueryString"]), idem, body, time.Now())
 		}
 	}
 	return nil
 }
 
-// Sign makes an X-Signature of the same scheme as example, with key:
-//
-//   - "sha256=<hex>": HMAC-SHA256 of the body;
-//   - "t=<unix>,v1=<hex>" (interface.md): HMAC-SHA256 of
-//     "<t>.<METHOD>.<path>[?<query>].<Idempotency-Key>.<body>" at now.
-func Sign(example, key, method, path, rawQuery, idempotencyKey string, body []byte, now time.Time) string {
-	m := hmac.New(sha256.New, []byte(key))
-	if strings.HasPrefix(strings.TrimSpace(example), "t=") {
-		t := strconv.FormatInt(now.Unix(), 10)
-		target := path
-		if rawQuery != "" {
-			target += "?" + rawQuery
-		}
-		m.Write([]byte(t + "." + method + "." + target + "." + idempotencyKey + "."))
-		m.Write(body)
-		return "t=" + t + ",v1=" + hex.EncodeToString(m.Sum(nil))
-	}
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+// Sign is the X-Signature a client sends (submission.Sign: interface.md's
+// t=,v1= scheme) for a request at now.
+func Sign(key, method, path, rawQuery, idempotencyKey string, body []byte, now time.Time) string {
+	return submission.Sign(key, now, submission.Signed{Method: method, Path: path, RawQuery: rawQuery, IdempotencyKey: idempotencyKey, Body: body})
 }
 
 func (s *Stage) prepareSQS(ctx context.Context, ev map[string]any) error {
