@@ -5,32 +5,16 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/connect"
+	"github.com/zohoconnect/zohoconnect/internal/lambdamain"
 )
 
 func main() {
-	cfg, err := callbackfn.LoadConfig()
-	log := logging.New(os.Stdout, cfg.LogLevel)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK{Log: log}))
-	if err != nil {
-		log.Error("cannot start: AWS configuration", "err", err.Error())
-		os.Exit(1)
-	}
-	h, err := callbackfn.New(cfg, awsCfg, log)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
+	lambdamain.Run(lambdamain.Function[callbackfn.Config, *connect.Handler]{
+		LoadConfig: callbackfn.LoadConfig,
+		LogLevel:   func(c callbackfn.Config) string { return c.LogLevel },
+		New:        callbackfn.New,
+		Handler:    func(h *connect.Handler) any { return h.Handle },
+	})
 }

@@ -5,32 +5,16 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/zohoconnect/zohoconnect/functions/productapi/productapifn"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/lambdamain"
+	"github.com/zohoconnect/zohoconnect/internal/product"
 )
 
 func main() {
-	cfg, err := productapifn.LoadConfig()
-	log := logging.New(os.Stdout, cfg.LogLevel)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK{Log: log}))
-	if err != nil {
-		log.Error("cannot start: AWS configuration", "err", err.Error())
-		os.Exit(1)
-	}
-	h, err := productapifn.New(cfg, awsCfg, log)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
+	lambdamain.Run(lambdamain.Function[productapifn.Config, *product.Handler]{
+		LoadConfig: productapifn.LoadConfig,
+		LogLevel:   func(c productapifn.Config) string { return c.LogLevel },
+		New:        productapifn.New,
+		Handler:    func(h *product.Handler) any { return h.Handle },
+	})
 }

@@ -5,32 +5,16 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/zohoconnect/zohoconnect/functions/refresh/refreshfn"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/lambdamain"
+	"github.com/zohoconnect/zohoconnect/internal/refresh"
 )
 
 func main() {
-	cfg, err := refreshfn.LoadConfig()
-	log := logging.New(os.Stdout, cfg.LogLevel)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK{Log: log}))
-	if err != nil {
-		log.Error("cannot start: AWS configuration", "err", err.Error())
-		os.Exit(1)
-	}
-	h, err := refreshfn.New(cfg, awsCfg, log)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
+	lambdamain.Run(lambdamain.Function[refreshfn.Config, *refresh.Handler]{
+		LoadConfig: refreshfn.LoadConfig,
+		LogLevel:   func(c refreshfn.Config) string { return c.LogLevel },
+		New:        refreshfn.New,
+		Handler:    func(h *refresh.Handler) any { return h.Handle },
+	})
 }

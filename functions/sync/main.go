@@ -5,32 +5,16 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
-	"github.com/zohoconnect/zohoconnect/internal/logging"
+	"github.com/zohoconnect/zohoconnect/internal/lambdamain"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
 )
 
 func main() {
-	cfg, err := syncfn.LoadConfig()
-	log := logging.New(os.Stdout, cfg.LogLevel)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithLogger(logging.SDK{Log: log}))
-	if err != nil {
-		log.Error("cannot start: AWS configuration", "err", err.Error())
-		os.Exit(1)
-	}
-	h, err := syncfn.New(cfg, awsCfg, log)
-	if err != nil {
-		log.Error("cannot start", "err", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h.Invoke)
+	lambdamain.Run(lambdamain.Function[syncfn.Config, *submission.Handler]{
+		LoadConfig: syncfn.LoadConfig,
+		LogLevel:   func(c syncfn.Config) string { return c.LogLevel },
+		New:        syncfn.New,
+		Handler:    func(h *submission.Handler) any { return h.Invoke },
+	})
 }
