@@ -269,10 +269,10 @@ func TestSignedRequestsCannotBeReplayed(t *testing.T) {
 			r.Body = base64.StdEncoding.EncodeToString([]byte(strings.Replace(form, "Lovelace", "Attacker", 1)))
 		},
 		"old t": func(r *events.APIGatewayV2HTTPRequest) {
-			*r = signedForm(c, form, "module=Contacts", "order-1", now.Add(-301*time.Second))
+			*r = signedForm(c, form, "module=Contacts", "order-1", now.Add(-330*time.Second))
 		},
 		"future t": func(r *events.APIGatewayV2HTTPRequest) {
-			*r = signedForm(c, form, "module=Contacts", "order-1", now.Add(301*time.Second))
+			*r = signedForm(c, form, "module=Contacts", "order-1", now.Add(330*time.Second))
 		},
 		"t moved": func(r *events.APIGatewayV2HTTPRequest) {
 			r.Headers["x-signature"] = strings.Replace(r.Headers["x-signature"], "t=", "t=1", 1)
