@@ -133,12 +133,30 @@ func TestSyncFunctionUpdateItemPolicy(t *testing.T) {
 			}
 		}
 	}
-	if len(updates) != 1 {
-		t.Fatalf("%d statements allow dynamodb:UpdateItem, want 1", len(updates))
+	// Two: the connections table's (below), and the idempotency table's
+	// for the rate limit's counters (submissionstore.RateCounter), whose
+	// keys only it may update.
+	if len(updates) != 2 {
+		t.Fatalf("%d statements allow dynamodb:UpdateItem, want 2", len(updates))
 	}
-	s := updates[0]
-	if r := path(s, "Resource"); r == nil || r.Tag != "!GetAtt" || r.Value != "ConnectionsTable.Arn" {
-		t.Errorf("UpdateItem on %v, want !GetAtt ConnectionsTable.Arn", r)
+	var s *yaml.Node
+	for _, u := range updates {
+		switch r := path(u, "Resource"); {
+		case r != nil && r.Tag == "!GetAtt" && r.Value == "ConnectionsTable.Arn":
+			s = u
+		case r != nil && r.Tag == "!GetAtt" && r.Value == "IdempotencyTable.Arn":
+			if keys := scalars(path(u, "Condition", "ForAllValues:StringLike", "dynamodb:LeadingKeys")); strings.Join(keys, ",") != "rl_*" {
+				t.Errorf("UpdateItem of the idempotency table for keys %v, want only rl_*", keys)
+			}
+			if c := path(u, "Condition"); c == nil || len(c.Content) != 2 {
+				t.Errorf("the idempotency table's UpdateItem conditions: %v", c)
+			}
+		default:
+			t.Errorf("UpdateItem on %v", r)
+		}
+	}
+	if s == nil {
+		t.Fatal("no UpdateItem statement of ConnectionsTable")
 	}
 	if got := scalars(path(s, "Action")); len(got) != 1 {
 		t.Errorf("the conditioned statement allows %v", got)

@@ -48,6 +48,21 @@ func (r *Reader) Int(name string, def int) int {
 	return n
 }
 
+// NonNegativeInt reads a whole number, 0 or more, with a default when
+// unset (a setting where 0 means off).
+func (r *Reader) NonNegativeInt(name string, def int) int {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not a whole number, 0 or more", name, v))
+		return def
+	}
+	return n
+}
+
 // Bool reads "true" or "false" (any case), with a default when unset.
 func (r *Reader) Bool(name string, def bool) bool {
 	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(name))); v {

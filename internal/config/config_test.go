@@ -73,3 +73,23 @@ func TestBool(t *testing.T) {
 		t.Fatalf("yes: %v", r.Err())
 	}
 }
+
+func TestNonNegativeInt(t *testing.T) {
+	var r Reader
+	for v, want := range map[string]int{"": 60, "0": 0, " 7 ": 7} {
+		t.Setenv("ZC_TEST_COUNT", v)
+		if got := r.NonNegativeInt("ZC_TEST_COUNT", 60); got != want {
+			t.Errorf("%q: %d, want %d", v, got, want)
+		}
+	}
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	for _, v := range []string{"-1", "ten"} {
+		var r Reader
+		t.Setenv("ZC_TEST_COUNT", v)
+		if r.NonNegativeInt("ZC_TEST_COUNT", 60); r.Err() == nil || !strings.Contains(r.Err().Error(), "ZC_TEST_COUNT") {
+			t.Errorf("%q: %v", v, r.Err())
+		}
+	}
+}

@@ -117,7 +117,7 @@ func TestRealTemplateRoutes(t *testing.T) {
 var designEnvironment = map[string][]string{
 	"CallbackFunction":   {"ALLOW_ANONYMOUS_CONNECT", "CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "SESSIONS_TABLE", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
 	"RefreshFunction":    {"CONNECTIONS_TABLE", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
-	"SyncFunction":       {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"SyncFunction":       {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
 	"ProductApiFunction": {"CONNECTIONS_TABLE", "CONNECT_SESSION_TTL_SECONDS", "LOG_LEVEL", "PRODUCT_API_KEY_SECRET_ID", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "RETURN_URL_ORIGINS", "SESSIONS_TABLE", "STAGE", "SUBMISSION_KEY_SECRET_ID"},
 	"EventsFunction":     {"EVENT_BUS_NAME", "LOG_LEVEL", "STAGE"},
 }
@@ -154,17 +154,18 @@ func TestRealTemplateFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEnv := map[string]string{
-		"CONNECTIONS_TABLE":         "local-ConnectionsTable",
-		"IDEMPOTENCY_TABLE":         "local-IdempotencyTable",
-		"LOG_LEVEL":                 "info",
-		"MAX_BODY_BYTES":            "65536",
-		"PRODUCT_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:product",
-		"REFRESH_FUNCTION_NAME":     "zohoconnect-local-refresh",
-		"STAGE":                     "dev",
-		"SUBMISSION_KEY_SECRET_ID":  "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
-		"SUBMISSION_QUEUE_URL":      "http://127.0.0.1:1/123456789012/q",
-		"TOKEN_SECRET_PREFIX":       "zohoconnect/dev/",
-		"ZOHO_ENDPOINT_OVERRIDE":    "",
+		"CONNECTIONS_TABLE":                     "local-ConnectionsTable",
+		"IDEMPOTENCY_TABLE":                     "local-IdempotencyTable",
+		"LOG_LEVEL":                             "info",
+		"MAX_BODY_BYTES":                        "65536",
+		"PRODUCT_API_KEY_SECRET_ID":             "arn:aws:secretsmanager:us-east-1:123456789012:secret:product",
+		"REFRESH_FUNCTION_NAME":                 "zohoconnect-local-refresh",
+		"STAGE":                                 "dev",
+		"SUBMISSIONS_PER_CONNECTION_PER_MINUTE": "60",
+		"SUBMISSION_KEY_SECRET_ID":              "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
+		"SUBMISSION_QUEUE_URL":                  "http://127.0.0.1:1/123456789012/q",
+		"TOKEN_SECRET_PREFIX":                   "zohoconnect/dev/",
+		"ZOHO_ENDPOINT_OVERRIDE":                "",
 	}
 	if !reflect.DeepEqual(env, wantEnv) {
 		t.Errorf("sync env:\n got %v\nwant %v", env, wantEnv)
@@ -198,14 +199,15 @@ func TestRealTemplateParametersSecretsQueues(t *testing.T) {
 	tpl := loadReal(t)
 	defaults := tpl.ParameterDefaults()
 	for name, want := range map[string]string{
-		"Stage":                 "dev",
-		"ZohoScopes":            "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ",
-		"LogLevel":              "info",
-		"RefreshWindowSeconds":  "1800",
-		"RefreshWorkers":        "8",
-		"SecretWritesPerSecond": "20",
-		"MaxBodyBytes":          "65536",
-		"RefreshSchedule":       "rate(10 minutes)",
+		"Stage":                             "dev",
+		"ZohoScopes":                        "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ",
+		"LogLevel":                          "info",
+		"RefreshWindowSeconds":              "1800",
+		"RefreshWorkers":                    "8",
+		"SecretWritesPerSecond":             "20",
+		"MaxBodyBytes":                      "65536",
+		"SubmissionsPerConnectionPerMinute": "60",
+		"RefreshSchedule":                   "rate(10 minutes)",
 	} {
 		if defaults[name] != want {
 			t.Errorf("parameter %s default = %q, want %q", name, defaults[name], want)

@@ -31,3 +31,7 @@ func (p memProbe) Receive(*testing.T) []storetest.Received {
 	}
 	return out
 }
+
+func TestRateCounterContract(t *testing.T) {
+	storetest.RunRateCounterContract(t, func(*testing.T) submission.RateCounter { return submission.NewMemRateCounter() })
+}

@@ -93,6 +93,31 @@
 // Idempotency-Key reused with other content gets 409
 // idempotency_key_reused.
 //
+// # How many
+//
+// Each connection has its own limit of accepted submissions a minute
+// (SUBMISSIONS_PER_CONNECTION_PER_MINUTE, template parameter
+// SubmissionsPerConnectionPerMinute, default 60, 0 = none), so one leaked
+// key or runaway form cannot spend an org's daily API credits. The
+// counter is shared by every instance: an item per connection and fixed
+// minute window in the idempotency table (rl_<connection_id>_<window
+// start>, TTL a window after its end), taken with one conditional
+// UpdateItem, ADD count 1 if count < limit or there is none yet
+// (ratelimit.go, submissionstore.RateCounter): one write per submission,
+// and concurrent takes never count past the limit.
+//
+// The check sits after the claim is won: the claim is where a new
+// submission is first told from a repeat without another read, and a
+// repeat is answered from its entry (above) and never counted, limit spent
+// or not; refusals before the claim (401, 4xx, 422) count nothing either.
+// It comes before anything reaches Zoho or the queue (the fields read
+// before it is cached and spends no record credits). Over the limit the
+// claim is released and the answer is 429 rate_limited with Retry-After,
+// the seconds to the window's end, so the same submission sent then is
+// taken afresh. A counter that cannot be written lets the submission
+// through, logged: losing a submission is the worse failure. Retries from
+// the queue are not counted again.
+//
 // # Nothing lost
 //
 // A queued submission lives in its idempotency entry (the fields as

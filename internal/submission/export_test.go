@@ -11,3 +11,6 @@ func NewMemQueue() (Queue, func() ([]Message, []string)) {
 	q := &memQueue{}
 	return q, q.receive
 }
+
+// NewMemRateCounter is an empty memRateCounter.
+func NewMemRateCounter() RateCounter { return &memRateCounter{n: map[string]int{}} }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -483,3 +484,24 @@ func (w *world) logText() string {
 }
 
 var errBoom = errors.New("boom")
+
+// memRateCounter is the rate limit's counters in memory, as
+// submissionstore.RateCounter keeps them: one per connection and window,
+// counted only under the limit.
+type memRateCounter struct {
+	mu    sync.Mutex
+	n     map[string]int
+	takes int
+}
+
+func (r *memRateCounter) Take(_ context.Context, id string, window time.Time, limit int, _ time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.takes++
+	k := id + "_" + strconv.FormatInt(window.Unix(), 10)
+	if r.n[k] >= limit {
+		return ErrRateLimited
+	}
+	r.n[k]++
+	return nil
+}

@@ -171,11 +171,13 @@ var failures = []httpapi.Failure{
 	{Err: ErrBadIdempotencyKey, Status: 400, Code: "invalid_request"},
 	{Err: ErrKeyReused, Status: 409, Code: "idempotency_key_reused", Message: "This Idempotency-Key was already used for a different submission."},
 	{Err: ErrInProgress, Status: 409, Code: "submission_in_progress", Message: "The same submission is being delivered now; send it again in a few seconds for its answer."},
+	{Err: ErrRateLimited, Status: 429, Code: "rate_limited", Message: "Too many submissions for this connection; send it again after Retry-After seconds."},
 	{Err: ErrMethod, Status: 405, Code: "method_not_allowed", Message: "Only POST is served here."},
 }
 
 func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
 	var inv *InvalidError
+	var rl *RateLimitedError
 	if errors.As(err, &inv) {
 		return httpapi.JSON(422, &httpapi.Error{Code: "invalid_submission", Message: inv.Message, Fields: inv.Fields})
 	}
@@ -186,6 +188,8 @@ func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
 			resp.Headers["WWW-Authenticate"] = `Bearer realm="submissions"`
 		case errors.Is(err, ErrInProgress):
 			resp.Headers["Retry-After"] = "5"
+		case errors.As(err, &rl):
+			resp.Headers["Retry-After"] = strconv.Itoa(rl.RetryAfterSeconds())
 		}
 		return resp
 	}

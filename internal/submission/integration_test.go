@@ -48,10 +48,10 @@ type harness struct {
 	queueURL string
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...testenv.Option) *harness {
 	t.Helper()
 	cs := localstack.ClientSecret{ClientID: "1000.SYNCCLIENT", ClientSecret: "sync-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
-	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs), testenv.WithQueues())}
+	h := &harness{Flow: testflow.New(t, zohosim.Options{}, append([]testenv.Option{testenv.WithClientSecret(cs), testenv.WithQueues()}, opts...)...)}
 	env := h.Env
 	env.Setenv(t, "RefreshFunction")
 	rcfg, err := refreshfn.LoadConfig()
@@ -136,6 +136,17 @@ type post struct {
 
 func (h *harness) send(t *testing.T, p post) (int, map[string]any, string) {
 	t.Helper()
+	resp := h.respond(t, p)
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("answer %d is not JSON: %s", resp.StatusCode, resp.Body)
+	}
+	return resp.StatusCode, body, resp.Body
+}
+
+// respond is the function's whole answer to p, headers included.
+func (h *harness) respond(t *testing.T, p post) events.APIGatewayV2HTTPResponse {
+	t.Helper()
 	req := events.APIGatewayV2HTTPRequest{
 		RawPath:        "/connections/" + p.conn + "/submissions",
 		RawQueryString: p.query,
@@ -162,12 +173,7 @@ func (h *harness) send(t *testing.T, p post) (int, map[string]any, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := out.(events.APIGatewayV2HTTPResponse)
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("answer %d is not JSON: %s", resp.StatusCode, resp.Body)
-	}
-	return resp.StatusCode, body, resp.Body
+	return out.(events.APIGatewayV2HTTPResponse)
 }
 
 // drain plays Lambda's SQS poller once: receive what is visible, invoke

@@ -79,9 +79,11 @@ type Service struct {
 	NewCRM      func(dc zoho.DataCenter, env zoho.Environment, tok *zoho.Token) CRM
 	Idempotency Idempotency
 	Queue       Queue
-	Log         *slog.Logger
-	Now         clock.Func
-	Timings     Timings
+	// RateLimit bounds each connection's accepted submissions (zero: none).
+	RateLimit RateLimit
+	Log       *slog.Logger
+	Now       clock.Func
+	Timings   Timings
 
 	tokens tokenCache
 	fields fieldsCache
@@ -230,6 +232,17 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 		return Answer{}, fmt.Errorf("claim: %w", err)
 	}
 	log = log.With("submission_id", e.SubmissionID)
+	// The rate limit counts accepted submissions, so it sits here: after
+	// the claim, the first point that tells a new submission from a repeat
+	// (answered above from its entry, not counted) without another read,
+	// and before anything reaches Zoho or the queue. A refused one gives
+	// its claim back, so its retry after Retry-After starts afresh.
+	if err := s.RateLimit.take(ctx, log, c.ID, now); err != nil {
+		s.release(ctx, log, e.Key, e.ClaimToken,
+			"releasing a rate-limited claim failed: a repeat is answered 409 until the claim expires (60 s), then taken afresh")
+		log.Info("submission refused: the connection's rate limit is exceeded")
+		return Answer{}, err
+	}
 
 	switch {
 	case c.Status == connection.ReauthRequired:

@@ -59,3 +59,10 @@ func (p sqsProbe) Receive(t *testing.T) []storetest.Received {
 	}
 	return got
 }
+
+func TestRateCounterContract(t *testing.T) {
+	storetest.RunRateCounterContract(t, func(t *testing.T) submission.RateCounter {
+		env := testenv.New(t)
+		return &submissionstore.RateCounter{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
+	})
+}

@@ -23,6 +23,9 @@ type Config struct {
 	QueueURL              string
 	RefreshFunctionName   string
 	MaxBodyBytes          int
+	// SubmissionsPerMinute (SUBMISSIONS_PER_CONNECTION_PER_MINUTE) is each
+	// connection's limit of accepted submissions a minute; 0: none.
+	SubmissionsPerMinute int
 	// Stage (STAGE) is the Stage dimension of every metric.
 	Stage            string
 	EndpointOverride string
@@ -41,6 +44,7 @@ func LoadConfig() (Config, error) {
 		QueueURL:              r.String("SUBMISSION_QUEUE_URL"),
 		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
 		MaxBodyBytes:          r.Int("MAX_BODY_BYTES", 65536),
+		SubmissionsPerMinute:  r.NonNegativeInt("SUBMISSIONS_PER_CONNECTION_PER_MINUTE", 60),
 		Stage:                 r.Optional("STAGE", metrics.LocalStage),
 		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),

@@ -43,7 +43,11 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*submission.Handler, err
 		NewCRM:      NewCRM(hc),
 		Idempotency: &submissionstore.IdempotencyStore{DB: db, Table: cfg.IdempotencyTable},
 		Queue:       &submissionstore.SubmissionQueue{SQS: sqs.NewFromConfig(aws), URL: cfg.QueueURL},
-		Log:         log,
+		RateLimit: submission.RateLimit{
+			Counter:   &submissionstore.RateCounter{DB: db, Table: cfg.IdempotencyTable},
+			PerMinute: cfg.SubmissionsPerMinute,
+		},
+		Log: log,
 	}
 	if cfg.ProductAPIKeySecretID != "" {
 		svc.ProductKey = &awsstore.ProductKeys{SM: sm, ID: cfg.ProductAPIKeySecretID}
