@@ -20,6 +20,7 @@ const (
 	envKeySecret        = "SUBMISSION_KEY_SECRET_ID"
 	envSubmissionQueue  = "SUBMISSION_QUEUE_URL"
 	envDeadLetterQueue  = "DEAD_LETTER_QUEUE_URL"
+	envIdempotency      = "IDEMPOTENCY_TABLE"
 	envZohoOverride     = "ZOHO_ENDPOINT_OVERRIDE"
 )
 
@@ -31,6 +32,7 @@ var stackOutputs = map[string]string{
 	envKeySecret:        "SubmissionKeySecretArn",
 	envSubmissionQueue:  "SubmissionQueueUrl",
 	envDeadLetterQueue:  "SubmissionDeadLetterQueueUrl",
+	envIdempotency:      "IdempotencyTableName",
 }
 
 // settings are the resolved values of the variables a command asked for.

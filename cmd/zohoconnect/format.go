@@ -272,14 +272,46 @@ type deadLetterJSON struct {
 	Module       string   `json:"module,omitempty"`
 	FieldCount   int      `json:"field_count"`
 	FieldNames   []string `json:"field_names,omitempty"`
+	// From the submission's idempotency entry, when looked up: state is
+	// "gone" when it expired.
+	State     string `json:"state,omitempty"`
+	Attempts  int    `json:"attempts,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	// A replay's: "requeued", "sent", or left (with why).
+	Replayed string `json:"replayed,omitempty"`
+	Left     string `json:"left,omitempty"`
 }
 
 func deadLetterToJSON(d admin.DeadLetter) deadLetterJSON {
-	return deadLetterJSON{
+	j := deadLetterJSON{
 		MessageID: d.MessageID, SentAt: rfc3339(d.SentAt), ReceiveCount: d.ReceiveCount, BodyBytes: d.BodyBytes, JSON: d.JSON,
 		ConnectionID: d.ConnectionID, SubmissionID: d.SubmissionID, Module: d.Module,
 		FieldCount: len(d.FieldNames), FieldNames: d.FieldNames,
+		State: entryState(d.Entry), Replayed: d.Replayed, Left: d.Left,
 	}
+	if d.Entry != nil {
+		j.Attempts, j.LastError = d.Entry.Attempts, d.Entry.LastError
+	}
+	return j
+}
+
+// entryState is a dead letter's entry's state: "" when not looked up,
+// "gone" when it expired.
+func entryState(e *admin.EntryStatus) string {
+	switch {
+	case e == nil:
+		return ""
+	case !e.Found:
+		return "gone"
+	}
+	return e.State
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // fieldsText is a dead letter's fields: how many, and their names.
@@ -293,15 +325,34 @@ func fieldsText(d admin.DeadLetter) string {
 	return fmt.Sprintf("%d: %s", len(d.FieldNames), strings.Join(d.FieldNames, ", "))
 }
 
-func deadLettersTable(w io.Writer, ds []admin.DeadLetter, now time.Time) error {
+// deadLettersTable prints dead letters, with what a replay did to each
+// when replay.
+func deadLettersTable(w io.Writer, ds []admin.DeadLetter, now time.Time, replay bool) error {
 	t := newTable(w)
-	row(t, "MESSAGE ID", "SENT", "RECEIVES", "CONNECTION", "SUBMISSION", "MODULE", "FIELDS")
+	head := []string{"MESSAGE ID", "SENT", "RECEIVES", "CONNECTION", "SUBMISSION", "MODULE", "FIELDS", "STATE", "ATTEMPTS", "LAST ERROR"}
+	if replay {
+		head = append(head, "REPLAYED")
+	}
+	row(t, head...)
 	for _, d := range ds {
 		sent := "-"
 		if !d.SentAt.IsZero() {
 			sent = stamp(d.SentAt) + " (" + ago(d.SentAt, now) + ")"
 		}
-		row(t, clean(d.MessageID), sent, fmt.Sprint(d.ReceiveCount), clean(d.ConnectionID), clean(d.SubmissionID), clean(d.Module), clean(fieldsText(d)))
+		attempts, lastError := "-", "-"
+		if d.Entry != nil && d.Entry.Found {
+			attempts, lastError = fmt.Sprint(d.Entry.Attempts), orDash(d.Entry.LastError)
+		}
+		cells := []string{clean(d.MessageID), sent, fmt.Sprint(d.ReceiveCount), clean(d.ConnectionID), clean(d.SubmissionID), clean(d.Module), clean(fieldsText(d)),
+			orDash(entryState(d.Entry)), attempts, clean(lastError)}
+		if replay {
+			replayed := d.Replayed
+			if replayed == "" {
+				replayed = "no (left)"
+			}
+			cells = append(cells, replayed)
+		}
+		row(t, cells...)
 	}
 	return t.Flush()
 }

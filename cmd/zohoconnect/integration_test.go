@@ -17,14 +17,20 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/localstack"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
+	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
 	"github.com/zohoconnect/zohoconnect/internal/testenv"
 	"github.com/zohoconnect/zohoconnect/internal/testflow"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -365,6 +371,24 @@ func deadLetter(conn, sub string) string {
 	return string(b)
 }
 
+func (h *harness) entries() *submissionstore.IdempotencyStore {
+	return &submissionstore.IdempotencyStore{DB: h.Env.DynamoDB, Table: h.Env.Tables["IdempotencyTable"]}
+}
+
+// putEntry stores an idempotency entry as the sync function leaves it.
+func (h *harness) putEntry(t *testing.T, e submission.Entry) {
+	t.Helper()
+	e.ClaimToken = "seed"
+	claim := e
+	claim.State, claim.ClaimExpiresAt = submission.Claimed, time.Now().Add(time.Minute)
+	if _, err := h.entries().Claim(context.Background(), &claim, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.entries().Put(context.Background(), &e, "seed"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (h *harness) send(t *testing.T, queue, body string) string {
 	t.Helper()
 	out, err := h.Env.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(body)})
@@ -405,6 +429,9 @@ func TestDeadLetterCommands(t *testing.T) {
 	var bodies []string
 	var ids []string
 	for _, sub := range []string{"s1", "s2", "s3"} {
+		// Their entries are still queued: a replay sends them as they are.
+		h.putEntry(t, submission.Entry{Key: "b_" + sub, ConnectionID: conn, SubmissionID: sub, State: submission.Queued,
+			Record: []byte(`{"fields":{}}`), Attempts: 8, LastError: "zoho_unavailable", ExpiresAt: time.Now().Add(time.Hour)})
 		bodies = append(bodies, deadLetter(conn, sub))
 		ids = append(ids, h.send(t, dlq, bodies[len(bodies)-1]))
 	}
@@ -548,4 +575,155 @@ func TestListTenant(t *testing.T) {
 	if r := h.run(t, "connections", "list", "-tenant", "nobody").must(t, exitOK); r.stdout != "" {
 		t.Fatalf("nobody: %q", r.stdout)
 	}
+}
+
+// consume plays Lambda's poller for the real sync function once: what the
+// submission queue holds, handled as one SQS event; it returns how many
+// messages there were and how many failed.
+func (h *harness) consume(t *testing.T, sync *submission.Handler) (int, int) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := h.Env.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(h.vars[envSubmissionQueue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	for _, m := range out.Messages {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+			Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs"})
+	}
+	if len(ev.Records) == 0 {
+		return 0, 0
+	}
+	res := sync.HandleSQS(ctx, ev)
+	failed := map[string]bool{}
+	for _, f := range res.BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	for _, m := range out.Messages {
+		if !failed[aws.ToString(m.MessageId)] {
+			if _, err := h.Env.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(h.vars[envSubmissionQueue]), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return len(out.Messages), len(failed)
+}
+
+// The README's remedy: a submission held past its seven days was rejected
+// (reauth_timeout) and dead-lettered, the customer connected the org again;
+// `dead-letters list` shows why each failed, `dead-letters replay`
+// re-queues the rejected one and the sync function delivers it to Zoho,
+// once. One Zoho refused stays unless asked for (-include-refused); one
+// whose entry expired is reported, never silently re-sent.
+func TestDeadLetterReplayDeliversRejected(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	dlq := h.vars[envDeadLetterQueue]
+	u := h.Sim.AddUser(zohosim.User{Email: "eve@example.com", Location: "us", Orgs: []zohosim.Org{{Name: "Eve Co", Environment: zoho.Production}}})
+	conn := h.connect(t, "production", u.Orgs[0].ID)["connection_id"].(string)
+
+	h.Env.Setenv(t, "SyncFunction")
+	scfg, err := syncfn.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync, err := syncfn.New(scfg, h.Env.Config, h.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	now := time.Now()
+	rejected := func(key, why, email string) string {
+		h.putEntry(t, submission.Entry{Key: key, ConnectionID: conn, Module: "Leads", SubmissionID: "sub_" + key, State: submission.Rejected,
+			Record:   []byte(`{"fields":{"email":"` + email + `","last_name":"Spaet"}}`),
+			QueuedAt: now.Add(-8 * 24 * time.Hour), HoldUntil: now.Add(-24 * time.Hour), Attempts: 1, LastError: why, DeliveredStatus: 0,
+			ExpiresAt: now.Add(20 * 24 * time.Hour)})
+		b, _ := json.Marshal(submission.Message{Key: key, ConnectionID: conn, SubmissionID: "sub_" + key})
+		return h.send(t, dlq, string(b))
+	}
+	held := rejected("b_held", "reauth_timeout", "held-person@example.eu")
+	refused := rejected("b_refused", "zoho_rejected:INVALID_DATA", "refused-person@example.eu")
+	b, _ := json.Marshal(submission.Message{Key: "b_gone", ConnectionID: conn, SubmissionID: "sub_b_gone"})
+	gone := h.send(t, dlq, string(b))
+	var runs []result
+
+	// list: each one's state, attempts and last error.
+	r := h.run(t, "dead-letters", "list").must(t, exitOK)
+	runs = append(runs, r)
+	for _, want := range []string{"STATE", "ATTEMPTS", "LAST ERROR", "rejected", "reauth_timeout", "zoho_rejected:INVALID_DATA", "gone", held, refused, gone} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("list has no %q:\n%s", want, r.stdout)
+		}
+	}
+	r = h.run(t, "dead-letters", "list", "-json").must(t, exitOK)
+	runs = append(runs, r)
+	got := map[string]deadLetterJSON{}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var j deadLetterJSON
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatal(err)
+		}
+		got[j.MessageID] = j
+	}
+	if got[held].State != "rejected" || got[held].LastError != "reauth_timeout" || got[held].Attempts != 1 ||
+		got[refused].LastError != "zoho_rejected:INVALID_DATA" || got[gone].State != "gone" {
+		t.Fatalf("list -json: %+v", got)
+	}
+
+	// replay: the held one re-queued and sent; the others left, saying why.
+	writes := len(h.Sim.Records(u.Orgs[0].ID, "Leads"))
+	r = h.run(t, "dead-letters", "replay").must(t, exitFailed)
+	runs = append(runs, r)
+	for _, want := range []string{"left " + refused + " in the dead-letter queue: Zoho refused it (zoho_rejected:INVALID_DATA)", "-include-refused",
+		"left " + gone + " in the dead-letter queue: its entry is gone", "replayed 1 message", "1 re-queued", "2 messages left"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("replay stderr has no %q:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "requeued") || !strings.Contains(r.stdout, "no (left)") {
+		t.Errorf("replay stdout:\n%s", r.stdout)
+	}
+	e, err := h.entries().Get(ctx, "b_held")
+	if err != nil || e.State != submission.Queued || e.Attempts != 0 || !e.HoldUntil.After(now.Add(6*24*time.Hour)) {
+		t.Fatalf("the held entry after replay: %+v %v", e, err)
+	}
+
+	// The sync function delivers it, once.
+	if n, failed := h.consume(t, sync); n != 1 || failed != 0 {
+		t.Fatalf("consume: %d, %d failed", n, failed)
+	}
+	recs := h.Sim.Records(u.Orgs[0].ID, "Leads")
+	if len(recs) != writes+1 || recs[len(recs)-1]["Email"] != "held-person@example.eu" {
+		t.Fatalf("records %v", recs)
+	}
+	if e, _ := h.entries().Get(ctx, "b_held"); e.State != submission.Done {
+		t.Fatalf("after delivery: %+v", e)
+	}
+	if n, _ := h.consume(t, sync); n != 0 {
+		t.Fatal("the submission queue holds more")
+	}
+
+	// The refused one when asked for; the gone one never.
+	r = h.run(t, "dead-letters", "replay", "-id", refused, "-include-refused", "-json").must(t, exitOK)
+	runs = append(runs, r)
+	var j deadLetterJSON
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || j.Replayed != "requeued" || j.State != "queued" {
+		t.Fatalf("replay -include-refused: %v %s", err, r.stdout)
+	}
+	r = h.run(t, "dead-letters", "replay", "-id", gone).must(t, exitFailed)
+	runs = append(runs, r)
+	if !strings.Contains(r.stderr, "cannot be replayed") || !strings.Contains(r.stderr, "entry is gone") {
+		t.Fatalf("replay -id gone: %s", r.stderr)
+	}
+	if left := h.drain(t, dlq); len(left) != 1 || !strings.Contains(left[0], "b_gone") {
+		t.Fatalf("the dead-letter queue holds %q", left)
+	}
+	for _, run := range runs {
+		if strings.Contains(run.stdout+run.stderr, "-person@") || strings.Contains(run.stdout+run.stderr, "Spaet") {
+			t.Fatalf("a submitted value was printed:\n%s\n%s", run.stdout, run.stderr)
+		}
+	}
+	h.noSecrets(t, runs...)
 }

@@ -237,12 +237,13 @@ Configuration (only what a command needs is required):
   From the environment, with the functions' own variable names:
     CONNECTIONS_TABLE, TOKEN_SECRET_PREFIX, ZOHO_CLIENT_SECRET_ID,
     SUBMISSION_KEY_SECRET_ID, SUBMISSION_QUEUE_URL, DEAD_LETTER_QUEUE_URL
-    (found from SUBMISSION_QUEUE_URL's redrive policy when unset), and
-    ZOHO_ENDPOINT_OVERRIDE (local runs only).
+    (found from SUBMISSION_QUEUE_URL's redrive policy when unset),
+    IDEMPOTENCY_TABLE, and ZOHO_ENDPOINT_OVERRIDE (local runs only).
     Locally: . .cache/localstack.env; eval "$(go run ./cmd/localstack | sed 's/^/export /')"
   Or from a deployed stack's Outputs: -stack NAME or ZOHOCONNECT_STACK
     (ConnectionsTableName, TokenSecretPrefix, ZohoClientSecretArn,
-    SubmissionKeySecretArn, SubmissionQueueUrl, SubmissionDeadLetterQueueUrl);
+    SubmissionKeySecretArn, SubmissionQueueUrl, SubmissionDeadLetterQueueUrl,
+    IdempotencyTableName);
     an Output the stack lacks may be given as its variable.
   AWS: the SDK's usual AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_*.
 

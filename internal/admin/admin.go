@@ -92,7 +92,10 @@ type Service struct {
 	// the queue a replay sends to.
 	DeadLetters Queue
 	Submissions Queue
-	Now         clock.Func
+	// Entries are the sync function's idempotency entries: a dead
+	// letter's state and last error, and a replay's re-queue.
+	Entries SubmissionEntries
+	Now     clock.Func
 }
 
 // ConnectionPages pages connections (awsstore.ConnectionStore.ListPage).

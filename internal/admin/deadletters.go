@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
 )
 
@@ -39,6 +41,75 @@ type DeadLetter struct {
 	SubmissionID string
 	Module       string
 	FieldNames   []string
+	// Entry is what the submission's idempotency entry says, when it was
+	// looked up (nil otherwise).
+	Entry *EntryStatus
+	// Replayed is what a replay did: "sent" (as it was: its entry still
+	// queued, or the message names none) or "requeued" (its rejected
+	// entry made deliverable again, then sent); "" when it was left in the
+	// dead-letter queue, and Left says why.
+	Replayed string
+	Left     string
+}
+
+// EntryStatus is a dead letter's idempotency entry as an operator sees it:
+// where it stands and why it failed last, never the record.
+type EntryStatus struct {
+	// Found is false when the entry is gone: expired, and its record with
+	// it; nothing is left to deliver.
+	Found     bool
+	State     string
+	Attempts  int
+	LastError string // a reason code (submission.Entry.LastError)
+	HoldUntil time.Time
+	ExpiresAt time.Time
+}
+
+func entryStatus(e *submission.Entry) *EntryStatus {
+	if e == nil {
+		return &EntryStatus{}
+	}
+	return &EntryStatus{Found: true, State: string(e.State), Attempts: e.Attempts, LastError: printable(e.LastError, 100),
+		HoldUntil: e.HoldUntil, ExpiresAt: e.ExpiresAt}
+}
+
+// SubmissionEntries are the sync function's idempotency entries
+// (submissionstore.IdempotencyStore): a replay reads a dead letter's entry
+// and re-queues it when it was rejected.
+type SubmissionEntries interface {
+	Get(ctx context.Context, key string) (*submission.Entry, error)
+	// Requeue writes e if the stored entry is still rejected, else
+	// submission.ErrClaimLost.
+	Requeue(ctx context.Context, e *submission.Entry) error
+}
+
+var _ SubmissionEntries = (*submissionstore.IdempotencyStore)(nil)
+
+// entryKey is the idempotency key a message refers to ("" when none:
+// not a message of the sync function's).
+func entryKey(body string) string {
+	var m struct {
+		Key string `json:"idempotency_key"`
+	}
+	if json.Unmarshal([]byte(body), &m) != nil {
+		return ""
+	}
+	return m.Key
+}
+
+// lookUp reads the entry of each dead letter that names one (when Entries
+// is set).
+func (s *Service) lookUp(ctx context.Context, d *DeadLetter, body string) (*submission.Entry, error) {
+	key := entryKey(body)
+	if s.Entries == nil || key == "" {
+		return nil, nil
+	}
+	e, err := s.Entries.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: %w", d.MessageID, err)
+	}
+	d.Entry = entryStatus(e)
+	return e, nil
 }
 
 // fieldKeys are where a message may carry the submitted fields.
@@ -134,7 +205,11 @@ func (s *Service) ListDeadLetters(ctx context.Context, max int) (out []DeadLette
 				continue
 			}
 			seen[m.ID] = true
-			out = append(out, DescribeDeadLetter(m))
+			d := DescribeDeadLetter(m)
+			if _, err := s.lookUp(ctx, &d, m.Body); err != nil {
+				return out, err
+			}
+			out = append(out, d)
 		}
 	}
 	return out, nil
@@ -145,14 +220,34 @@ func (s *Service) ListDeadLetters(ctx context.Context, max int) (out []DeadLette
 type ReplayOptions struct {
 	Max int
 	ID  string
+	// IncludeRefused also re-queues entries Zoho refused on their merits
+	// (submission.CauseRefused): unchanged, they fail again, so only when
+	// the operator says the org, the mapping or the scopes were fixed.
+	IncludeRefused bool
 }
+
+// ErrNotReplayable: the asked dead letter was left in the dead-letter
+// queue (DeadLetter.Left says why).
+var ErrNotReplayable = errors.New("the dead letter cannot be replayed now")
 
 // Replay sends dead letters back to the submission queue. Each message is
 // sent before it is deleted from the dead-letter queue, so an interruption
 // loses nothing: at worst a message is on both queues, and the sync
-// function's idempotency keeps the copy from making a second record. The
-// replayed messages are returned, also with an error, which stops the
-// replay. Uses DeadLetters and Submissions.
+// function's idempotency keeps the copy from making a second record.
+//
+// With Entries set, a message's entry decides first. A rejected one
+// (which the consumer would only send back to the dead-letter queue) is
+// re-queued before its message is sent, conditional on it still being
+// rejected: a fresh hold window, attempts reset. That is done when its
+// cause is gone (a connection cause: the connection is active again, read
+// from Connections) or, for a refusal, when opts.IncludeRefused. A message
+// whose entry is gone (expired with its record), or keeps no record, or
+// whose cause is still there, stays in the dead-letter queue with Left
+// saying why: re-sent, the consumer would drop it or reject it again.
+//
+// The returned dead letters are those replayed and those left, also with
+// an error, which stops the replay. Uses DeadLetters, Submissions, and
+// Entries and Connections when set.
 func (s *Service) Replay(ctx context.Context, opts ReplayOptions) (done []DeadLetter, err error) {
 	seen := map[string]bool{}
 	var held []string // received, not replayed: shown again at the end
@@ -162,10 +257,12 @@ func (s *Service) Replay(ctx context.Context, opts ReplayOptions) (done []DeadLe
 		}
 	}()
 	found := false
-	for !found && (opts.Max == 0 || len(done) < opts.Max) {
+	leftAsked := "" // why the asked message (opts.ID) was left
+	replayed := 0
+	for !found && (opts.Max == 0 || replayed < opts.Max) {
 		n := 10
 		if opts.Max > 0 {
-			n = min(n, opts.Max-len(done))
+			n = min(n, opts.Max-replayed)
 		}
 		msgs, err := s.DeadLetters.Receive(ctx, n, replayVisibility, receiveWait)
 		if err != nil {
@@ -175,10 +272,26 @@ func (s *Service) Replay(ctx context.Context, opts ReplayOptions) (done []DeadLe
 			break
 		}
 		for i, m := range msgs {
-			skip := seen[m.ID] || found || (opts.ID != "" && m.ID != opts.ID) || (opts.Max > 0 && len(done) >= opts.Max)
+			skip := seen[m.ID] || found || (opts.ID != "" && m.ID != opts.ID) || (opts.Max > 0 && replayed >= opts.Max)
 			seen[m.ID] = true
 			if skip {
 				held = append(held, m.ReceiptHandle)
+				continue
+			}
+			d := DescribeDeadLetter(m)
+			how, err := s.prepare(ctx, &d, m.Body, opts)
+			if err != nil {
+				for _, rest := range msgs[i:] {
+					held = append(held, rest.ReceiptHandle)
+				}
+				return done, err
+			}
+			if how == "" {
+				held = append(held, m.ReceiptHandle)
+				done = append(done, d)
+				if opts.ID != "" {
+					found, leftAsked = true, d.Left
+				}
 				continue
 			}
 			if err := s.Submissions.Send(ctx, m); err != nil {
@@ -194,14 +307,75 @@ func (s *Service) Replay(ctx context.Context, opts ReplayOptions) (done []DeadLe
 				return done, fmt.Errorf("message %s was sent to the submission queue but is still in the dead-letter queue "+
 					"(replaying it again makes a duplicate, which the sync function recognizes): %w", m.ID, err)
 			}
-			done = append(done, DescribeDeadLetter(m))
+			d.Replayed = how
+			done = append(done, d)
+			replayed++
 			found = opts.ID != ""
 		}
 	}
 	if opts.ID != "" && !found {
 		return done, fmt.Errorf("%w: %s", ErrMessageNotFound, opts.ID)
 	}
+	if leftAsked != "" {
+		return done, fmt.Errorf("%w: %s: %s", ErrNotReplayable, opts.ID, leftAsked)
+	}
 	return done, nil
+}
+
+// prepare decides a dead letter's replay: "sent" as it is, "requeued"
+// (its rejected entry re-queued here, first), or "" to leave it, with
+// d.Left saying why.
+func (s *Service) prepare(ctx context.Context, d *DeadLetter, body string, opts ReplayOptions) (string, error) {
+	e, err := s.lookUp(ctx, d, body)
+	switch {
+	case err != nil:
+		return "", err
+	case d.Entry == nil: // not looked up: no reference, or no Entries
+		return "sent", nil
+	case e == nil:
+		d.Left = "its entry is gone (expired with the record): nothing to deliver; purge it"
+		return "", nil
+	case e.State != submission.Rejected:
+		return "sent", nil // queued or claimed: the consumer delivers; done: it drops the copy
+	}
+	switch e.Cause() {
+	case submission.CauseNoRecord:
+		d.Left = "rejected (" + d.Entry.LastError + ") with no record stored: nothing to deliver; purge it"
+		return "", nil
+	case submission.CauseRefused:
+		if !opts.IncludeRefused {
+			d.Left = "Zoho refused it (" + d.Entry.LastError + "): unchanged it fails again; " +
+				"fix the org, the mapping or the scopes, then replay with -include-refused (or purge it)"
+			return "", nil
+		}
+	case submission.CauseConnection:
+		if s.Connections != nil {
+			c, err := s.Connections.Get(ctx, e.ConnectionID)
+			switch {
+			case errors.Is(err, connection.ErrNotFound):
+				d.Left = "rejected (" + d.Entry.LastError + "): its connection no longer exists"
+				return "", nil
+			case err != nil:
+				return "", fmt.Errorf("message %s: %w", d.MessageID, err)
+			case c.Status != connection.Active:
+				d.Left = "rejected (" + d.Entry.LastError + "): its connection is " + string(c.Status) + "; have the customer connect the org again, then replay"
+				return "", nil
+			}
+		}
+	}
+	if err := e.Requeue(s.now(), submission.Timings{}); err != nil {
+		return "", fmt.Errorf("message %s: %w", d.MessageID, err)
+	}
+	err = s.Entries.Requeue(ctx, e)
+	if errors.Is(err, submission.ErrClaimLost) {
+		d.Left = "its entry changed while the replay looked at it (another replay?): replay again"
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("message %s: re-queue its entry: %w", d.MessageID, err)
+	}
+	d.Entry = entryStatus(e)
+	return "requeued", nil
 }
 
 // DeadLetterCount is SQS's estimate of the dead letters waiting and of

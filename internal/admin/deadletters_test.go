@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
 )
 
@@ -182,5 +185,126 @@ func TestPurgeDeadLetters(t *testing.T) {
 	n, err := svc.PurgeDeadLetters(context.Background())
 	if err != nil || n != 23 || len(dlq.msgs) != 0 {
 		t.Fatalf("%d, %v, %d left", n, err, len(dlq.msgs))
+	}
+}
+
+// fakeEntries is the idempotency table in memory, with Requeue's condition.
+type fakeEntries struct {
+	j *journal
+	m map[string]submission.Entry
+}
+
+func (f *fakeEntries) Get(_ context.Context, key string) (*submission.Entry, error) {
+	e, ok := f.m[key]
+	if !ok {
+		return nil, nil
+	}
+	return &e, nil
+}
+
+func (f *fakeEntries) Requeue(_ context.Context, e *submission.Entry) error {
+	if f.m[e.Key].State != submission.Rejected {
+		return submission.ErrClaimLost
+	}
+	f.j.add("requeue %s", e.Key)
+	f.m[e.Key] = *e
+	return nil
+}
+
+// replayWorld: a dead letter per entry key, the entries, one connection.
+func replayWorld(t *testing.T, status connection.Status, entries ...submission.Entry) (*Service, *journal, *fakeQueue, *fakeQueue, *fakeEntries) {
+	t.Helper()
+	j := &journal{}
+	dlq, main := newFakeQueue("dlq", j, 0), newFakeQueue("main", j, 0)
+	fe := &fakeEntries{j: j, m: map[string]submission.Entry{}}
+	for _, e := range entries {
+		b, _ := json.Marshal(submission.Message{Key: e.Key, ConnectionID: e.ConnectionID, SubmissionID: e.SubmissionID})
+		dlq.msgs = append(dlq.msgs, submissionstore.QueueMessage{ID: e.Key, ReceiptHandle: e.Key, Body: string(b)})
+		if e.State != "" {
+			fe.m[e.Key] = e
+		}
+	}
+	conns := newFakeStore(j, connection.Connection{ID: "zc_1", Status: status})
+	return &Service{DeadLetters: dlq, Submissions: main, Entries: fe, Connections: conns, Now: time.Now}, j, dlq, main, fe
+}
+
+func rejectedEntry(key, why string) submission.Entry {
+	return submission.Entry{Key: key, ConnectionID: "zc_1", SubmissionID: "sub_" + key, State: submission.Rejected,
+		Record: []byte(`{"fields":{"email":"x@example.com"}}`), Attempts: 4, LastError: why,
+		HoldUntil: time.Now().Add(-time.Hour), ExpiresAt: time.Now().Add(24 * time.Hour)}
+}
+
+func TestReplayRequeuesRejectedWhenTheCauseIsGone(t *testing.T) {
+	svc, j, dlq, main, fe := replayWorld(t, connection.Active,
+		rejectedEntry("held", "reauth_timeout"),
+		rejectedEntry("refused", "zoho_rejected:INVALID_DATA"),
+		submission.Entry{Key: "expired"}, // no entry stored
+		rejectedEntry("norecord", "no_record"),
+		submission.Entry{Key: "queued", ConnectionID: "zc_1", State: submission.Queued, Record: []byte(`{}`)},
+	)
+	done, err := svc.Replay(context.Background(), ReplayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range done {
+		got[d.MessageID] = d.Replayed + "|" + d.Left
+	}
+	if !strings.HasPrefix(got["held"], "requeued|") || !strings.HasPrefix(got["queued"], "sent|") ||
+		!strings.Contains(got["refused"], "-include-refused") || !strings.Contains(got["expired"], "gone") ||
+		!strings.Contains(got["norecord"], "no record") || len(done) != 5 {
+		t.Fatalf("%q", got)
+	}
+	// The entry is re-queued before its message is sent, then deleted.
+	want := []string{"requeue held", "send held to main", "delete held from dlq", "send queued to main", "delete queued from dlq"}
+	if !reflect.DeepEqual([]string(*j), want) {
+		t.Fatalf("%q", *j)
+	}
+	held := fe.m["held"]
+	if held.State != submission.Queued || held.Attempts != 0 || !held.HoldUntil.After(time.Now().Add(6*24*time.Hour)) || string(held.Record) == "" {
+		t.Fatalf("held entry: %+v", held)
+	}
+	if !reflect.DeepEqual(dlq.ids(), []string{"refused", "expired", "norecord"}) || len(dlq.hidden) != 0 || len(main.msgs) != 2 {
+		t.Fatalf("dlq %v (%d hidden), main %v", dlq.ids(), len(dlq.hidden), main.ids())
+	}
+
+	// Asked for: the refused one too.
+	*j = nil
+	done, err = svc.Replay(context.Background(), ReplayOptions{ID: "refused", IncludeRefused: true})
+	if err != nil || len(done) != 1 || done[0].Replayed != "requeued" || done[0].Entry.LastError != "zoho_rejected:INVALID_DATA" {
+		t.Fatalf("%+v %v", done, err)
+	}
+	// The gone one, asked for by id: not replayable, left.
+	done, err = svc.Replay(context.Background(), ReplayOptions{ID: "expired"})
+	if !errors.Is(err, ErrNotReplayable) || len(done) != 1 || done[0].Replayed != "" || !reflect.DeepEqual(dlq.ids(), []string{"expired", "norecord"}) {
+		t.Fatalf("%+v %v %v", done, err, dlq.ids())
+	}
+}
+
+func TestReplayLeavesRejectedWhileTheConnectionWaits(t *testing.T) {
+	svc, j, dlq, _, fe := replayWorld(t, connection.ReauthRequired, rejectedEntry("held", "reauth_timeout"))
+	done, err := svc.Replay(context.Background(), ReplayOptions{})
+	if err != nil || len(done) != 1 || !strings.Contains(done[0].Left, "reauth_required") || len(*j) != 0 {
+		t.Fatalf("%+v %v %q", done, err, *j)
+	}
+	if fe.m["held"].State != submission.Rejected || len(dlq.msgs) != 1 || len(dlq.hidden) != 0 {
+		t.Fatal("a replay changed what it left")
+	}
+}
+
+func TestListDeadLettersShowsTheLastError(t *testing.T) {
+	svc, _, _, _, _ := replayWorld(t, connection.Active, rejectedEntry("held", "reauth_timeout"), submission.Entry{Key: "expired"})
+	ds, err := svc.ListDeadLetters(context.Background(), 10)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("%+v %v", ds, err)
+	}
+	if e := ds[0].Entry; e == nil || !e.Found || e.State != "rejected" || e.Attempts != 4 || e.LastError != "reauth_timeout" {
+		t.Fatalf("held: %+v", ds[0].Entry)
+	}
+	if e := ds[1].Entry; e == nil || e.Found {
+		t.Fatalf("expired: %+v", ds[1].Entry)
+	}
+	if s := fmt.Sprintf("%+v", *ds[0].Entry); strings.Contains(s, "x@example.com") {
+		t.Fatalf("a value leaked: %s", s)
 	}
 }

@@ -82,6 +82,7 @@
 //	claimed  --Zoho took it or refused the data-->  done (answer kept 24 h)
 //	claimed  --Zoho failed / reauth needed------->  queued (record kept, 30 d)
 //	queued   --consumer takes it (conditional)--->  claimed --> done | queued | rejected
+//	rejected --an operator's replay (Requeue)---->  queued (a fresh hold, attempts reset)
 //
 // A repeat gets the first answer with its status (201/200/422, or 202
 // with the same submission_id while or after it was queued). A repeat
@@ -141,7 +142,13 @@
 // the dead-letter queue, for up to 7 days; after a reconnect the next look
 // delivers. Zoho refusing a queued record's data, or a connection that is
 // gone, marks the entry rejected and sends the message to the dead-letter
-// queue quickly.
+// queue quickly. A rejected entry keeps its record for 30 days
+// (RejectedTTL, beyond the dead-letter queue's 14): `zohoconnect
+// dead-letters replay` re-queues it (Entry.Requeue, a write conditional
+// on it still being rejected) before it sends the message back, when its
+// cause is gone (Entry.Cause: an active connection again) or, for Zoho's
+// refusals, when the operator asks. Without that, the consumer would only
+// see the entry rejected and dead-letter the message again, calling no one.
 //
 // # What Zoho refuses
 //

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -25,7 +26,8 @@ const (
 	// Done: Zoho took it (or refused its data on the first attempt).
 	Done State = "done"
 	// Rejected: accepted with 202, then refused by Zoho or undeliverable
-	// for good; its queue message goes to the dead-letter queue.
+	// for good; its queue message goes to the dead-letter queue. Its record
+	// stays (RejectedTTL), so that a replay can deliver it (Requeue).
 	Rejected State = "rejected"
 )
 
@@ -163,4 +165,68 @@ type Queue interface {
 	Send(ctx context.Context, m Message, delay time.Duration) error
 	// Delay hides a received message for d before it is tried again.
 	Delay(ctx context.Context, receiptHandle string, d time.Duration) error
+}
+
+// Cause is why a rejected entry was given up, as far as a replay cares:
+// whether it can tell that the cause is gone.
+type Cause int
+
+const (
+	// CauseConnection: the connection was gone, disconnected, or waited
+	// for a re-authorization longer than its hold (reauth_timeout). Once
+	// the connection is active again, the entry can be delivered.
+	CauseConnection Cause = iota + 1
+	// CauseRefused: Zoho refused the write on its merits (invalid data, a
+	// module the scopes do not cover, zoho_rejected:<code>), or the reason
+	// is one a replay does not know. Sent again unchanged it fails the
+	// same way unless someone changed the org, the mapping or the scopes.
+	CauseRefused
+	// CauseNoRecord: nothing deliverable is stored (no record, or one that
+	// cannot be read).
+	CauseNoRecord
+)
+
+// Cause classifies a rejected entry's LastError.
+func (e *Entry) Cause() Cause {
+	if len(e.Record) == 0 {
+		return CauseNoRecord
+	}
+	switch e.LastError {
+	case "reauth_timeout", "connection_disconnected", "connection_gone":
+		return CauseConnection
+	case "no_record", "record_unreadable":
+		return CauseNoRecord
+	}
+	return CauseRefused
+}
+
+// ErrNotRejected: only a rejected entry can be re-queued.
+var ErrNotRejected = errors.New("the submission is not rejected")
+
+// ErrNoRecord: the entry keeps nothing that could be delivered.
+var ErrNoRecord = errors.New("the submission's record is not stored")
+
+// Requeue makes a rejected entry deliverable again, as if it had just been
+// queued: a fresh hold window (HoldFor from now), attempts reset, kept
+// QueuedTTL from now. Its QueuedAt and LastError stay: when it was posted,
+// and why it failed last. The caller sends its queue message next, so it
+// is marked sent: should that send fail, the dead letter that caused the
+// replay is still there.
+func (e *Entry) Requeue(now time.Time, t Timings) error {
+	if e.State != Rejected {
+		return fmt.Errorf("%w (it is %s)", ErrNotRejected, e.State)
+	}
+	if e.Cause() == CauseNoRecord {
+		return ErrNoRecord
+	}
+	t = t.withDefaults()
+	// A claim token of its own: the consumer's conditional writes of a
+	// queued entry name the token stored with it.
+	e.State, e.ClaimToken, e.ClaimExpiresAt = Queued, randomID(""), time.Time{}
+	e.Attempts, e.DeliveredStatus, e.MessageSent = 0, 0, true
+	e.HoldUntil = now.Add(t.HoldFor)
+	if exp := now.Add(t.QueuedTTL); exp.After(e.ExpiresAt) {
+		e.ExpiresAt = exp
+	}
+	return nil
 }

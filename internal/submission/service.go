@@ -99,6 +99,11 @@ type Timings struct {
 	// QueuedTTL: how long a queued entry (and its record) is kept (30
 	// days: the longest hold, then the dead-letter queue's 14 days).
 	QueuedTTL time.Duration
+	// RejectedTTL: how long a rejected entry (and its record) is kept
+	// after its rejection (30 days: longer than the dead-letter queue's
+	// 14-day retention, so a dead letter's record outlives it and
+	// `zohoconnect dead-letters replay` can deliver it).
+	RejectedTTL time.Duration
 	// HoldFor: how long a submission waits for a re-authorization before
 	// it is given up to the dead-letter queue (7 days).
 	HoldFor time.Duration
@@ -131,6 +136,7 @@ func (t Timings) withDefaults() Timings {
 	def(&t.ClaimTTL, 60*time.Second)
 	def(&t.DoneTTL, 24*time.Hour)
 	def(&t.QueuedTTL, 30*24*time.Hour)
+	def(&t.RejectedTTL, 30*24*time.Hour)
 	def(&t.HoldFor, 7*24*time.Hour)
 	def(&t.HoldDelay, 15*time.Minute)
 	def(&t.RetryDelay, 30*time.Second)
@@ -627,8 +633,14 @@ var errPermanent = errors.New("undeliverable")
 
 func permanent(reason string) error { return &reasonError{kind: errPermanent, reason: reason} }
 
+// reject gives a queued submission up to the dead-letter queue. Its
+// record stays, RejectedTTL from now, so that a replay can deliver it
+// once the cause is gone (Entry.Requeue).
 func (s *Service) reject(ctx context.Context, log *slog.Logger, e *Entry, owner, why string) error {
 	e.State, e.ClaimExpiresAt, e.LastError = Rejected, time.Time{}, why
+	if exp := s.Now.Now().Add(s.Timings.withDefaults().RejectedTTL); exp.After(e.ExpiresAt) {
+		e.ExpiresAt = exp
+	}
 	if err := s.Idempotency.Put(ctx, e, owner); err != nil {
 		log.Error("recording a rejected submission failed", "err", err.Error())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -775,5 +776,84 @@ func TestRefreshNamesTheRejectedToken(t *testing.T) {
 	}
 	if len(w2.ref.rejected) != 1 || !w2.ref.rejected[0].IsZero() {
 		t.Fatalf("an expired token's refresh named %v", w2.ref.rejected)
+	}
+}
+
+// A submission held past HoldFor is rejected with its record kept, and
+// longer than the dead-letter queue keeps its message; re-queued (as
+// `zohoconnect dead-letters replay` does), it is delivered once.
+func TestRejectedAfterHoldIsDeliveredWhenRequeued(t *testing.T) {
+	w := newWorld(t)
+	now := time.Now()
+	w.svc.Now = func() time.Time { return now }
+	w.conns.Update(context.Background(), w.conn.ID, func(c *connection.Connection) error {
+		c.SetStatus(connection.ReauthRequired, "x", now)
+		return nil
+	})
+	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 202 {
+		t.Fatal(status)
+	}
+	m := w.queue.take()[0].m
+	now = now.Add(8 * 24 * time.Hour)
+	w.h.HandleSQS(context.Background(), sqsEvent(m, "rh", 1))
+	e, _ := w.idem.Get(context.Background(), m.Key)
+	if e.State != Rejected || e.LastError != "reauth_timeout" || len(e.Record) == 0 || e.ExpiresAt.Before(now.Add(29*24*time.Hour)) {
+		t.Fatalf("rejected entry: state %s, %q, record %d bytes, expires %v", e.State, e.LastError, len(e.Record), e.ExpiresAt)
+	}
+	if e.Cause() != CauseConnection {
+		t.Fatalf("cause %v", e.Cause())
+	}
+	// Still rejected on a second look: nothing sent to Zoho.
+	w.h.HandleSQS(context.Background(), sqsEvent(m, "rh", 2))
+	if w.crm.count() != 0 {
+		t.Fatal("Zoho called for a rejected entry")
+	}
+
+	w.conns.Update(context.Background(), w.conn.ID, func(c *connection.Connection) error {
+		c.SetStatus(connection.Active, "", now)
+		return nil
+	})
+	if err := e.Requeue(now, Timings{}); err != nil {
+		t.Fatal(err)
+	}
+	if e.State != Queued || e.Attempts != 0 || !e.HoldUntil.Equal(now.Add(7*24*time.Hour)) || e.LastError != "reauth_timeout" {
+		t.Fatalf("requeued: %+v", e)
+	}
+	if err := e.Requeue(now, Timings{}); !errors.Is(err, ErrNotRejected) {
+		t.Fatalf("requeue of a queued entry: %v", err)
+	}
+	w.idem.m[m.Key] = *e
+	if resp := w.h.HandleSQS(context.Background(), sqsEvent(m, "rh3", 3)); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v", resp)
+	}
+	if got, _ := w.idem.Get(context.Background(), m.Key); got.State != Done || w.crm.count() != 1 {
+		t.Fatalf("after requeue: %s, %d Zoho calls", got.State, w.crm.count())
+	}
+}
+
+func TestRejectedCause(t *testing.T) {
+	rec := []byte(`{"fields":{"a":"b"}}`)
+	for _, tc := range []struct {
+		why    string
+		record []byte
+		want   Cause
+	}{
+		{"reauth_timeout", rec, CauseConnection},
+		{"connection_disconnected", rec, CauseConnection},
+		{"connection_gone", rec, CauseConnection},
+		{"invalid_submission", rec, CauseRefused},
+		{"zoho_rejected:INVALID_DATA", rec, CauseRefused},
+		{"module_not_permitted", rec, CauseRefused},
+		{"something_new", rec, CauseRefused},
+		{"record_unreadable", rec, CauseNoRecord},
+		{"reauth_timeout", nil, CauseNoRecord},
+	} {
+		e := &Entry{State: Rejected, LastError: tc.why, Record: tc.record}
+		if got := e.Cause(); got != tc.want {
+			t.Errorf("%s (record %d bytes): %v, want %v", tc.why, len(tc.record), got, tc.want)
+		}
+		if err := e.Requeue(time.Now(), Timings{}); (err == nil) != (tc.want != CauseNoRecord) {
+			t.Errorf("%s: requeue %v", tc.why, err)
+		}
 	}
 }

@@ -142,6 +142,13 @@ func (s *IdempotencyStore) MarkSent(ctx context.Context, e *submission.Entry) er
 	return s.put(ctx, e, stateIs(submission.Queued).And(claimedBy(e.ClaimToken)), false)
 }
 
+// Requeue writes e (made queued again by Entry.Requeue) if the stored
+// entry is still rejected, else ErrClaimLost: of two replays of the same
+// dead letter, or a replay racing anything else, one wins.
+func (s *IdempotencyStore) Requeue(ctx context.Context, e *submission.Entry) error {
+	return s.put(ctx, e, stateIs(submission.Rejected), false)
+}
+
 // Release deletes an entry still claimed by owner.
 func (s *IdempotencyStore) Release(ctx context.Context, key, owner string) error {
 	expr, err := expression.NewBuilder().WithCondition(claimedBy(owner)).Build()

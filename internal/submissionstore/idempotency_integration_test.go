@@ -73,3 +73,39 @@ func TestIdempotencyClaimSurvivesASDKRetry(t *testing.T) {
 		t.Fatalf("claim of a done entry with its old token: %+v %v", prev, err)
 	}
 }
+
+// Requeue writes only over a rejected entry: a second replay of the same
+// dead letter (the entry now queued) loses.
+func TestIdempotencyRequeueOnlyWhileRejected(t *testing.T) {
+	env := testenv.New(t)
+	s := &submissionstore.IdempotencyStore{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Second)
+	e := &submission.Entry{Key: "b_requeue", ConnectionID: "zc_1", Module: "Leads", SubmissionID: "sub_1",
+		State: submission.Claimed, ClaimToken: "run-1", ClaimExpiresAt: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
+	if _, err := s.Claim(ctx, e, now); err != nil {
+		t.Fatal(err)
+	}
+	rejected := *e
+	rejected.State, rejected.LastError, rejected.Record, rejected.Attempts = submission.Rejected, "reauth_timeout", []byte(`{"fields":{"a":"b"}}`), 3
+	requeued := rejected
+	if err := requeued.Requeue(now, submission.Timings{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Requeue(ctx, &requeued); !errors.Is(err, submission.ErrClaimLost) {
+		t.Fatalf("requeue of a claimed entry: %v", err)
+	}
+	if err := s.Put(ctx, &rejected, "run-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Requeue(ctx, &requeued); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, e.Key)
+	if err != nil || got.State != submission.Queued || got.Attempts != 0 || !got.HoldUntil.Equal(now.Add(7*24*time.Hour)) || string(got.Record) != `{"fields":{"a":"b"}}` {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if err := s.Requeue(ctx, &requeued); !errors.Is(err, submission.ErrClaimLost) {
+		t.Fatalf("second requeue: %v", err)
+	}
+}
