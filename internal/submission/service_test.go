@@ -350,7 +350,11 @@ func TestReauthHoldsAndDeliversAfterReconnect(t *testing.T) {
 	}
 }
 
-func TestHoldGivesUpAfterHoldFor(t *testing.T) {
+// heldPastHoldFor is a world whose connection awaits re-authorization, a
+// submission held for it (its queue message m), and the clock moved past
+// HoldFor (now).
+func heldPastHoldFor(t *testing.T) (*world, Message, time.Time) {
+	t.Helper()
 	w := newWorld(t)
 	now := time.Now()
 	w.svc.Now = func() time.Time { return now }
@@ -363,6 +367,11 @@ func TestHoldGivesUpAfterHoldFor(t *testing.T) {
 	}
 	m := w.queue.take()[0].m
 	now = now.Add(8 * 24 * time.Hour)
+	return w, m, now
+}
+
+func TestHoldGivesUpAfterHoldFor(t *testing.T) {
+	w, m, _ := heldPastHoldFor(t)
 	resp := w.h.HandleSQS(context.Background(), sqsEvent(m, "rh", 1))
 	if len(resp.BatchItemFailures) != 1 || w.queue.delayed["rh"] != 0 || len(w.queue.take()) != 0 {
 		t.Fatalf("failures %+v", resp)
@@ -783,18 +792,7 @@ func TestRefreshNamesTheRejectedToken(t *testing.T) {
 // longer than the dead-letter queue keeps its message; re-queued (as
 // `zohoconnect dead-letters replay` does), it is delivered once.
 func TestRejectedAfterHoldIsDeliveredWhenRequeued(t *testing.T) {
-	w := newWorld(t)
-	now := time.Now()
-	w.svc.Now = func() time.Time { return now }
-	w.conns.Update(context.Background(), w.conn.ID, func(c *connection.Connection) error {
-		c.SetStatus(connection.ReauthRequired, "x", now)
-		return nil
-	})
-	if status, _ := w.post(t, w.request("application/json", leadJSON)); status != 202 {
-		t.Fatal(status)
-	}
-	m := w.queue.take()[0].m
-	now = now.Add(8 * 24 * time.Hour)
+	w, m, now := heldPastHoldFor(t)
 	w.h.HandleSQS(context.Background(), sqsEvent(m, "rh", 1))
 	e, _ := w.idem.Get(context.Background(), m.Key)
 	if e.State != Rejected || e.LastError != "reauth_timeout" || len(e.Record) == 0 || e.ExpiresAt.Before(now.Add(29*24*time.Hour)) {
