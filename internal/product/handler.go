@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/forms"
 	"github.com/zohoconnect/zohoconnect/internal/httpapi"
 )
 
@@ -30,6 +31,8 @@ type Handler struct {
 	// PublicBaseURL (PUBLIC_BASE_URL) is the API's address under a custom
 	// domain; empty: the domain API Gateway served the request at.
 	PublicBaseURL string
+	// Forms serves /connections/{connection_id}/forms (nil: not served).
+	Forms *forms.Admin
 }
 
 // maxBody bounds a request body: a session or a patch is small.
@@ -89,6 +92,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			return h.fail(err), nil
 		}
 		return httpapi.JSON(201, map[string]string{"submission_key": key, "key_id": keyID}), nil
+	}
+	if resp, ok := h.formRoute(ctx, route, req); ok {
+		return resp, nil
 	}
 	return httpapi.JSON(404, &httpapi.Error{Code: "not_found", Message: "No such route."}), nil
 }

@@ -28,6 +28,11 @@ type Credentials struct {
 	// Signature is "X-Signature: t=<unix seconds>,v1=<hex>" (nil when
 	// absent or malformed).
 	Signature *Signature
+	// Form is set only by internal/formpost, for a post to a public form
+	// it has checked (the form exists, names this connection, and the
+	// post passed its origin, honeypot, CAPTCHA and rate limit): no key is
+	// presented. ParseCredentials never sets it.
+	Form bool
 }
 
 // Signature is a parsed X-Signature header.
@@ -150,6 +155,9 @@ var (
 // now. An unknown connection is checked against a decoy, doing the same
 // work.
 func (s *Service) authenticate(ctx context.Context, id string, cred Credentials, signed Signed) (*connection.Connection, error) {
+	if cred.Form {
+		return s.formConnection(ctx, id)
+	}
 	if cred.Bearer == "" && cred.Signature == nil {
 		return nil, ErrUnauthorized
 	}

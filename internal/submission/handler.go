@@ -27,6 +27,14 @@ type Handler struct {
 	// Metrics receives the Submissions and SubmissionLatency metrics
 	// (nil: none).
 	Metrics *metrics.Emitter
+	// Forms serves the public forms' routes, /f/{form_id} (nil: none).
+	Forms RouteHandler
+}
+
+// RouteHandler serves other routes of the function (internal/formpost:
+// POST and OPTIONS /f/{form_id}).
+type RouteHandler interface {
+	Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse
 }
 
 // Invoke is the Lambda entry point: an SQS event (Records[].eventSource
@@ -65,6 +73,9 @@ func header(req events.APIGatewayV2HTTPRequest, name string) string {
 
 // Handle serves POST /connections/{connection_id}/submissions.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	if h.Forms != nil && isFormRoute(req) {
+		return h.Forms.Handle(ctx, req)
+	}
 	start := time.Now()
 	resp := h.handle(ctx, req)
 	outcome := submissionOutcome(resp.StatusCode)

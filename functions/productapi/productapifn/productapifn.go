@@ -19,6 +19,8 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/config"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/forms"
+	"github.com/zohoconnect/zohoconnect/internal/forms/formstore"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/product"
 	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
@@ -34,7 +36,9 @@ type Config struct {
 	ReturnURLOrigins      []string
 	SessionTTL            time.Duration
 	PublicBaseURL         string
-	LogLevel              string
+	// FormsTable (FORMS_TABLE, optional) serves the forms routes.
+	FormsTable string
+	LogLevel   string
 }
 
 // LoadConfig reads the settings from the environment.
@@ -48,6 +52,7 @@ func LoadConfig() (Config, error) {
 		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
 		SessionTTL:            r.Seconds("CONNECT_SESSION_TTL_SECONDS", connection.DefaultSessionTTL),
 		PublicBaseURL:         r.Optional("PUBLIC_BASE_URL", ""),
+		FormsTable:            r.Optional("FORMS_TABLE", ""),
 		LogLevel:              r.Optional("LOG_LEVEL", "info"),
 	}
 	for _, o := range strings.Split(r.Optional("RETURN_URL_ORIGINS", ""), ",") {
@@ -71,8 +76,12 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*product.Handler, error)
 		SessionTTL:       cfg.SessionTTL,
 		Log:              log,
 	}
-	return &product.Handler{
+	h := &product.Handler{
 		Service: svc, Log: log, PublicBaseURL: cfg.PublicBaseURL,
 		Keys: &awsstore.ProductKeys{SM: sm, ID: cfg.ProductAPIKeySecretID},
-	}, nil
+	}
+	if cfg.FormsTable != "" {
+		h.Forms = &forms.Admin{Forms: &formstore.Store{DB: db, Table: cfg.FormsTable}, Connections: svc.Connections, Log: log}
+	}
+	return h, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/config"
 	"github.com/zohoconnect/zohoconnect/internal/metrics"
+	"github.com/zohoconnect/zohoconnect/pkg/captcha"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -26,6 +27,11 @@ type Config struct {
 	// SubmissionsPerMinute (SUBMISSIONS_PER_CONNECTION_PER_MINUTE) is each
 	// connection's limit of accepted submissions a minute; 0: none.
 	SubmissionsPerMinute int
+	// FormsTable (FORMS_TABLE, optional) serves public forms' posts,
+	// /f/{form_id}; CaptchaEndpointOverride (CAPTCHA_ENDPOINT_OVERRIDE)
+	// sends their CAPTCHA checks to a simulator.
+	FormsTable              string
+	CaptchaEndpointOverride string
 	// Stage (STAGE) is the Stage dimension of every metric.
 	Stage            string
 	EndpointOverride string
@@ -36,18 +42,20 @@ type Config struct {
 func LoadConfig() (Config, error) {
 	var r config.Reader
 	c := Config{
-		ConnectionsTable:      r.String("CONNECTIONS_TABLE"),
-		IdempotencyTable:      r.String("IDEMPOTENCY_TABLE"),
-		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
-		ProductAPIKeySecretID: r.Optional("PRODUCT_API_KEY_SECRET_ID", ""),
-		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
-		QueueURL:              r.String("SUBMISSION_QUEUE_URL"),
-		RefreshFunctionName:   r.String("REFRESH_FUNCTION_NAME"),
-		MaxBodyBytes:          r.Int("MAX_BODY_BYTES", 65536),
-		SubmissionsPerMinute:  r.NonNegativeInt("SUBMISSIONS_PER_CONNECTION_PER_MINUTE", 60),
-		Stage:                 r.Optional("STAGE", metrics.LocalStage),
-		EndpointOverride:      r.Optional(zoho.EndpointOverrideEnv, ""),
-		LogLevel:              r.Optional("LOG_LEVEL", "info"),
+		ConnectionsTable:        r.String("CONNECTIONS_TABLE"),
+		IdempotencyTable:        r.String("IDEMPOTENCY_TABLE"),
+		SubmissionKeySecretID:   r.String("SUBMISSION_KEY_SECRET_ID"),
+		ProductAPIKeySecretID:   r.Optional("PRODUCT_API_KEY_SECRET_ID", ""),
+		TokenSecretPrefix:       r.String("TOKEN_SECRET_PREFIX"),
+		QueueURL:                r.String("SUBMISSION_QUEUE_URL"),
+		RefreshFunctionName:     r.String("REFRESH_FUNCTION_NAME"),
+		MaxBodyBytes:            r.Int("MAX_BODY_BYTES", 65536),
+		SubmissionsPerMinute:    r.NonNegativeInt("SUBMISSIONS_PER_CONNECTION_PER_MINUTE", 60),
+		FormsTable:              r.Optional("FORMS_TABLE", ""),
+		CaptchaEndpointOverride: r.Optional(captcha.EndpointOverrideEnv, ""),
+		Stage:                   r.Optional("STAGE", metrics.LocalStage),
+		EndpointOverride:        r.Optional(zoho.EndpointOverrideEnv, ""),
+		LogLevel:                r.Optional("LOG_LEVEL", "info"),
 	}
 	err := r.Err()
 	if c.MaxBodyBytes > MaxBodyLimit {

@@ -18,11 +18,14 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
+	"github.com/zohoconnect/zohoconnect/internal/formpost"
+	"github.com/zohoconnect/zohoconnect/internal/forms/formstore"
 	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
+	"github.com/zohoconnect/zohoconnect/pkg/captcha"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -52,8 +55,35 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*submission.Handler, err
 	if cfg.ProductAPIKeySecretID != "" {
 		svc.ProductKey = &awsstore.ProductKeys{SM: sm, ID: cfg.ProductAPIKeySecretID}
 	}
-	return &submission.Handler{Service: svc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
-		Metrics: &metrics.Emitter{Log: log, Stage: cfg.Stage}}, nil
+	h := &submission.Handler{Service: svc, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
+		Metrics: &metrics.Emitter{Log: log, Stage: cfg.Stage}}
+	if cfg.FormsTable != "" {
+		if h.Forms, err = newForms(cfg, db, svc, log); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// newForms builds the public forms' handler (/f/{form_id}): the forms
+// table read only, the one CAPTCHA client, the submission rate counter,
+// and the same submission service.
+func newForms(cfg Config, db *dynamodb.Client, svc *submission.Service, log *slog.Logger) (*formpost.Handler, error) {
+	hc, err := captcha.NewHTTPClient(captcha.HTTPOptions{EndpointOverride: cfg.CaptchaEndpointOverride})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CaptchaEndpointOverride != "" {
+		log.Warn("CAPTCHA_ENDPOINT_OVERRIDE is set: every CAPTCHA check goes to "+cfg.CaptchaEndpointOverride+" instead of the providers", "override", cfg.CaptchaEndpointOverride)
+	}
+	return &formpost.Handler{
+		Forms:        &formstore.Store{DB: db, Table: cfg.FormsTable},
+		Submit:       svc,
+		Captcha:      &captcha.Verifier{HTTP: hc},
+		Counter:      &submissionstore.RateCounter{DB: db, Table: cfg.IdempotencyTable},
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Log:          log.With("route", "form"),
+	}, nil
 }
 
 // NewCRM makes CRM clients for the sync function, sharing one HTTP client.
