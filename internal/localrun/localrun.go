@@ -52,6 +52,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
+	"github.com/zohoconnect/zohoconnect/pkg/captcha/captchasim"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
@@ -85,11 +86,14 @@ type Options struct {
 
 // Bundle is a running local deployment.
 type Bundle struct {
-	Sim      *zohosim.Server
-	SimURL   string
-	Template *samtemplate.Template
-	Deploy   *samtemplate.Deployment
-	AWS      aws.Config
+	Sim    *zohosim.Server
+	SimURL string
+	// Captcha stands in for the CAPTCHA providers (CaptchaEndpointOverride).
+	Captcha    *captchasim.Server
+	CaptchaURL string
+	Template   *samtemplate.Template
+	Deploy     *samtemplate.Deployment
+	AWS        aws.Config
 	// The functions' handlers, one per function of the template.
 	Callback   *connect.Handler
 	Refresh    *refresh.Handler
@@ -110,10 +114,12 @@ type Bundle struct {
 	streams     *dynamodbstreams.Client
 	tokenPrefix string
 	simServer   *http.Server
-	watch       *buswatch.Watch
-	stopPollers context.CancelFunc
-	pollers     chan error
-	running     int // pollers started
+	// captchaServer serves Captcha.
+	captchaServer *http.Server
+	watch         *buswatch.Watch
+	stopPollers   context.CancelFunc
+	pollers       chan error
+	running       int // pollers started
 }
 
 // Start creates the resources, starts the simulator and builds the
@@ -167,6 +173,16 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	b.simServer = &http.Server{Handler: b.Sim, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = b.simServer.Serve(ln) }()
 
+	b.Captcha = captchasim.New()
+	cln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("the CAPTCHA simulator cannot listen: %w", err)
+	}
+	b.CaptchaURL = "http://" + cln.Addr().String()
+	b.captchaServer = &http.Server{Handler: b.Captcha, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = b.captchaServer.Serve(cln) }()
+
 	b.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(eps.DynamoDB)
 		o.DisableValidateResponseChecksum = true // DynamoDB Local's error responses carry a wrong CRC
@@ -178,7 +194,7 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	b.local = samtemplate.Local{DynamoDB: b.db, SecretsManager: b.sm, SQS: b.sqs, EventBridge: b.eb}
 	clientSecret, _ := json.Marshal(map[string]string{"client_id": ClientID, "client_secret": ClientSecret, "redirect_uri": opts.RedirectURI})
 	vars := map[string]string{"Stage": opts.Prefix, "AWS::Region": eps.Region, "AWS::StackName": "zohoconnect-" + opts.Prefix,
-		"ZohoEndpointOverride": b.SimURL}
+		"ZohoEndpointOverride": b.SimURL, "CaptchaEndpointOverride": b.CaptchaURL}
 	if opts.BaseURL != "" {
 		vars["PublicBaseUrl"] = strings.TrimRight(opts.BaseURL, "/")
 	}
@@ -408,6 +424,9 @@ func (b *Bundle) Close(ctx context.Context) error {
 	}
 	if b.simServer != nil {
 		errs = append(errs, b.simServer.Shutdown(ctx))
+	}
+	if b.captchaServer != nil {
+		errs = append(errs, b.captchaServer.Shutdown(ctx))
 	}
 	if b.Deploy != nil {
 		errs = append(errs, b.local.Teardown(ctx, b.Deploy))

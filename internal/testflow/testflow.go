@@ -294,6 +294,10 @@ func productRoute(method, path string) (string, map[string]string) {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if len(parts) >= 2 && parts[0] == "connections" {
 		params := map[string]string{"connection_id": parts[1]}
+		if len(parts) == 4 && parts[2] == "forms" {
+			params["form_id"] = parts[3]
+			return method + " /connections/{connection_id}/forms/{form_id}", params
+		}
 		rest := strings.Join(parts[2:], "/")
 		if rest != "" {
 			return method + " /connections/{connection_id}/" + rest, params
