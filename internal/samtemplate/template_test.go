@@ -40,7 +40,7 @@ func TestRealTemplateTables(t *testing.T) {
 			t.Errorf("%s: Condition %q; every table exists in every stack", tb.LogicalID, tb.Condition)
 		}
 	}
-	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable"}; !reflect.DeepEqual(ids, want) {
+	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable", "FormsTable"}; !reflect.DeepEqual(ids, want) {
 		t.Fatalf("tables = %v, want %v", ids, want)
 	}
 
@@ -77,6 +77,16 @@ func TestRealTemplateTables(t *testing.T) {
 		t.Errorf("connections CreateTable: stream %+v, %d GSIs", in.StreamSpecification, len(in.GlobalSecondaryIndexes))
 	}
 
+	// Public forms: no TTL (a form lives until deleted), a connection's
+	// forms by an index.
+	forms, _ := tpl.Table("FormsTable")
+	if want := []KeyElement{{"form_id", "HASH"}}; !reflect.DeepEqual(forms.KeySchema, want) || forms.TTLAttribute != "" || forms.StreamViewType != "" {
+		t.Errorf("forms table: key %v, TTL %q, stream %q", forms.KeySchema, forms.TTLAttribute, forms.StreamViewType)
+	}
+	if want := []Index{{IndexName: "connection-index", KeySchema: []KeyElement{{"connection_id", "HASH"}}, ProjectionType: "ALL"}}; !reflect.DeepEqual(forms.GlobalSecondaryIndexes, want) {
+		t.Errorf("forms GSIs = %+v", forms.GlobalSecondaryIndexes)
+	}
+
 	for id, key := range map[string]string{"StatesTable": "state_hash", "SessionsTable": "session_id", "IdempotencyTable": "idempotency_key"} {
 		tb, _ := tpl.Table(id)
 		if want := []KeyElement{{key, "HASH"}}; !reflect.DeepEqual(tb.KeySchema, want) {
@@ -104,8 +114,14 @@ func TestRealTemplateRoutes(t *testing.T) {
 		"DELETE /connections/{connection_id} ProductApiFunction HttpApi",
 		"GET /connections/{connection_id} ProductApiFunction HttpApi",
 		"PATCH /connections/{connection_id} ProductApiFunction HttpApi",
+		"GET /connections/{connection_id}/forms ProductApiFunction HttpApi",
+		"POST /connections/{connection_id}/forms ProductApiFunction HttpApi",
+		"DELETE /connections/{connection_id}/forms/{form_id} ProductApiFunction HttpApi",
+		"GET /connections/{connection_id}/forms/{form_id} ProductApiFunction HttpApi",
 		"POST /connections/{connection_id}/submission-key ProductApiFunction HttpApi",
 		"POST /connections/{connection_id}/submissions SyncFunction HttpApi",
+		"OPTIONS /f/{form_id} SyncFunction HttpApi",
+		"POST /f/{form_id} SyncFunction HttpApi",
 		"GET /oauth/callback CallbackFunction HttpApi",
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -117,8 +133,8 @@ func TestRealTemplateRoutes(t *testing.T) {
 var designEnvironment = map[string][]string{
 	"CallbackFunction":   {"ALLOW_ANONYMOUS_CONNECT", "CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "SESSIONS_TABLE", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
 	"RefreshFunction":    {"CONNECTIONS_TABLE", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
-	"SyncFunction":       {"CONNECTIONS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
-	"ProductApiFunction": {"CONNECTIONS_TABLE", "CONNECT_SESSION_TTL_SECONDS", "LOG_LEVEL", "PRODUCT_API_KEY_SECRET_ID", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "RETURN_URL_ORIGINS", "SESSIONS_TABLE", "STAGE", "SUBMISSION_KEY_SECRET_ID"},
+	"SyncFunction":       {"CAPTCHA_ENDPOINT_OVERRIDE", "CONNECTIONS_TABLE", "FORMS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"ProductApiFunction": {"CONNECTIONS_TABLE", "CONNECT_SESSION_TTL_SECONDS", "FORMS_TABLE", "LOG_LEVEL", "PRODUCT_API_KEY_SECRET_ID", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "RETURN_URL_ORIGINS", "SESSIONS_TABLE", "STAGE", "SUBMISSION_KEY_SECRET_ID"},
 	"EventsFunction":     {"EVENT_BUS_NAME", "LOG_LEVEL", "STAGE"},
 }
 
@@ -145,6 +161,7 @@ func TestRealTemplateFunctions(t *testing.T) {
 	vars := tpl.LocalVars()
 	vars["ConnectionsTable"] = "local-ConnectionsTable"
 	vars["IdempotencyTable"] = "local-IdempotencyTable"
+	vars["FormsTable"] = "local-FormsTable"
 	vars["SubmissionKeySecret"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
 	vars["ProductApiKeySecret"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:product"
 	vars["SubmissionQueue"] = "http://127.0.0.1:1/123456789012/q"
@@ -154,7 +171,9 @@ func TestRealTemplateFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEnv := map[string]string{
+		"CAPTCHA_ENDPOINT_OVERRIDE":             "",
 		"CONNECTIONS_TABLE":                     "local-ConnectionsTable",
+		"FORMS_TABLE":                           "local-FormsTable",
 		"IDEMPOTENCY_TABLE":                     "local-IdempotencyTable",
 		"LOG_LEVEL":                             "info",
 		"MAX_BODY_BYTES":                        "65536",
