@@ -44,6 +44,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connect"
+	"github.com/zohoconnect/zohoconnect/internal/forms/formstore"
 	"github.com/zohoconnect/zohoconnect/internal/localrun/buswatch"
 	"github.com/zohoconnect/zohoconnect/internal/localrun/ddbstream"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
@@ -386,6 +387,11 @@ func (b *Bundle) WaitEvent(ctx context.Context, detailType, connectionID string)
 // Connections is the store over the bundle's connections table.
 func (b *Bundle) Connections() *awsstore.ConnectionStore {
 	return awsstore.NewConnectionStore(b.db, b.Deploy.Tables["ConnectionsTable"])
+}
+
+// Forms is the store over the bundle's forms table.
+func (b *Bundle) Forms() *formstore.Store {
+	return &formstore.Store{DB: b.db, Table: b.Deploy.Tables["FormsTable"]}
 }
 
 // AccessTokenVersions describes the versions of a connection's access-token
