@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,14 +37,15 @@ func main() {
 	logPath := flag.String("log", ".cache/dev.log", "where the functions' JSON logs go")
 	anonymous := flag.Bool("anonymous", false, "AllowAnonymousConnect=true: /connect also starts without a session")
 	origins := flag.String("return-origins", "", "ReturnUrlOrigins, comma-separated (default: this server's origin)")
+	siteAddr := flag.String("site-addr", "", "where to serve the demo site with the public forms, another origin (default: -addr's port + 1)")
 	flag.Parse()
-	if err := run(*addr, *logPath, *anonymous, *origins, os.Stdout); err != nil {
+	if err := run(*addr, *siteAddr, *logPath, *anonymous, *origins, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, logPath string, anonymous bool, origins string, out io.Writer) error {
+func run(addr, siteAddr, logPath string, anonymous bool, origins string, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -75,6 +77,20 @@ func run(addr, logPath string, anonymous bool, origins string, out io.Writer) er
 		ln.Close()
 		return err
 	}
+	if siteAddr == "" {
+		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		p, _ := strconv.Atoi(port)
+		siteAddr = net.JoinHostPort(host, strconv.Itoa(p+1))
+	}
+	siteLn, err := net.Listen("tcp", siteAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("the demo site cannot listen on %s (set -site-addr): %w", siteAddr, err)
+	}
+	s.Site = &devserver.DemoSite{Bundle: b, APIBase: base, Origin: "http://" + siteLn.Addr().String()}
+	site := &http.Server{Handler: s.Site, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = site.Serve(siteLn) }()
+	defer site.Close()
 	go s.ConsumeQueue(ctx)
 	go s.WatchEvents(ctx, out)
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
@@ -114,9 +130,15 @@ Also: curl -s "$API/connections?tenant_id=acme" -H "Authorization: Bearer $PRODU
       curl -s -X DELETE $API/connections/<connection_id> -H "Authorization: Bearer $PRODUCT_API_KEY"
       curl -X POST $API/_dev/refresh      (the refresh schedule, once)
 Anonymous connect: %[7]s.
-return_url origins allowed: %[8]s. Ctrl-C stops everything.
+return_url origins allowed: %[8]s.
 
-`, base, b.SimURL, logPath, strings.Join(s.Routes(), ", "), b.ProductAPIKey, devserver.ReturnPath, anon, origins)
+Public forms: each connection.connected event above also makes a demo form
+(POST /connections/<connection_id>/forms) allowed from the demo site
+%[9]s, another origin; open the address printed with it in a browser,
+send the form, and its thank-you page lists the leads the simulated org
+holds. Ctrl-C stops everything.
+
+`, base, b.SimURL, logPath, strings.Join(s.Routes(), ", "), b.ProductAPIKey, devserver.ReturnPath, anon, origins, s.Site.Origin)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/zohoconnect/zohoconnect/internal/httpapi"
 	"github.com/zohoconnect/zohoconnect/internal/localrun"
+	"github.com/zohoconnect/zohoconnect/internal/productevents"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -51,6 +52,9 @@ const maxBody = 1 << 20
 type Server struct {
 	Bundle *localrun.Bundle
 	Log    *slog.Logger
+	// Site, when set, gets a demo form for every connection.connected
+	// event WatchEvents sees, and WatchEvents prints its address.
+	Site   *DemoSite
 	routes []route
 }
 
@@ -294,7 +298,22 @@ func (s *Server) WatchEvents(ctx context.Context, out io.Writer) {
 			return
 		}
 		fmt.Fprintln(out, EventLine(ev))
+		if s.Site != nil && ev.DetailType == productevents.Connected {
+			s.demoForm(ctx, out, ev.Detail.ConnectionID)
+		}
 	}
+}
+
+// demoForm makes the connection a demo form on the demo site and prints
+// where to open it.
+func (s *Server) demoForm(ctx context.Context, out io.Writer, connectionID string) {
+	id, err := s.Site.CreateForm(ctx, connectionID)
+	if err != nil {
+		fmt.Fprintf(out, "  (no demo form: %v)\n", err)
+		return
+	}
+	fmt.Fprintf(out, "  demo form %s: open %s/?form=%s (another origin), send it, and the thank-you page lists the org's leads\n",
+		id, s.Site.Origin, id)
 }
 
 // EventLine is an event in one line: what happened, to which connection,
