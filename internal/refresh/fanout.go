@@ -240,12 +240,17 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 			return sum, position{}, 0, qerr
 		}
 		for i, c := range page {
+			// A slot of the pool first: waiting for it (other shards share
+			// it in process) may use up the time.
+			pool <- struct{}{}
 			if outOfTime() {
+				<-pool
 				return sum, pos, len(page) - i, nil
 			}
 			pos.after = connection.DueKey{ID: c.ID, ExpiresAt: c.TokenExpiresAt}
 			count(func(s *Summary) { s.Due++ })
 			if c.NextAttemptAt.After(now) {
+				<-pool
 				count(func(s *Summary) { s.BackingOff++ })
 				continue
 			}
@@ -255,13 +260,13 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 					s.Log.Error("refresh: marking an idle connection failed", "connection_id", c.ID, "err", merr.Error())
 				}
 				if moved {
+					<-pool
 					s.Log.Debug("refresh: idle, checked once a day from now on", "connection_id", c.ID, "last_use", c.LastUse().UTC())
 					count(func(s *Summary) { s.Idled++ })
 					continue
 				}
 				// Used since it was read: it is refreshed as any other.
 			}
-			pool <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-pool }()
 				o := s.refresh(ctx, conf, owner, c, s.Now.Now(), dueBy)

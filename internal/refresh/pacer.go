@@ -48,6 +48,10 @@ type WriteRater interface {
 	AccessTokenWritesPerSecond() float64
 }
 
+// MaxWriteWait is how long, at most, a token Zoho issued should wait for
+// its write slot (WorkerShare); writeTimeout bounds it anyway.
+const MaxWriteWait = 5 * time.Second
+
 // WorkerShare divides a deployment's write rate among the shard
 // workers, which run at once in separate processes, and bounds a
 // worker's pool so that no token Zoho issued waits more than about
