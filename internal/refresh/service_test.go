@@ -175,7 +175,7 @@ func (f *fixture) add(refreshToken string, expiresIn time.Duration, change ...fu
 
 func checkInvariant(t *testing.T, s Summary) {
 	t.Helper()
-	if got := s.Refreshed + s.Failed + s.ReauthRequired + s.Skipped + s.BackingOff + s.Deferred; got != s.Due {
+	if got := s.Refreshed + s.Failed + s.ReauthRequired + s.Skipped + s.BackingOff + s.Deferred + s.Idled; got != s.Due {
 		t.Errorf("summary does not add up: %+v", s)
 	}
 }
