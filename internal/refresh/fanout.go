@@ -207,8 +207,11 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 	if s.WorkerBudget > 0 {
 		budgetEnd = time.Now().Add(s.WorkerBudget)
 	}
+	took := 0
+	// The budget ends a worker's turn only once it took a connection, so
+	// that every turn moves the cursor on; the deadline ends it anyway.
 	outOfTime := func() bool {
-		return s.stopping(ctx) || (!budgetEnd.IsZero() && !time.Now().Before(budgetEnd))
+		return s.stopping(ctx) || (took > 0 && !budgetEnd.IsZero() && !time.Now().Before(budgetEnd))
 	}
 	var (
 		mu sync.Mutex
@@ -248,6 +251,7 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 				return sum, pos, len(page) - i, nil
 			}
 			pos.after = connection.DueKey{ID: c.ID, ExpiresAt: c.TokenExpiresAt}
+			took++
 			count(func(s *Summary) { s.Due++ })
 			if c.NextAttemptAt.After(now) {
 				<-pool
