@@ -136,7 +136,7 @@ type fixture struct {
 	n     int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{store: newFakeStore(), vault: newFakeVault(), zoho: newFakeZoho(), limit: &countingLimiter{}, logs: &bytes.Buffer{}, now: time.Now()}
 	f.svc = &Service{
