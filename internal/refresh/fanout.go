@@ -146,7 +146,7 @@ func (s *Service) shardChain(ctx context.Context, conf *zoho.Config, owner strin
 	var total Summary
 	pos := position{part: shard}
 	for {
-		got, next, left, err := s.work(ctx, conf, owner, pool, shard, pos)
+		got, next, left, err := s.work(ctx, conf, owner, pool, shard, pos, nil)
 		total.plus(got)
 		if err != nil || next.part == "" {
 			return total, err
@@ -168,6 +168,19 @@ func (s *Service) shardChain(ctx context.Context, conf *zoho.Config, owner strin
 // when the answer's NextCursor is where a continuation starts. It logs
 // its own summary line (with its metrics).
 func (s *Service) RunShard(ctx context.Context, req ShardRequest) (Summary, error) {
+	return s.RunShardHandingOff(ctx, req, nil)
+}
+
+// RunShardHandingOff is RunShard that calls handOff with the
+// continuation's payload the moment the worker stops taking connections,
+// before it waits for those it took: a continuation started then is
+// started well before the deadline, however long the last refreshes
+// take (their Zoho call and their write each have 10 s), and it starts
+// after the last connection taken, so the two never share one.
+//
+// handOff answers whether the continuation started; the worker's summary
+// (and its log line) counts it.
+func (s *Service) RunShardHandingOff(ctx context.Context, req ShardRequest, handOff func(next ShardRequest) bool) (Summary, error) {
 	started := time.Now()
 	sum := Summary{Shard: req.Shard}
 	if !validShard(req.Shard) {
@@ -184,10 +197,18 @@ func (s *Service) RunShard(ctx context.Context, req ShardRequest) (Summary, erro
 		return sum, err
 	}
 	pool := make(chan struct{}, clock.OrDefault(s.Workers, DefaultWorkers))
-	got, next, _, err := s.work(ctx, conf, newOwner("shard"+req.Shard), pool, req.Shard, pos)
+	var stopped func(position)
+	continued := false
+	if handOff != nil {
+		stopped = func(next position) { continued = handOff(ShardRequest{Shard: req.Shard, Cursor: next.encode()}) }
+	}
+	got, next, _, err := s.work(ctx, conf, newOwner("shard"+req.Shard), pool, req.Shard, pos, stopped)
 	sum.plus(got)
 	if next.part != "" {
 		sum.NextCursor = next.encode()
+	}
+	if continued {
+		sum.Continuations = 1
 	}
 	sum.DurationMS = time.Since(started).Milliseconds()
 	if err != nil {
@@ -199,10 +220,10 @@ func (s *Service) RunShard(ctx context.Context, req ShardRequest) (Summary, erro
 
 // work takes the due connections of shard from pos until the shard is
 // done (next is the zero position) or its time runs out (next is where
-// to go on; left is how many connections it had read and not taken,
-// which it does not count). Every connection it took is finished before
-// it returns.
-func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, pool chan struct{}, shard string, pos position) (sum Summary, next position, left int, err error) {
+// to go on, which it tells stopped, when not nil, at once; left is how
+// many connections it had read and not taken, which it does not count).
+// Every connection it took is finished before it returns.
+func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, pool chan struct{}, shard string, pos position, stopped func(position)) (sum Summary, next position, left int, err error) {
 	var budgetEnd time.Time
 	if s.WorkerBudget > 0 {
 		budgetEnd = time.Now().Add(s.WorkerBudget)
@@ -226,6 +247,9 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 	idlePart := connection.IdleShardPrefix + shard
 	for pos.part != "" {
 		if outOfTime() {
+			if stopped != nil {
+				stopped(pos)
+			}
 			return sum, pos, 0, nil
 		}
 		now := s.Now.Now()
@@ -248,6 +272,9 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 			pool <- struct{}{}
 			if outOfTime() {
 				<-pool
+				if stopped != nil {
+					stopped(pos)
+				}
 				return sum, pos, len(page) - i, nil
 			}
 			pos.after = connection.DueKey{ID: c.ID, ExpiresAt: c.TokenExpiresAt}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,6 +70,7 @@ type lambdaWorkers struct {
 	requests   []ShardRequest
 	answers    []Summary
 	fail       func(ShardRequest) error
+	onStart    func(ShardRequest)
 }
 
 func (l *lambdaWorkers) StartWorker(_ context.Context, req ShardRequest) error {
@@ -76,6 +78,9 @@ func (l *lambdaWorkers) StartWorker(_ context.Context, req ShardRequest) error {
 		if err := l.fail(req); err != nil {
 			return err
 		}
+	}
+	if l.onStart != nil {
+		l.onStart(req)
 	}
 	payload, err := json.Marshal(req)
 	if err != nil {
@@ -331,5 +336,49 @@ func TestWorkerShare(t *testing.T) {
 	}
 	if p := NewPacerRate(1.25); p.interval != 800*time.Millisecond {
 		t.Errorf("1.25/s paces every %v", p.interval)
+	}
+}
+
+// A worker starts its continuation the moment it stops taking
+// connections, while the refreshes it took are still under way: not
+// after them, when the deadline may have come.
+func TestContinuationStartsBeforeTheLastRefreshesFinish(t *testing.T) {
+	f := newFixture(t)
+	f.zoho.latency = 150 * time.Millisecond
+	f.svc.Workers, f.svc.WorkerBudget = 2, time.Millisecond
+	shard := ""
+	var ids []string
+	for i := 0; len(ids) < 3; i++ {
+		id := f.add(fmt.Sprintf("ok-%d", i), time.Minute)
+		if shard == "" {
+			shard = connection.RefreshShard(id)
+		}
+		if connection.RefreshShard(id) != shard {
+			f.store.Edit(id, func(c *connection.Connection) { c.Status = connection.Disconnected })
+			continue
+		}
+		ids = append(ids, id)
+	}
+	var whileInFlight, continuations atomic.Int64
+	workers := &lambdaWorkers{onStart: func(r ShardRequest) {
+		if r.Cursor != "" {
+			continuations.Add(1)
+			if f.zoho.inFlight.Load() > 0 {
+				whileInFlight.Add(1)
+			}
+		}
+	}}
+	workers.newHandler = func() *Handler { return &Handler{Service: f.svc, Log: slog.New(slog.DiscardHandler), Workers: workers} }
+	if _, err := workers.newHandler().Handle(context.Background(), json.RawMessage(`{"shard":"`+shard+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	workers.wg.Wait()
+	if continuations.Load() < 1 || whileInFlight.Load() != continuations.Load() {
+		t.Fatalf("%d continuations, %d started while a refresh was in flight", continuations.Load(), whileInFlight.Load())
+	}
+	for _, id := range ids {
+		if f.vault.versions(id) != 1 {
+			t.Errorf("%s refreshed %d times", id, f.vault.versions(id))
+		}
 	}
 }

@@ -111,14 +111,14 @@ func (h *Handler) coordinate(ctx context.Context) (Summary, error) {
 	return sum, nil
 }
 
-// worker runs its turn at a shard and, when its time ran out, starts its
-// continuation before it answers (in process: runs it, until the shard
-// is done).
+// worker runs its turn at a shard and, when its time runs out, starts
+// its continuation the moment it stops taking connections (in process:
+// runs it after, until the shard is done).
 func (h *Handler) worker(ctx context.Context, req ShardRequest) (Summary, error) {
-	var total Summary
-	for {
-		sum, err := h.Service.RunShard(ctx, req)
-		if h.Workers == nil {
+	if h.Workers == nil {
+		var total Summary
+		for {
+			sum, err := h.Service.RunShard(ctx, req)
 			total.plus(sum)
 			total.Shard, total.DurationMS = sum.Shard, total.DurationMS+sum.DurationMS
 			if err != nil || sum.NextCursor == "" || h.Service.stopping(ctx) {
@@ -127,24 +127,24 @@ func (h *Handler) worker(ctx context.Context, req ShardRequest) (Summary, error)
 			}
 			total.Continuations++
 			req.Cursor = sum.NextCursor
-			continue
 		}
-		if err != nil || sum.NextCursor == "" {
-			return sum, err
-		}
-		next := ShardRequest{Shard: req.Shard, Cursor: sum.NextCursor}
+	}
+	var handOffErr error
+	sum, err := h.Service.RunShardHandingOff(ctx, req, func(next ShardRequest) bool {
 		// Started even when this invocation's context is ending: it is
 		// what carries the rest of the shard.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		err = h.Workers.StartWorker(sctx, next)
-		cancel()
-		if err != nil {
+		defer cancel()
+		if handOffErr = h.Workers.StartWorker(sctx, next); handOffErr != nil {
 			// The next scheduled run covers the rest of the shard.
-			h.Log.Error("refresh: the shard's continuation did not start", "shard", req.Shard, "err", err.Error())
-			return sum, fmt.Errorf("refresh: shard %s: continuation: %w", req.Shard, err)
+			h.Log.Error("refresh: the shard's continuation did not start", "shard", req.Shard, "err", handOffErr.Error())
+			return false
 		}
-		sum.Continuations = 1
 		h.Log.Info("refresh: shard continues", "shard", req.Shard)
-		return sum, nil
+		return true
+	})
+	if err == nil && handOffErr != nil {
+		err = fmt.Errorf("refresh: shard %s: continuation: %w", req.Shard, handOffErr)
 	}
+	return sum, err
 }

@@ -196,8 +196,9 @@ type Summary struct {
 	// NextCursor: where the shard's continuation starts (a worker that
 	// ran out of time).
 	NextCursor string `json:"next_cursor,omitempty"`
-	QueryMS    int64  `json:"query_ms"`
-	DurationMS int64  `json:"duration_ms"`
+	// QueryMS: time spent reading the due index, summed over its pages.
+	QueryMS    int64 `json:"query_ms"`
+	DurationMS int64 `json:"duration_ms"`
 }
 
 // plus adds o's counts to s.
