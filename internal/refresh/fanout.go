@@ -238,7 +238,9 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
-	defer wg.Wait() // before sum is returned: the deferred wait runs first
+	// Every return is bare: sum is written under mu by the refreshes still
+	// under way, and read by the caller only after this wait.
+	defer wg.Wait()
 	count := func(f func(*Summary)) {
 		mu.Lock()
 		f(&sum)
@@ -250,7 +252,8 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 			if stopped != nil {
 				stopped(pos)
 			}
-			return sum, pos, 0, nil
+			next = pos
+			return
 		}
 		now := s.Now.Now()
 		idle := pos.part == idlePart
@@ -260,11 +263,12 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 		}
 		queried := time.Now()
 		page, more, qerr := s.Connections.DuePage(ctx, pos.part, dueBy, clock.OrDefault(s.PageSize, DefaultPageSize), pos.after)
-		count(func(s *Summary) { s.QueryMS += time.Since(queried).Milliseconds() })
+		count(func(m *Summary) { m.QueryMS += time.Since(queried).Milliseconds() })
 		if qerr != nil {
 			s.Log.Error("refresh: due index unreadable", "shard", pos.part, "err", qerr.Error())
-			count(func(s *Summary) { s.ShardErrors++ })
-			return sum, position{}, 0, qerr
+			count(func(m *Summary) { m.ShardErrors++ })
+			err = qerr
+			return
 		}
 		for i, c := range page {
 			// A slot of the pool first: waiting for it (other shards share
@@ -275,14 +279,15 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 				if stopped != nil {
 					stopped(pos)
 				}
-				return sum, pos, len(page) - i, nil
+				next, left = pos, len(page)-i
+				return
 			}
 			pos.after = connection.DueKey{ID: c.ID, ExpiresAt: c.TokenExpiresAt}
 			took++
-			count(func(s *Summary) { s.Due++ })
+			count(func(m *Summary) { m.Due++ })
 			if c.NextAttemptAt.After(now) {
 				<-pool
-				count(func(s *Summary) { s.BackingOff++ })
+				count(func(m *Summary) { m.BackingOff++ })
 				continue
 			}
 			if !idle && c.IdleAt(now, s.IdleAfter) {
@@ -293,7 +298,7 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 				if moved {
 					<-pool
 					s.Log.Debug("refresh: idle, checked once a day from now on", "connection_id", c.ID, "last_use", c.LastUse().UTC())
-					count(func(s *Summary) { s.Idled++ })
+					count(func(m *Summary) { m.Idled++ })
 					continue
 				}
 				// Used since it was read: it is refreshed as any other.
@@ -301,10 +306,10 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 			wg.Go(func() {
 				defer func() { <-pool }()
 				o := s.refresh(ctx, conf, owner, c, s.Now.Now(), dueBy)
-				count(func(s *Summary) {
-					s.add(o)
+				count(func(m *Summary) {
+					m.add(o)
 					if idle {
-						s.IdleChecked++
+						m.IdleChecked++
 					}
 				})
 			})
@@ -316,5 +321,5 @@ func (s *Service) work(ctx context.Context, conf *zoho.Config, owner string, poo
 			}
 		}
 	}
-	return sum, position{}, 0, nil
+	return
 }
