@@ -39,13 +39,13 @@ func NewPacerRate(perSecond float64) *Pacer {
 	return &Pacer{interval: interval, now: time.Now, sleep: sleepCtx}
 }
 
-// WriteRater is a token vault that knows how many access-token writes a
-// second the whole deployment may make (its store's own quota, e.g. the
-// DynamoDB store's KMS and DynamoDB request rates). A vault without it
-// is paced by SECRET_WRITES_PER_SECOND, Secrets Manager's PutSecretValue
-// share.
+// WriteRater is a token vault that knows how many token writes a second
+// the whole deployment's refresh run may make (its store's own quota:
+// Secrets Manager's PutSecretValue share, or the DynamoDB store's KMS and
+// DynamoDB request rates; the tokens branch's tokentable.Vault has the
+// same method). A vault without it is paced by SECRET_WRITES_PER_SECOND.
 type WriteRater interface {
-	AccessTokenWritesPerSecond() float64
+	WritesPerSecond() int
 }
 
 // MaxWriteWait is how long, at most, a token Zoho issued should wait for

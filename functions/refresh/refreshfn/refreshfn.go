@@ -37,7 +37,7 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 	// processes of their own.
 	rate, workers := float64(cfg.SecretWritesPerSecond), cfg.Workers
 	if r, ok := any(vault).(refresh.WriteRater); ok {
-		rate = r.AccessTokenWritesPerSecond()
+		rate = float64(r.WritesPerSecond())
 	}
 	var starter refresh.Workers
 	if cfg.FunctionName != "" {
