@@ -24,7 +24,7 @@ declare -A clients=(
   [productapi]="dynamodb secretsmanager lambda"
   [callback]="dynamodb secretsmanager lambda"
   [events]="eventbridge"
-  [refresh]="dynamodb secretsmanager"
+  [refresh]="dynamodb secretsmanager lambda"
   [sync]="dynamodb secretsmanager sqs lambda"
 )
 credential_chain="sts sso ssooidc signin"

@@ -71,6 +71,11 @@ var fieldAttributes = map[connection.Field]string{
 //   - AcquireLease, Lease, ReleaseLease, TakeLease and UpdateLeased: the
 //     refresh lease and the writes made under it (lease.go);
 //   - UpdateActive: sync's status-only write (status.go);
+//   - RecordUse: sync's record of a use, at most one an hour
+//     (connections_use.go);
+//   - DuePage, MarkIdle: a refresh worker's page of the due index from a
+//     cursor, and an idle connection moved to the index's idle part
+//     (connections_due.go);
 //   - DueConnections, List: the due index and the operator's listing
 //     (query.go).
 //

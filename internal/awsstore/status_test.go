@@ -133,17 +133,35 @@ func TestSyncFunctionUpdateItemPolicy(t *testing.T) {
 			}
 		}
 	}
-	// Two: the connections table's (below), and the idempotency table's
-	// for the rate limit's counters (submissionstore.RateCounter), whose
-	// keys only it may update.
-	if len(updates) != 2 {
-		t.Fatalf("%d statements allow dynamodb:UpdateItem, want 2", len(updates))
+	// Three: the connections table's two (below: RequireReauth's and
+	// RecordUse's), and the idempotency table's for the rate limit's
+	// counters (submissionstore.RateCounter), whose keys only it may
+	// update.
+	if len(updates) != 3 {
+		t.Fatalf("%d statements allow dynamodb:UpdateItem, want 3", len(updates))
 	}
-	var s *yaml.Node
+	lists := map[string][]string{
+		"RequireReauth": slices.Sorted(slices.Values(RequireReauthAttributes)),
+		"RecordUse":     slices.Sorted(slices.Values(RecordUseAttributes)),
+	}
+	found := map[string]int{}
 	for _, u := range updates {
 		switch r := path(u, "Resource"); {
 		case r != nil && r.Tag == "!GetAtt" && r.Value == "ConnectionsTable.Arn":
-			s = u
+			attrs := scalars(path(u, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes"))
+			slices.Sort(attrs)
+			matched := ""
+			for name, want := range lists {
+				if slices.Equal(attrs, want) {
+					matched = name
+				}
+			}
+			if matched == "" {
+				t.Errorf("dynamodb:Attributes %v, want one of %v", attrs, lists)
+				continue
+			}
+			found[matched]++
+			checkConnectionsUpdateStatement(t, u)
 		case r != nil && r.Tag == "!GetAtt" && r.Value == "IdempotencyTable.Arn":
 			if keys := scalars(path(u, "Condition", "ForAllValues:StringLike", "dynamodb:LeadingKeys")); strings.Join(keys, ",") != "rl_*" {
 				t.Errorf("UpdateItem of the idempotency table for keys %v, want only rl_*", keys)
@@ -155,16 +173,17 @@ func TestSyncFunctionUpdateItemPolicy(t *testing.T) {
 			t.Errorf("UpdateItem on %v", r)
 		}
 	}
-	if s == nil {
-		t.Fatal("no UpdateItem statement of ConnectionsTable")
+	if found["RequireReauth"] != 1 || found["RecordUse"] != 1 {
+		t.Errorf("UpdateItem statements of ConnectionsTable: %v, want one of each", found)
 	}
+}
+
+// checkConnectionsUpdateStatement: one action, asking for nothing back,
+// and no other condition.
+func checkConnectionsUpdateStatement(t *testing.T, s *yaml.Node) {
+	t.Helper()
 	if got := scalars(path(s, "Action")); len(got) != 1 {
 		t.Errorf("the conditioned statement allows %v", got)
-	}
-	attrs := scalars(path(s, "Condition", "ForAllValues:StringEquals", "dynamodb:Attributes"))
-	slices.Sort(attrs)
-	if want := slices.Sorted(slices.Values(RequireReauthAttributes)); !slices.Equal(attrs, want) {
-		t.Errorf("dynamodb:Attributes %v, want %v", attrs, want)
 	}
 	if rv := scalars(path(s, "Condition", "StringEqualsIfExists", "dynamodb:ReturnValues")); strings.Join(rv, ",") != "NONE" {
 		t.Errorf("dynamodb:ReturnValues %v", rv)

@@ -94,6 +94,13 @@ type Connection struct {
 	// reconnect), so that a reconnect is told apart from any other write
 	// even within one second.
 	Connects int
+	// LastUsedAt is the connection's last use: its last connect, or a
+	// submission (sync records at most one use an hour, UseRecordEvery).
+	LastUsedAt time.Time
+	// Idle: the connection is in the idle part of the due index (IdleShard),
+	// where the refresh schedule checks it once a day instead of keeping its
+	// token fresh; its next use puts it back (a store's RecordUse).
+	Idle bool
 	// Refresh bookkeeping, owned by the refresh function.
 	ConsecutiveFailures int
 	NextAttemptAt       time.Time
@@ -149,6 +156,44 @@ func RefreshShard(id string) string {
 	return fmt.Sprintf("%02d", int(sum[0])%RefreshShards)
 }
 
+// IdleShardPrefix starts the refresh shard of an idle connection: the
+// due index's idle part, "idle-00".."idle-15", which the schedule looks
+// at only for each connection's daily check.
+const IdleShardPrefix = "idle-"
+
+// IdleShard is the idle part's partition for this connection.
+func IdleShard(id string) string { return IdleShardPrefix + RefreshShard(id) }
+
+// UseRecordEvery is how stale a recorded use may be before sync records
+// another: at most one write per connection an hour.
+const UseRecordEvery = time.Hour
+
+// LastUse is when the connection was last used: its last recorded use,
+// or else its last connect or creation (connections stored before uses
+// were recorded).
+func (c *Connection) LastUse() time.Time {
+	t := c.LastUsedAt
+	for _, o := range []time.Time{c.ConnectedAt, c.CreatedAt} {
+		if o.After(t) {
+			t = o
+		}
+	}
+	return t
+}
+
+// IdleAt reports whether the connection has gone unused for idleAfter at
+// now (never, when idleAfter is not above zero).
+func (c *Connection) IdleAt(now time.Time, idleAfter time.Duration) bool {
+	return idleAfter > 0 && c.LastUse().Before(now.Add(-idleAfter))
+}
+
+// NeedsUseRecorded reports whether a use at now is worth a write: the
+// connection is active and idle, or its recorded use is older than
+// UseRecordEvery (or none was recorded).
+func (c *Connection) NeedsUseRecorded(now time.Time) bool {
+	return c.Status == Active && (c.Idle || !c.LastUsedAt.After(now.Add(-UseRecordEvery)))
+}
+
 // DataCenter returns the connection's DC from the allowlist.
 func (c *Connection) DataCenter() (zoho.DataCenter, error) { return zoho.ByLocation(c.Location) }
 
@@ -182,4 +227,26 @@ type AccessToken struct {
 	Token     zoho.Secret `json:"access_token"`
 	APIDomain string      `json:"api_domain"`
 	ExpiresAt time.Time   `json:"expires_at"`
+}
+
+// DueKey is a place in one part of the due index: just after connection
+// ID, whose token expires at ExpiresAt (the zero DueKey: the start). A
+// refresh worker that runs out of time continues from the last
+// connection it took.
+type DueKey struct {
+	ID        string
+	ExpiresAt time.Time
+}
+
+// IsZero reports whether k is the start of the part.
+func (k DueKey) IsZero() bool { return k.ID == "" }
+
+// ValidDuePart reports whether part names a partition of the due index:
+// a refresh shard ("00".."15") or its idle part ("idle-00".."idle-15").
+func ValidDuePart(part string) bool {
+	s := strings.TrimPrefix(part, IdleShardPrefix)
+	if len(s) != 2 || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9' {
+		return false
+	}
+	return int(s[0]-'0')*10+int(s[1]-'0') < RefreshShards
 }

@@ -162,6 +162,9 @@ func (c *Connection) Connect(g Grant, at time.Time) (needsKey bool) {
 		c.UserID, c.UserEmail = g.UserID, g.UserEmail
 	}
 	c.TenantID, c.SessionID, c.ConnectedAt = g.TenantID, g.SessionID, at
+	// A connect is a use: the connection is kept fresh until it has gone
+	// unused for a while.
+	c.LastUsedAt, c.Idle = at, false
 	c.Connects++
 	if len(g.Metadata) > 0 {
 		c.Metadata = g.Metadata

@@ -6,6 +6,7 @@ package connectionitem
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -45,6 +46,7 @@ type Item struct {
 	SessionID           string            `dynamodbav:"session_id,omitempty"`
 	PreviousUserEmail   string            `dynamodbav:"previous_user_email,omitempty"`
 	Connects            int               `dynamodbav:"connects,omitempty"`
+	LastUsedAt          int64             `dynamodbav:"last_used_at,omitempty"`
 	LeaseOwner          string            `dynamodbav:"lease_owner,omitempty"`
 	LeaseExpiresAt      int64             `dynamodbav:"lease_expires_at,omitempty"`
 	CreatedAt           string            `dynamodbav:"created_at"`
@@ -62,11 +64,14 @@ func From(c *connection.Connection) Item {
 		ConsecutiveFailures: c.ConsecutiveFailures, NextAttemptAt: Unix(c.NextAttemptAt), LastError: c.LastError,
 		TenantID: c.TenantID, Metadata: c.Metadata, AllowedFields: c.AllowedFields, OnDuplicate: c.OnDuplicate,
 		ConnectedAt: FormatTime(c.ConnectedAt), SessionID: c.SessionID, PreviousUserEmail: c.PreviousUserEmail, Connects: c.Connects,
-		LeaseOwner: c.Lease.Owner, LeaseExpiresAt: Unix(c.Lease.Until),
+		LastUsedAt: Unix(c.LastUsedAt), LeaseOwner: c.Lease.Owner, LeaseExpiresAt: Unix(c.Lease.Until),
 		CreatedAt: FormatTime(c.CreatedAt), UpdatedAt: FormatTime(c.UpdatedAt), Version: c.Version,
 	}
 	if c.Refreshable() {
 		it.RefreshShard = connection.RefreshShard(c.ID)
+		if c.Idle {
+			it.RefreshShard = connection.IdleShard(c.ID)
+		}
 	}
 	return it
 }
@@ -81,6 +86,7 @@ func (it Item) Connection() *connection.Connection {
 		ConsecutiveFailures: it.ConsecutiveFailures, NextAttemptAt: FromUnix(it.NextAttemptAt), LastError: it.LastError,
 		TenantID: it.TenantID, Metadata: it.Metadata, AllowedFields: it.AllowedFields, OnDuplicate: it.OnDuplicate,
 		ConnectedAt: ParseTime(it.ConnectedAt), SessionID: it.SessionID, PreviousUserEmail: it.PreviousUserEmail, Connects: it.Connects,
+		LastUsedAt: FromUnix(it.LastUsedAt), Idle: strings.HasPrefix(it.RefreshShard, connection.IdleShardPrefix),
 		Lease:     connection.Lease{Owner: it.LeaseOwner, Until: FromUnix(it.LeaseExpiresAt)},
 		CreatedAt: ParseTime(it.CreatedAt), UpdatedAt: ParseTime(it.UpdatedAt), Version: it.Version,
 	}
@@ -88,7 +94,7 @@ func (it Item) Connection() *connection.Connection {
 
 // Optional are the attributes an item omits when they are empty (the
 // lease's and the refresh shard's aside, which their writes own).
-var Optional = []string{"tenant_id", "metadata", "allowed_fields", "on_duplicate", "connected_at", "session_id", "previous_user_email", "connects"}
+var Optional = []string{"tenant_id", "metadata", "allowed_fields", "on_duplicate", "connected_at", "session_id", "previous_user_email", "connects", "last_used_at"}
 
 // Decode reads a connection from an item.
 func Decode(item map[string]types.AttributeValue) (*connection.Connection, error) {

@@ -196,16 +196,42 @@ var expectations = map[string]expectation{
 			t.Errorf("stored expiry %v (%v), answered %v", stored, err, a.TokenExpiresAt)
 		}
 	}},
-	"refresh-schedule.json": {"RefreshFunction", func(t *testing.T, _ *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
-		var sum struct {
-			Due, Refreshed, Failed int
-			Reauth                 int `json:"reauth_required"`
+	"refresh-schedule.json": {"RefreshFunction", func(t *testing.T, s *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
+		// The scheduled invocation starts one worker per shard, each an
+		// asynchronous invocation of RefreshFunction through the Lambda
+		// API; each worker answers its own counts.
+		var started struct {
+			WorkersStarted int `json:"workers_started"`
 		}
-		if err := json.Unmarshal(inv.Payload, &sum); err != nil || inv.FunctionError != "" {
+		if err := json.Unmarshal(inv.Payload, &started); err != nil || inv.FunctionError != "" {
 			t.Fatalf("answer %s (%s)", inv.Payload, inv.FunctionError)
 		}
-		if sum.Due < 1 || sum.Refreshed != sum.Due || sum.Failed != 0 || sum.Reauth != 0 {
-			t.Errorf("summary %s: every connection is due (20-minute tokens) and refreshed", inv.Payload)
+		if started.WorkersStarted != 16 {
+			t.Errorf("answer %s: want 16 workers started", inv.Payload)
+		}
+		s.Lambda.Wait()
+		calls := s.Calls()
+		at := slices.IndexFunc(calls, func(c Call) bool { return c.Invocation == inv })
+		shards := map[string]bool{}
+		var due, refreshed, failed, reauth int
+		for _, c := range calls[at+1:] {
+			var sum struct {
+				Shard                  string
+				Due, Refreshed, Failed int
+				Reauth                 int `json:"reauth_required"`
+			}
+			if c.Function != "RefreshFunction" || json.Unmarshal(c.Invocation.Payload, &sum) != nil || sum.Shard == "" {
+				continue
+			}
+			if c.Invocation.FunctionError != "" {
+				t.Errorf("worker %s failed: %s", sum.Shard, c.Invocation.Payload)
+			}
+			shards[sum.Shard] = true
+			due, refreshed, failed, reauth = due+sum.Due, refreshed+sum.Refreshed, failed+sum.Failed, reauth+sum.Reauth
+		}
+		if len(shards) != 16 || due < 1 || refreshed != due || failed != 0 || reauth != 0 {
+			t.Errorf("%d shards' workers answered: %d due, %d refreshed, %d failed, %d reauth_required; every connection is due (20-minute tokens) and refreshed",
+				len(shards), due, refreshed, failed, reauth)
 		}
 	}},
 }

@@ -251,6 +251,9 @@ func (b *Bundle) buildHandlers(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// No Lambda service here either for a run's shard workers: they run
+	// as goroutines of one process (refresh.Service.Run).
+	rc.FunctionName = ""
 	if b.Refresh, err = refreshfn.New(rc, b.AWS, log.With("function", "refresh")); err != nil {
 		return err
 	}

@@ -39,10 +39,10 @@ type harness struct {
 	vault   *awsstore.TokenVault
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...testenv.Option) *harness {
 	t.Helper()
 	cs := localstack.ClientSecret{ClientID: "1000.REFRESHCLIENT", ClientSecret: "refresh-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
-	h := &harness{Flow: testflow.New(t, zohosim.Options{}, testenv.WithClientSecret(cs))}
+	h := &harness{Flow: testflow.New(t, zohosim.Options{}, append([]testenv.Option{testenv.WithClientSecret(cs)}, opts...)...)}
 	h.Env.Setenv(t, "RefreshFunction")
 	var err error
 	if h.refCfg, err = refreshfn.LoadConfig(); err != nil {
@@ -51,6 +51,12 @@ func newHarness(t *testing.T) *harness {
 	if h.refCfg.EndpointOverride != h.SimURL || h.refCfg.Window != 30*time.Minute || h.refCfg.Workers != 8 || h.refCfg.Lease != time.Minute || h.refCfg.MaxConsecutiveFailures != 5 {
 		t.Fatalf("the template's RefreshFunction environment: %+v", h.refCfg)
 	}
+	if h.refCfg.FunctionName != h.Env.Deployment.Vars["AWS::StackName"]+"-refresh" || h.refCfg.IdleAfter != 24*time.Hour {
+		t.Fatalf("the template's RefreshFunction environment: its own name %q, idle after %v", h.refCfg.FunctionName, h.refCfg.IdleAfter)
+	}
+	// A run in this process: TestScheduledRunFansOutOverLambda starts its
+	// workers through a Lambda API.
+	h.refCfg.FunctionName = ""
 	h.refresh = h.newRefresh(t)
 	h.store = awsstore.NewConnectionStore(h.Env.DynamoDB, h.Env.Tables["ConnectionsTable"])
 	h.vault = &awsstore.TokenVault{SM: h.Env.SecretsManager, Prefix: h.Env.TokenSecretPrefix}

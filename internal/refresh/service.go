@@ -1,8 +1,9 @@
-// Package refresh keeps every active connection's access token fresh. A
-// scheduled run finds the connections whose token expires within a window
-// on the sparse due-index (16 shards), and refreshes each under a lease
-// with a bounded pool of workers, at the accounts server of the
-// connection's own DC, pacing its Secrets Manager writes. Sync asks for
+// Package refresh keeps every used connection's access token fresh. A
+// scheduled run fans out over the sparse due-index's 16 shards, one
+// worker each (fanout.go), finds the connections whose token expires
+// within a window, and refreshes each under a lease with a bounded pool,
+// at the accounts server of the connection's own DC, pacing its token
+// writes; an idle connection is only checked once a day. Sync asks for
 // one connection on demand (RefreshOne) under the same lease, so no token
 // is ever refreshed twice at once: each extra refresh spends one of Zoho's
 // ten per ten minutes and may invalidate a token in use.
@@ -15,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/zohoconnect/zohoconnect/internal/clock"
@@ -30,7 +29,15 @@ import (
 // (awsstore.ConnectionStore).
 type Connections interface {
 	Get(ctx context.Context, id string) (*connection.Connection, error)
-	DueConnections(ctx context.Context, shard string, before time.Time, limit int) ([]*connection.Connection, error)
+	// DuePage reads one page of a part of the due index (a shard "03",
+	// or its idle part "idle-03"): at most limit connections whose token
+	// expires at or before before, soonest first, from just after after;
+	// more reports whether the part may hold more.
+	DuePage(ctx context.Context, part string, before time.Time, limit int, after connection.DueKey) (cs []*connection.Connection, more bool, err error)
+	// MarkIdle moves an active connection to its shard's idle part,
+	// unless it was used at or after unusedBefore; it answers whether it
+	// moved.
+	MarkIdle(ctx context.Context, id string, unusedBefore time.Time) (bool, error)
 	// AcquireLease answers the leased connection, or false when it may not
 	// be leased (connection.Leasable: not active, someone else holds it,
 	// or its token expires after dueBy).
@@ -94,6 +101,9 @@ const (
 	DefaultDeadlineMargin = 20 * time.Second
 	DefaultZohoTimeout    = 10 * time.Second
 	DefaultOnDemandWait   = 5 * time.Second
+	DefaultIdleAfter      = 24 * time.Hour
+	DefaultIdleCheck      = 24 * time.Hour
+	DefaultPageSize       = 100
 	// BackoffBase and BackoffMax bound the wait after a failure: 1, 2, 4,
 	// ... minutes, at most 30.
 	BackoffBase = time.Minute
@@ -140,21 +150,71 @@ type Service struct {
 	// WriteTimeout bounds recording an outcome, from the moment there is
 	// one to record (default 10 s).
 	WriteTimeout time.Duration
+
+	// IdleAfter: a connection unused this long is no longer kept fresh
+	// (zero: every connection is); it is checked once every IdleCheck
+	// instead (default 24 h), and refreshed on demand at its next use.
+	IdleAfter time.Duration
+	IdleCheck time.Duration
+	// PageSize is how many due connections a worker reads at a time
+	// (default 100).
+	PageSize int
+	// WorkerBudget, when set, is how long one worker takes connections
+	// before it hands the rest of its shard to a continuation (else:
+	// until DeadlineMargin before its context's deadline).
+	WorkerBudget time.Duration
 }
 
-// Summary is one run's account. Every connection found due lands in
-// exactly one of the counts after it.
+// Summary is the account of a run, or of one worker's part of it. Every
+// connection found due lands in exactly one of the counts after it
+// (refreshed ... idled). A worker that hands the rest of its shard to a
+// continuation does not count what it leaves: the continuation finds and
+// counts it, so the workers' counts add up to the run's.
 type Summary struct {
-	Due            int   `json:"due"`
-	Refreshed      int   `json:"refreshed"`
-	Failed         int   `json:"failed"`
-	ReauthRequired int   `json:"reauth_required"`
-	Skipped        int   `json:"skipped"`
-	BackingOff     int   `json:"backing_off"`
-	Deferred       int   `json:"deferred"`
-	ShardErrors    int   `json:"shard_errors"`
-	QueryMS        int64 `json:"query_ms"`
-	DurationMS     int64 `json:"duration_ms"`
+	Due            int `json:"due"`
+	Refreshed      int `json:"refreshed"`
+	Failed         int `json:"failed"`
+	ReauthRequired int `json:"reauth_required"`
+	Skipped        int `json:"skipped"`
+	BackingOff     int `json:"backing_off"`
+	Deferred       int `json:"deferred"`
+	// Idled: found due, unused for IdleAfter, moved to the idle part
+	// instead of being refreshed.
+	Idled int `json:"idled"`
+	// IdleChecked: of the refreshed, failed and reauth_required, those
+	// that were idle connections' daily checks.
+	IdleChecked int `json:"idle_checked"`
+	ShardErrors int `json:"shard_errors"`
+	// Shard is the worker's shard ("" for a whole run or a coordinator).
+	Shard string `json:"shard,omitempty"`
+	// WorkersStarted: how many shard workers a coordinator started.
+	WorkersStarted int `json:"workers_started,omitempty"`
+	// Continuations: how many times a shard's work went on after a
+	// worker's time ran out (a worker: 1 when it started its
+	// continuation; a run in process: every continuation of every shard).
+	Continuations int `json:"continuations,omitempty"`
+	// NextCursor: where the shard's continuation starts (a worker that
+	// ran out of time).
+	NextCursor string `json:"next_cursor,omitempty"`
+	// QueryMS: time spent reading the due index, summed over its pages.
+	QueryMS    int64 `json:"query_ms"`
+	DurationMS int64 `json:"duration_ms"`
+}
+
+// plus adds o's counts to s.
+func (s *Summary) plus(o Summary) {
+	s.Due += o.Due
+	s.Refreshed += o.Refreshed
+	s.Failed += o.Failed
+	s.ReauthRequired += o.ReauthRequired
+	s.Skipped += o.Skipped
+	s.BackingOff += o.BackingOff
+	s.Deferred += o.Deferred
+	s.Idled += o.Idled
+	s.IdleChecked += o.IdleChecked
+	s.ShardErrors += o.ShardErrors
+	s.Continuations += o.Continuations
+	s.QueryMS += o.QueryMS
 }
 
 func (s *Summary) add(o Outcome) {
@@ -168,109 +228,6 @@ func (s *Summary) add(o Outcome) {
 	default:
 		s.Failed++
 	}
-}
-
-// Run refreshes every active connection whose token expires within the
-// window, except those waiting out a backoff. It stops taking connections
-// when the context's deadline comes near and leaves them to the next run.
-// One connection's failure never stops the others; Run's error reports a
-// run that could not look at every connection (the OAuth client unreadable,
-// a shard unreadable), after doing what it could.
-func (s *Service) Run(ctx context.Context) (Summary, error) {
-	started := time.Now()
-	var sum Summary
-	owner := newOwner("run")
-	conf, err := s.OAuth.Config(ctx)
-	if err != nil {
-		err = fmt.Errorf("refresh: OAuth client: %w", err)
-		s.logRun(sum, err)
-		return sum, err
-	}
-	now := s.Now.Now()
-	dueBy := now.Add(clock.OrDefault(s.Window, DefaultWindow))
-	due, shardErr := s.findDue(ctx, dueBy)
-	sum.QueryMS = time.Since(started).Milliseconds()
-	sum.Due = len(due)
-	var work []*connection.Connection
-	for _, c := range due {
-		if c.NextAttemptAt.After(now) {
-			sum.BackingOff++
-			continue
-		}
-		work = append(work, c)
-	}
-	if shardErr != nil {
-		sum.ShardErrors = countErrs(shardErr)
-	}
-
-	jobs := make(chan *connection.Connection)
-	var (
-		mu sync.Mutex
-		wg sync.WaitGroup
-	)
-	for range min(clock.OrDefault(s.Workers, DefaultWorkers), max(len(work), 1)) {
-		wg.Go(func() {
-			for c := range jobs {
-				var o Outcome
-				if s.stopping(ctx) {
-					mu.Lock()
-					sum.Deferred++
-					mu.Unlock()
-					continue
-				}
-				o = s.refresh(ctx, conf, owner, c, s.Now.Now(), dueBy)
-				mu.Lock()
-				sum.add(o)
-				mu.Unlock()
-			}
-		})
-	}
-	for _, c := range work {
-		jobs <- c
-	}
-	close(jobs)
-	wg.Wait()
-	sum.DurationMS = time.Since(started).Milliseconds()
-	if shardErr != nil {
-		err = fmt.Errorf("refresh: %d of %d shards could not be read: %w", sum.ShardErrors, connection.RefreshShards, shardErr)
-	}
-	s.logRun(sum, err)
-	return sum, err
-}
-
-// findDue queries every shard of the due index at once and returns the
-// connections soonest to expire first.
-func (s *Service) findDue(ctx context.Context, dueBy time.Time) ([]*connection.Connection, error) {
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		all  []*connection.Connection
-		errs []error
-	)
-	for i := range connection.RefreshShards {
-		shard := fmt.Sprintf("%02d", i)
-		wg.Go(func() {
-			cs, err := s.Connections.DueConnections(ctx, shard, dueBy, 0)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				s.Log.Error("refresh: due index unreadable", "shard", shard, "err", err.Error())
-				errs = append(errs, err)
-				return
-			}
-			all = append(all, cs...)
-		})
-	}
-	wg.Wait()
-	sort.SliceStable(all, func(i, j int) bool { return all[i].TokenExpiresAt.Before(all[j].TokenExpiresAt) })
-	return all, errors.Join(errs...)
-}
-
-func countErrs(err error) int {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return len(j.Unwrap())
-	}
-	return 1
 }
 
 // stopping reports whether the run should take no more connections: its

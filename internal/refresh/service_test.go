@@ -136,7 +136,7 @@ type fixture struct {
 	n     int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{store: newFakeStore(), vault: newFakeVault(), zoho: newFakeZoho(), limit: &countingLimiter{}, logs: &bytes.Buffer{}, now: time.Now()}
 	f.svc = &Service{
@@ -175,7 +175,7 @@ func (f *fixture) add(refreshToken string, expiresIn time.Duration, change ...fu
 
 func checkInvariant(t *testing.T, s Summary) {
 	t.Helper()
-	if got := s.Refreshed + s.Failed + s.ReauthRequired + s.Skipped + s.BackingOff + s.Deferred; got != s.Due {
+	if got := s.Refreshed + s.Failed + s.ReauthRequired + s.Skipped + s.BackingOff + s.Deferred + s.Idled; got != s.Due {
 		t.Errorf("summary does not add up: %+v", s)
 	}
 }

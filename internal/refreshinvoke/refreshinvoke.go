@@ -1,7 +1,8 @@
 // Package refreshinvoke asks RefreshFunction, through the Lambda API, for
 // what only it may do: refresh one connection now (SyncFunction), and
 // revoke refresh tokens (the product API's disconnect, the callback's
-// reconnect), since it is the function that reads refresh tokens. The
+// reconnect), since it is the function that reads refresh tokens; and it
+// starts RefreshFunction's own shard workers (a scheduled run's fan-out). The
 // payloads and answers are package ondemand's.
 package refreshinvoke
 
@@ -58,11 +59,28 @@ func (c *Client) RevokeReplaced(ctx context.Context, id string) error {
 	return err
 }
 
+// StartWorker starts a refresh worker for one shard, from a cursor (a
+// scheduled run's coordinator, or a worker handing on the rest of its
+// shard), without waiting: an asynchronous invocation, which Lambda
+// queues and retries.
+func (c *Client) StartWorker(ctx context.Context, req ondemand.ShardRequest) error {
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	_, err = c.invokePayload(ctx, payload, lambdatypes.InvocationTypeEvent)
+	return err
+}
+
 func (c *Client) invoke(ctx context.Context, req ondemand.Request, kind lambdatypes.InvocationType) ([]byte, error) {
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
+	return c.invokePayload(ctx, payload, kind)
+}
+
+func (c *Client) invokePayload(ctx context.Context, payload []byte, kind lambdatypes.InvocationType) ([]byte, error) {
 	out, err := c.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: &c.FunctionName, Payload: payload, InvocationType: kind})
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", c.FunctionName, err)

@@ -100,3 +100,20 @@ func TestRevocations(t *testing.T) {
 		t.Fatalf("invoked with %s %s", f.in.Payload, f.in.InvocationType)
 	}
 }
+
+// A shard worker is started without waiting (an Event invocation, which
+// Lambda queues and retries), with the shard and the cursor as the
+// refresh handler reads them.
+func TestStartWorker(t *testing.T) {
+	f := &fakeLambda{out: &lambda.InvokeOutput{StatusCode: 202}}
+	c := &Client{Lambda: f, FunctionName: "stack-refresh"}
+	if err := c.StartWorker(context.Background(), ondemand.ShardRequest{Shard: "03", Cursor: "03.zc_1.5"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.in.InvocationType != "Event" || *f.in.FunctionName != "stack-refresh" || string(f.in.Payload) != `{"shard":"03","cursor":"03.zc_1.5"}` {
+		t.Errorf("invoked %s (%s) with %s", *f.in.FunctionName, f.in.InvocationType, f.in.Payload)
+	}
+	if err := c.StartWorker(context.Background(), ondemand.ShardRequest{Shard: "00"}); err != nil || string(f.in.Payload) != `{"shard":"00"}` {
+		t.Errorf("the first worker of a shard: %s %v", f.in.Payload, err)
+	}
+}

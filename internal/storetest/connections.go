@@ -28,6 +28,12 @@ type ConnectionsTable interface {
 	admin.ConnectionStore
 	admin.ConnectionLister
 	product.ConnectionStore
+	// DueConnections lists a shard's fresh part at once (the due index's
+	// other reader, for operators and benches).
+	DueConnections(ctx context.Context, shard string, before time.Time, limit int) ([]*connection.Connection, error)
+	// RecordUse is sync's record of a use (submission's optional
+	// UseRecorder).
+	RecordUse(ctx context.Context, id string, at time.Time) (bool, error)
 }
 
 // RunConnectionsContract runs the connections table's contract against
@@ -49,6 +55,8 @@ func RunConnectionsContract(t *testing.T, newTable func(t *testing.T) Connection
 		{"List filters by status and stops at the callback's error", listFilters},
 		{"the product's settings and the last connect are kept, and emptied", productFields},
 		{"ListPage pages a tenant's connections, or everyone's, and checks its cursor", listPages},
+		{"DuePage pages a part of the due index from a key, every connection once", duePages},
+		{"an idle connection leaves the fresh part, and its next use brings it back, once an hour", idleAndUse},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newTable(t)) })
 	}
@@ -779,5 +787,194 @@ func listPages(t *testing.T, s ConnectionsTable) {
 		if _, err := s.ListPage(ctx, bad); !errors.Is(err, connection.ErrBadCursor) {
 			t.Errorf("cursor %q for %q: %v", bad.Cursor, bad.TenantID, err)
 		}
+	}
+}
+
+// sameShardConns stores n active connections of one refresh shard, with
+// tokens expiring from now on, two by two in the same second (ties).
+func sameShardConns(t *testing.T, s ConnectionsTable, n int, now time.Time) (string, []string) {
+	t.Helper()
+	shard := ""
+	var ids []string
+	for i := 0; len(ids) < n; i++ {
+		org := fmt.Sprint(90000 + i)
+		id := connection.ID("us", zoho.Production, org)
+		if shard == "" {
+			shard = connection.RefreshShard(id)
+		}
+		if connection.RefreshShard(id) != shard {
+			continue
+		}
+		ids = append(ids, newConn(t, s, org, now.Add(time.Duration(len(ids)/2)*time.Second), connection.Active))
+	}
+	return shard, ids
+}
+
+func duePages(t *testing.T, s ConnectionsTable) {
+	now := time.Now().UTC().Truncate(time.Second)
+	shard, ids := sameShardConns(t, s, 9, now)
+	late := ids[len(ids)-1]
+	// The last one is not due by before.
+	before := now.Add(time.Duration((len(ids)-1)/2)*time.Second - time.Second)
+	if _, err := s.Update(ctx, late, func(c *connection.Connection) error {
+		c.TokenExpiresAt = now.Add(time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var after connection.DueKey
+	var last time.Time
+	for pages := 0; ; pages++ {
+		if pages > len(ids) {
+			t.Fatal("paging does not end")
+		}
+		page, more, err := s.DuePage(ctx, shard, before, 3, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 3 {
+			t.Fatalf("page of %d, limit 3", len(page))
+		}
+		for _, c := range page {
+			seen[c.ID]++
+			if c.TokenExpiresAt.Before(last) || c.TokenExpiresAt.After(before) {
+				t.Errorf("%s expires %v: not soonest first, or not due by %v", c.ID, c.TokenExpiresAt, before)
+			}
+			last = c.TokenExpiresAt
+			after = connection.DueKey{ID: c.ID, ExpiresAt: c.TokenExpiresAt}
+		}
+		if !more {
+			break
+		}
+	}
+	for _, id := range ids[:len(ids)-1] {
+		if seen[id] != 1 {
+			t.Errorf("%s found %d times", id, seen[id])
+		}
+	}
+	if seen[late] != 0 || len(seen) != len(ids)-1 {
+		t.Errorf("found %d connections (the one not due: %d times)", len(seen), seen[late])
+	}
+	// Nothing but the due index's parts, and only keys of connections.
+	if _, _, err := s.DuePage(ctx, "16", before, 3, connection.DueKey{}); err == nil {
+		t.Error("shard 16 was read")
+	}
+	if _, _, err := s.DuePage(ctx, shard, before, 3, connection.DueKey{ID: "x", ExpiresAt: now}); err == nil {
+		t.Error("a key that names no connection was taken")
+	}
+	// The idle part is its own: nothing is idle yet.
+	if page, _, err := s.DuePage(ctx, connection.IdleShardPrefix+shard, before, 0, connection.DueKey{}); err != nil || len(page) != 0 {
+		t.Errorf("idle part: %d, %v", len(page), err)
+	}
+}
+
+func inPart(t *testing.T, s ConnectionsTable, part, id string, before time.Time) bool {
+	t.Helper()
+	page, _, err := s.DuePage(ctx, part, before, 0, connection.DueKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range page {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func idleAndUse(t *testing.T, s ConnectionsTable) {
+	now := time.Now().UTC().Truncate(time.Second)
+	id := newConn(t, s, "4400", now.Add(-time.Hour), connection.Active)
+	fresh, idle, later := connection.RefreshShard(id), connection.IdleShard(id), now.Add(time.Hour)
+	if !inPart(t, s, fresh, id, later) || inPart(t, s, idle, id, later) {
+		t.Fatal("a new connection is not in the fresh part only")
+	}
+	v := get(t, s, id).Version
+	// Never used: it goes idle.
+	if moved, err := s.MarkIdle(ctx, id, now); err != nil || !moved {
+		t.Fatalf("MarkIdle: %v %v", moved, err)
+	}
+	c := get(t, s, id)
+	if !c.Idle || c.Status != connection.Active || c.Version != v+1 || !c.LastUsedAt.IsZero() {
+		t.Fatalf("idle: %+v", c)
+	}
+	if inPart(t, s, fresh, id, later) || !inPart(t, s, idle, id, later) || isDue(t, s, id, later) {
+		t.Fatal("an idle connection is not in the idle part only")
+	}
+	// A product's settings written whole keep it idle; a refresh under
+	// the lease too.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error { c.OnDuplicate = "note"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.AcquireLease(ctx, id, "run-1", now, now.Add(time.Minute), later); !ok || err != nil {
+		t.Fatalf("an idle connection is not leased for its check: %v %v", ok, err)
+	}
+	if err := s.UpdateLeased(ctx, id, "run-1", refreshed(now.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(t, s, id); !c.Idle || !inPart(t, s, idle, id, now.Add(2*time.Hour)) {
+		t.Fatalf("an idle connection's check or settings took it out of the idle part: %+v", c)
+	}
+	// Its next use brings it back, within the hour as well.
+	v = get(t, s, id).Version
+	if wrote, err := s.RecordUse(ctx, id, now); err != nil || !wrote {
+		t.Fatalf("RecordUse: %v %v", wrote, err)
+	}
+	c = get(t, s, id)
+	if c.Idle || !c.LastUsedAt.Equal(now) || c.Version != v+1 || !inPart(t, s, fresh, id, now.Add(2*time.Hour)) || inPart(t, s, idle, id, now.Add(2*time.Hour)) {
+		t.Fatalf("used: %+v", c)
+	}
+	// At most one write an hour.
+	if wrote, err := s.RecordUse(ctx, id, now.Add(59*time.Minute)); err != nil || wrote {
+		t.Fatalf("a second use within the hour wrote: %v %v", wrote, err)
+	}
+	if c := get(t, s, id); c.Version != v+1 || !c.LastUsedAt.Equal(now) {
+		t.Fatalf("a second use within the hour changed it: %+v", c)
+	}
+	at := now.Add(61 * time.Minute)
+	if wrote, err := s.RecordUse(ctx, id, at); err != nil || !wrote {
+		t.Fatalf("a use an hour later: %v %v", wrote, err)
+	}
+	// Used since: MarkIdle leaves it.
+	if moved, err := s.MarkIdle(ctx, id, at); err != nil || moved {
+		t.Fatalf("MarkIdle of a connection used at the threshold: %v %v", moved, err)
+	}
+	if moved, err := s.MarkIdle(ctx, id, at.Add(time.Second)); err != nil || !moved {
+		t.Fatalf("MarkIdle of a connection unused since: %v %v", moved, err)
+	}
+	// A reconnect is a use: back in the fresh part.
+	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
+		c.Connect(connection.Grant{Location: "us", Environment: "production", OrgID: "4400", TokenExpiresAt: now.Add(time.Hour)}, at.Add(time.Minute))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(t, s, id); c.Idle || !c.LastUsedAt.Equal(at.Add(time.Minute)) || !inPart(t, s, fresh, id, now.Add(2*time.Hour)) {
+		t.Fatalf("reconnected: %+v", c)
+	}
+	// Not active, or unknown: nothing written, nothing made.
+	if _, err := s.MarkIdle(ctx, id, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateActive(ctx, id, func(c *connection.Connection) { c.RequireReauth("domain_token_mismatch", now) }); err != nil {
+		t.Fatal(err)
+	}
+	v = get(t, s, id).Version
+	if wrote, err := s.RecordUse(ctx, id, at.Add(3*time.Hour)); err != nil || wrote {
+		t.Fatalf("RecordUse of a connection awaiting re-authorization: %v %v", wrote, err)
+	}
+	if moved, err := s.MarkIdle(ctx, id, at.Add(3*time.Hour)); err != nil || moved {
+		t.Fatalf("MarkIdle of a connection awaiting re-authorization: %v %v", moved, err)
+	}
+	if c := get(t, s, id); c.Version != v || c.Idle || inPart(t, s, idle, id, later) || inPart(t, s, fresh, id, later) {
+		t.Fatalf("an inactive connection changed or is due: %+v", c)
+	}
+	unknown := connection.ID("us", zoho.Production, "4401")
+	if wrote, err := s.RecordUse(ctx, unknown, now); err != nil || wrote {
+		t.Fatalf("RecordUse of an unknown connection: %v %v", wrote, err)
+	}
+	if _, err := s.Get(ctx, unknown); !errors.Is(err, connection.ErrNotFound) {
+		t.Fatalf("RecordUse made a connection: %v", err)
 	}
 }

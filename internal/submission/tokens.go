@@ -15,6 +15,9 @@ import (
 type tokenCache struct {
 	mu sync.Mutex
 	m  map[string]connection.AccessToken
+	// used: when this instance last recorded each connection's use
+	// (use.go).
+	used map[string]time.Time
 }
 
 func (c *tokenCache) get(id string) (connection.AccessToken, bool) {
@@ -44,6 +47,7 @@ func (c *tokenCache) drop(id string) {
 // A stored token that has already expired is refreshed first, sparing
 // Zoho a call that cannot succeed.
 func (s *Service) token(ctx context.Context, c *connection.Connection, fresh bool) (connection.AccessToken, error) {
+	s.recordUse(ctx, c)
 	margin := s.Timings.withDefaults().TokenMargin
 	now := s.Now.Now()
 	if !fresh {

@@ -23,6 +23,13 @@ type Config struct {
 	Lease time.Duration
 	// MaxConsecutiveFailures flags a connection after this many failures.
 	MaxConsecutiveFailures int
+	// IdleAfter: a connection unused this long is checked once a day
+	// instead of kept fresh (IDLE_AFTER_HOURS; 0: never idle).
+	IdleAfter time.Duration
+	// FunctionName is RefreshFunction's own name (REFRESH_FUNCTION_NAME):
+	// a scheduled run starts its shard workers, and a worker its
+	// continuation, by invoking it. Empty: a run stays in one process.
+	FunctionName string
 	// Stage (STAGE) is the Stage dimension of every metric.
 	Stage            string
 	EndpointOverride string
@@ -41,6 +48,8 @@ func LoadConfig() (Config, error) {
 		SecretWritesPerSecond:  r.Int("SECRET_WRITES_PER_SECOND", 20),
 		Lease:                  r.Seconds("LEASE_SECONDS", refresh.DefaultLease),
 		MaxConsecutiveFailures: r.Int("MAX_CONSECUTIVE_FAILURES", refresh.DefaultMaxFailures),
+		IdleAfter:              time.Duration(r.NonNegativeInt("IDLE_AFTER_HOURS", int(refresh.DefaultIdleAfter/time.Hour))) * time.Hour,
+		FunctionName:           r.Optional("REFRESH_FUNCTION_NAME", ""),
 		Stage:                  r.Optional("STAGE", metrics.LocalStage),
 		EndpointOverride:       r.Optional(zoho.EndpointOverrideEnv, ""),
 		LogLevel:               r.Optional("LOG_LEVEL", "info"),

@@ -10,15 +10,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
+	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
 )
 
 var _ refresh.Connections = (*awsstore.ConnectionStore)(nil)
 var _ refresh.TokenVault = (*awsstore.TokenVault)(nil)
+var _ refresh.Workers = (*refreshinvoke.Client)(nil)
 
 // New builds the refresh function's handler.
 func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error) {
@@ -29,6 +32,18 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 	db := dynamodb.NewFromConfig(aws)
 	sm := secretsmanager.NewFromConfig(aws)
 	vault := &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix}
+	// The token store's own rate when it knows one, else Secrets
+	// Manager's share; split among the shard workers when they run in
+	// processes of their own.
+	rate, workers := float64(cfg.SecretWritesPerSecond), cfg.Workers
+	if r, ok := any(vault).(refresh.WriteRater); ok {
+		rate = float64(r.WritesPerSecond())
+	}
+	var starter refresh.Workers
+	if cfg.FunctionName != "" {
+		starter = &refreshinvoke.Client{Lambda: lambda.NewFromConfig(aws), FunctionName: cfg.FunctionName}
+		rate, workers = refresh.WorkerShare(rate, workers, refresh.MaxWriteWait)
+	}
 	svc := &refresh.Service{
 		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
 		Tokens:      vault,
@@ -37,13 +52,14 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: oauthclient.SecretCacheTTL},
 			HTTP:   hc,
 		},
-		Limiter:                refresh.NewPacer(cfg.SecretWritesPerSecond),
+		Limiter:                refresh.NewPacerRate(rate),
 		Log:                    log,
 		Stage:                  cfg.Stage,
 		Window:                 cfg.Window,
-		Workers:                cfg.Workers,
+		Workers:                workers,
 		Lease:                  cfg.Lease,
 		MaxConsecutiveFailures: cfg.MaxConsecutiveFailures,
+		IdleAfter:              cfg.IdleAfter,
 	}
-	return &refresh.Handler{Service: svc, Log: log}, nil
+	return &refresh.Handler{Service: svc, Log: log, Workers: starter}, nil
 }

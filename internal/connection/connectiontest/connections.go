@@ -9,6 +9,7 @@ package connectiontest
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -30,11 +31,12 @@ type Connections struct {
 	mu     sync.Mutex
 	items  map[string]*connection.Connection
 	writes map[string]int
+	uses   map[string]int
 }
 
 // NewConnections returns a table holding cs as they are (see Put).
 func NewConnections(cs ...connection.Connection) *Connections {
-	f := &Connections{items: map[string]*connection.Connection{}, writes: map[string]int{}}
+	f := &Connections{items: map[string]*connection.Connection{}, writes: map[string]int{}, uses: map[string]int{}}
 	for _, c := range cs {
 		f.Put(c)
 	}
@@ -121,6 +123,7 @@ func (f *Connections) Update(_ context.Context, id string, change func(*connecti
 	}
 	next := kept(c)
 	next.ID, next.Version, next.Lease = id, c.Version+1, connection.Lease{}
+	next.Idle = next.Idle && next.Refreshable() // only the due index knows idleness
 	if ok {
 		next.Lease = stored.Lease
 	}
@@ -160,6 +163,10 @@ func (f *Connections) UpdateActive(_ context.Context, id string, change func(*co
 func (f *Connections) writeChanges(stored *connection.Connection, base connection.Connection, change func(*connection.Connection)) {
 	change(&base)
 	stored.ApplyChanges(&base)
+	if base.Changes().Has(connection.FieldStatus) {
+		// The store writes the shard anew: the fresh part, or none.
+		stored.Idle = false
+	}
 	if !base.Changes().Has(connection.FieldUpdatedAt) {
 		stored.UpdatedAt = f.now().UTC()
 	}
@@ -224,7 +231,7 @@ func (f *Connections) DueConnections(_ context.Context, shard string, before tim
 	defer f.mu.Unlock()
 	var out []*connection.Connection
 	for _, c := range f.items {
-		if c.Refreshable() && connection.RefreshShard(c.ID) == shard && c.TokenExpiresAt.Unix() <= before.Unix() {
+		if duePart(c) == shard && c.TokenExpiresAt.Unix() <= before.Unix() {
 			cp := copyOf(c)
 			out = append(out, &cp)
 		}
@@ -239,6 +246,90 @@ func (f *Connections) DueConnections(_ context.Context, shard string, before tim
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// DuePage is awsstore.ConnectionStore.DuePage: the part's due
+// connections in (expiry, id) order, after after.
+func (f *Connections) DuePage(_ context.Context, part string, before time.Time, limit int, after connection.DueKey) ([]*connection.Connection, bool, error) {
+	if !connection.ValidDuePart(part) {
+		return nil, false, fmt.Errorf("due page: %q is not a part of the due index", part)
+	}
+	if !after.IsZero() && !connection.ValidID(after.ID) {
+		return nil, false, fmt.Errorf("due page: %w", connection.ErrBadCursor)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*connection.Connection
+	for _, c := range f.items {
+		if duePart(c) != part || c.TokenExpiresAt.Unix() > before.Unix() {
+			continue
+		}
+		if !after.IsZero() {
+			e, a := c.TokenExpiresAt.Unix(), after.ExpiresAt.Unix()
+			if e < a || e == a && c.ID <= after.ID {
+				continue
+			}
+		}
+		cp := copyOf(c)
+		out = append(out, &cp)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].TokenExpiresAt.Equal(out[j].TokenExpiresAt) {
+			return out[i].TokenExpiresAt.Before(out[j].TokenExpiresAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if limit > 0 && len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// MarkIdle is awsstore.ConnectionStore.MarkIdle.
+func (f *Connections) MarkIdle(_ context.Context, id string, unusedBefore time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	stored, ok := f.items[id]
+	if !ok || !stored.Refreshable() || (!stored.LastUsedAt.IsZero() && !stored.LastUsedAt.Before(second(unusedBefore))) {
+		return false, nil
+	}
+	stored.Idle = true
+	stored.Version++
+	f.writes[id]++
+	return true, nil
+}
+
+// RecordUse is awsstore.ConnectionStore.RecordUse.
+func (f *Connections) RecordUse(_ context.Context, id string, at time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	stored, ok := f.items[id]
+	if !ok || !stored.NeedsUseRecorded(second(at)) {
+		return false, nil
+	}
+	stored.LastUsedAt, stored.Idle = second(at), false
+	stored.Version++
+	f.writes[id]++
+	f.uses[id]++
+	return true, nil
+}
+
+// Uses counts the uses RecordUse wrote for a connection.
+func (f *Connections) Uses(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.uses[id]
+}
+
+// duePart is the part of the due index that holds c ("" for none).
+func duePart(c *connection.Connection) string {
+	switch {
+	case !c.Refreshable():
+		return ""
+	case c.Idle:
+		return connection.IdleShard(c.ID)
+	}
+	return connection.RefreshShard(c.ID)
 }
 
 // List is awsstore.ConnectionStore.List, in one page in id order.
@@ -300,7 +391,7 @@ func (f *Connections) ListPage(_ context.Context, q connection.Query) (connectio
 
 func (f *Connections) init() {
 	if f.items == nil {
-		f.items, f.writes = map[string]*connection.Connection{}, map[string]int{}
+		f.items, f.writes, f.uses = map[string]*connection.Connection{}, map[string]int{}, map[string]int{}
 	}
 }
 
@@ -316,7 +407,7 @@ func (f *Connections) now() time.Time {
 func kept(c connection.Connection) connection.Connection {
 	c.StatusChangedAt, c.TokenExpiresAt, c.NextAttemptAt = second(c.StatusChangedAt), second(c.TokenExpiresAt), second(c.NextAttemptAt)
 	c.CreatedAt, c.UpdatedAt, c.Lease.Until = second(c.CreatedAt), second(c.UpdatedAt), second(c.Lease.Until)
-	c.ConnectedAt = second(c.ConnectedAt)
+	c.ConnectedAt, c.LastUsedAt = second(c.ConnectedAt), second(c.LastUsedAt)
 	c.FieldMapping = copyMapping(c.FieldMapping)
 	c.Metadata = copyMapping(c.Metadata)
 	c.AllowedFields = copyList(c.AllowedFields)

@@ -1,6 +1,7 @@
 // Package ondemand is the contract between SyncFunction and RefreshFunction
 // for refreshing one connection now: the payload sync invokes RefreshFunction
-// with, the outcomes RefreshFunction answers, and how sync reads them. It
+// with, the outcomes RefreshFunction answers, and how sync reads them; and
+// the payload of RefreshFunction's own shard workers. It
 // is a package of its own so that sync's binary knows the contract without
 // linking the refresh use case.
 package ondemand
@@ -25,6 +26,15 @@ type Request struct {
 	// the refresh token a reconnect replaced. Callers that face the public
 	// never read refresh tokens: they ask here.
 	Revoke string `json:"revoke,omitempty"`
+}
+
+// ShardRequest is a refresh worker's payload (a scheduled run fans out
+// over the refresh shards, one worker each): its shard ("00".."15") and
+// where to start ("" for the beginning of the shard; else the cursor the
+// worker before it answered, when its time ran out).
+type ShardRequest struct {
+	Shard  string `json:"shard"`
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // What Request.Revoke asks for.
