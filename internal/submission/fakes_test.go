@@ -505,3 +505,47 @@ func (r *memRateCounter) Take(_ context.Context, id string, window time.Time, li
 	r.n[k]++
 	return nil
 }
+
+// memSlots is the concurrency table in memory, as submissionstore.SlotStore
+// keeps it: a lease per slot, taken when free or ended, released by its
+// owner, held unless already leased longer.
+type memSlots struct {
+	mu    sync.Mutex
+	lease map[string]memLease
+	takes int
+}
+
+type memLease struct {
+	owner string
+	until time.Time
+}
+
+func (m *memSlots) Take(_ context.Context, slot, owner string, now, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.takes++
+	if l, ok := m.lease[slot]; ok && l.until.UnixMilli() > now.UnixMilli() {
+		return ErrSlotTaken
+	}
+	m.lease[slot] = memLease{owner: owner, until: until}
+	return nil
+}
+
+func (m *memSlots) Release(_ context.Context, slot, owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.lease[slot]; ok && l.owner == owner {
+		delete(m.lease, slot)
+	}
+	return nil
+}
+
+func (m *memSlots) Hold(_ context.Context, slot string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.lease[slot]; ok && l.until.UnixMilli() >= until.UnixMilli() {
+		return nil
+	}
+	m.lease[slot] = memLease{owner: HoldOwner, until: until}
+	return nil
+}

@@ -81,9 +81,12 @@ type Service struct {
 	Queue       Queue
 	// RateLimit bounds each connection's accepted submissions (zero: none).
 	RateLimit RateLimit
-	Log       *slog.Logger
-	Now       clock.Func
-	Timings   Timings
+	// Limiter bounds the CRM calls to each org at once, across every
+	// instance (zero: none).
+	Limiter Limiter
+	Log     *slog.Logger
+	Now     clock.Func
+	Timings Timings
 
 	tokens tokenCache
 	fields fieldsCache
