@@ -65,6 +65,7 @@ type fakeCRM struct {
 	existing   zoho.Record
 	onUpdate   func(rec zoho.Record) ([]zoho.RecordResult, error)
 	onNote     func(content string) (zoho.RecordResult, error)
+	batches    []int
 }
 
 type fakeCall struct {
@@ -137,15 +138,28 @@ func (b *boundCRM) record(op, module string, rec zoho.Record, opts *zoho.WriteOp
 	b.f.mu.Unlock()
 }
 
+// Insert answers each record as answer says (or SUCCESS, ids 9001, 9002,
+// ...): one call recorded, with the first record; batches records how
+// many each call carried.
 func (b *boundCRM) Insert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
 	b.record("insert", module, recs[0], opts)
 	b.f.mu.Lock()
 	answer := b.f.answer
+	b.f.batches = append(b.f.batches, len(recs))
 	b.f.mu.Unlock()
-	if answer == nil {
-		return []zoho.RecordResult{{Code: "SUCCESS", Status: "success", Action: "insert", ID: "9001"}}, nil
+	var out []zoho.RecordResult
+	for i, rec := range recs {
+		if answer == nil {
+			out = append(out, zoho.RecordResult{Code: "SUCCESS", Status: "success", Action: "insert", ID: strconv.Itoa(9001 + i)})
+			continue
+		}
+		r, err := answer(b.token, rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r...)
 	}
-	return answer(b.token, recs[0])
+	return out, nil
 }
 
 func (b *boundCRM) Update(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {

@@ -226,7 +226,7 @@ func (s *Service) fetchFields(ctx context.Context, c *connection.Connection, mod
 			"connection_id", c.ID, "module", module, "err", err.Error())
 		return newFieldSet(builtInFields(module), true), nil
 	}
-	if errors.Is(err, errHold) || errors.Is(err, errRetry) {
+	if errors.Is(err, errHold) || errors.Is(err, errRetry) || errors.Is(err, errBusy) {
 		return nil, err
 	}
 	if errors.Is(err, zoho.ErrTooManyRequests) {

@@ -151,3 +151,14 @@ func (l Limiter) hold(ctx context.Context, pool string, limit int, until time.Ti
 	}
 	return errors.Join(errs...)
 }
+
+// jitter spreads d over [d/2, d] ("equal jitter"): the submissions of one
+// outage, queued together, do not all come back at the same instant, and
+// none comes back sooner than half the delay meant.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
