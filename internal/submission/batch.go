@@ -372,7 +372,7 @@ func (s *Service) wait(ctx context.Context, log *slog.Logger, m Message, e *Entr
 	next := m
 	next.Looks++
 	next.HeldSince = since.Unix()
-	delay := t.queueDelay(cause, m.Looks)
+	delay := t.queueDelay(cause, next.Looks)
 	if err := s.Queue.Send(ctx, next, delay); err != nil {
 		return retry("queue_send_failed", err)
 	}

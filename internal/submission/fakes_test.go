@@ -563,3 +563,15 @@ func (m *memSlots) Hold(_ context.Context, slot string, until time.Time) error {
 	m.lease[slot] = memLease{owner: HoldOwner, until: until}
 	return nil
 }
+
+// get is the entry of key (fails t when there is none).
+func (s *memIdempotency) get(t *testing.T, key string) Entry {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	if !ok {
+		t.Fatalf("no entry %s", key)
+	}
+	return e
+}
