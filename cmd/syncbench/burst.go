@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
+
+var debugDrain = os.Getenv("SYNCBENCH_DEBUG") != ""
 
 type burstOptions struct {
 	N, Instances, Consumers int
@@ -149,6 +152,10 @@ func runBurst(ctx context.Context, bo burstOptions, env burstEnv) error {
 		}
 		if waiting == 0 && len(env.sim.Records(env.orgID, "Leads")) >= bo.N {
 			break
+		}
+		if debugDrain {
+			out, _ := env.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(qURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+			fmt.Printf("  %v: records %d, queue %v\n", time.Since(drainStart).Round(time.Second), len(env.sim.Records(env.orgID, "Leads")), out.Attributes)
 		}
 		if time.Now().After(deadline) {
 			stop()
