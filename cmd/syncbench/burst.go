@@ -23,6 +23,10 @@ import (
 
 var debugDrain = os.Getenv("SYNCBENCH_DEBUG") != ""
 
+// handlerTime sums the consumers' time in HandleSQS (the function's
+// invocations), apart from receiving and deleting on the local SQS.
+var handlerTime atomic.Int64
+
 type burstOptions struct {
 	N, Instances, Consumers int
 	Limit                   bool
@@ -194,7 +198,9 @@ func runBurst(ctx context.Context, bo burstOptions, env burstEnv) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  drained in %v by %d consumers: %d batches, %d messages reported failed\n", drainTime.Round(time.Millisecond), bo.Consumers, batches.Load(), failures.Load())
+	fmt.Printf("  drained in %v by %d consumers: %d batches, %d messages reported failed; the invocations' own time %v in all, %v a batch (the rest is the local SQS receiving and deleting)\n",
+		drainTime.Round(time.Millisecond), bo.Consumers, batches.Load(), failures.Load(),
+		time.Duration(handlerTime.Load()).Round(time.Millisecond), (time.Duration(handlerTime.Load())/time.Duration(max(batches.Load(), 1))).Round(time.Millisecond))
 	fmt.Printf("  Zoho: %d records for %d submissions (%d missing, %d more than once); highest concurrency %d (limit %d); %d calls refused 429\n",
 		len(recs), bo.N, missing, twice, st.MaxConcurrent, st.Concurrency, st.Refused-stats0.Refused)
 	fmt.Printf("  Zoho calls made: %d (%d during the burst, %d draining); writes %d: %s\n",
@@ -275,6 +281,12 @@ func writeLine(w []int) string {
 // deletes those not reported failed.
 func consumeOnce(ctx context.Context, api *sqs.Client, url string, h *submission.Handler) (int, int, error) {
 	var msgs []sqstypes.Message
+	r0 := time.Now()
+	defer func() {
+		if debugDrain && len(msgs) > 0 {
+			fmt.Printf("  a batch of %d received, handled and deleted in %v\n", len(msgs), time.Since(r0).Round(time.Millisecond))
+		}
+	}()
 	for len(msgs) < submission.MaxBatchRecords {
 		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 180,
@@ -298,7 +310,12 @@ func consumeOnce(ctx context.Context, api *sqs.Client, url string, h *submission
 			Attributes: m.Attributes, EventSource: "aws:sqs",
 		})
 	}
+	t0 := time.Now()
 	resp := h.HandleSQS(ctx, ev)
+	handlerTime.Add(int64(time.Since(t0)))
+	if debugDrain {
+		fmt.Printf("  a batch of %d handled in %v\n", len(msgs), time.Since(t0).Round(time.Millisecond))
+	}
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
 		failed[f.ItemIdentifier] = true

@@ -160,6 +160,9 @@ func bench(n, warm int, bo burstOptions) error {
 		}
 	}()
 	log := logging.New(io.Discard, "info")
+	if debugDrain {
+		log = logging.New(os.Stderr, "warn")
+	}
 	setenv := func(fn string) error {
 		env, err := d.FunctionEnvironment(stack.Template, fn)
 		if err != nil {

@@ -281,6 +281,9 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 	switch {
 	case c.Status == connection.ReauthRequired:
 		return s.enqueue(ctx, log, e, fields, hold("reauth_required", nil))
+	case m == nil && errors.Is(ferr, errBusy):
+		log.Info("the org takes no call now (the module's fields): queued", "reason", reason(ferr))
+		return s.enqueue(ctx, log, e, fields, ferr)
 	case m == nil:
 		log.Warn("the module's fields cannot be read now: queued", "reason", reason(ferr), "err", ferr.Error())
 		return s.enqueue(ctx, log, e, fields, ferr)
@@ -290,6 +293,9 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 	cancel()
 	switch {
 	case errors.Is(err, errHold):
+		return s.enqueue(ctx, log, e, fields, err)
+	case errors.Is(err, errBusy):
+		log.Info("the org takes no call now: queued", "reason", reason(err))
 		return s.enqueue(ctx, log, e, fields, err)
 	case err != nil:
 		log.Warn("Zoho could not take the submission now: queued", "reason", reason(err), "err", err.Error())
