@@ -200,7 +200,7 @@ func runBurst(ctx context.Context, bo burstOptions, env burstEnv) error {
 	}
 	fmt.Printf("  drained in %v by %d consumers: %d batches, %d messages reported failed; the invocations' own time %v in all, %v a batch (the rest is the local SQS receiving and deleting)\n",
 		drainTime.Round(time.Millisecond), bo.Consumers, batches.Load(), failures.Load(),
-		time.Duration(handlerTime.Load()).Round(time.Millisecond), (time.Duration(handlerTime.Load())/time.Duration(max(batches.Load(), 1))).Round(time.Millisecond))
+		time.Duration(handlerTime.Load()).Round(time.Millisecond), (time.Duration(handlerTime.Load()) / time.Duration(max(batches.Load(), 1))).Round(time.Millisecond))
 	fmt.Printf("  Zoho: %d records for %d submissions (%d missing, %d more than once); highest concurrency %d (limit %d); %d calls refused 429\n",
 		len(recs), bo.N, missing, twice, st.MaxConcurrent, st.Concurrency, st.Refused-stats0.Refused)
 	fmt.Printf("  Zoho calls made: %d (%d during the burst, %d draining); writes %d: %s\n",
