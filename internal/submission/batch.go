@@ -245,6 +245,19 @@ func (s *Service) insertGroup(ctx context.Context, c *connection.Connection, ps 
 		if errors.Is(err, errBusy) {
 			stop = err
 		}
+		if _, refused := refusal(err); refused && len(chunk) > 1 {
+			// Zoho refused the request as a whole: one record may have
+			// caused it, so each is sent alone and only what Zoho refuses
+			// on its own is rejected.
+			for _, p := range chunk {
+				d, derr := s.deliver(ctx, c, p.d)
+				if errors.Is(derr, errBusy) {
+					stop = derr
+				}
+				errs[p.i] = s.finish(ctx, p, d, derr)
+			}
+			continue
+		}
 		for k, p := range chunk {
 			var d delivered
 			derr := err

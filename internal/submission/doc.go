@@ -197,8 +197,9 @@
 // slot of the org's sub-concurrency pool too (bulk#..., 10) when the
 // org's limit is above 10; with none free they go 10 records a call.
 // Each message keeps its own outcome (a partial batch response): a
-// refused record is rejected alone; a whole call that failed is retried
-// for each. When a call meets a 429, the rest of the batch waits without
+// refused record is rejected alone (a request Zoho refuses as a whole is
+// sent again a record at a time, so that only the record at fault is
+// rejected); a whole call that failed is retried for each. When a call meets a 429, the rest of the batch waits without
 // a call. A duplicate's follow-up that would not finish before the
 // invocation's deadline waits for the next look (nothing was created for
 // it).

@@ -293,3 +293,33 @@ func TestInstancesShareTheLimit(t *testing.T) {
 	}
 	t.Logf("most in flight %d; %d created, %d queued", most.Load(), created.Load(), queued.Load())
 }
+
+// A whole batch refused (a request-level 4xx) is sent again a record at
+// a time: only the record Zoho refuses alone is rejected.
+func TestARefusedBatchIsSentAgainRecordByRecord(t *testing.T) {
+	w, _, _ := limitedWorld(t, "free")
+	msgs := queueN(t, w, 4, func(i int) string { return fmt.Sprintf(`{"email":"s%d@example.com","name":"S %d"}`, i, i) })
+	w.crm.mu.Lock()
+	w.crm.answer = nil
+	w.crm.mu.Unlock()
+	bad := &zoho.APIError{StatusCode: 400, Code: "INVALID_DATA", Details: map[string]any{"api_name": "Email"}}
+	w.crm.answer = func(_ string, rec zoho.Record) ([]zoho.RecordResult, error) {
+		if rec["Email"] == "s2@example.com" {
+			return nil, bad
+		}
+		return []zoho.RecordResult{{Code: "SUCCESS", ID: "ok"}}, nil
+	}
+	resp := w.h.HandleSQS(context.Background(), batchEvent(msgs))
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-2" {
+		t.Fatalf("failures %+v", resp.BatchItemFailures)
+	}
+	if fmt.Sprint(w.crm.batches) != "[4 1 1 1 1]" {
+		t.Fatalf("batches %v", w.crm.batches)
+	}
+	for i, m := range msgs {
+		e := w.idem.get(t, m.Key)
+		if (i == 2) != (e.State == Rejected) || (i != 2 && e.State != Done) {
+			t.Fatalf("entry %d: %+v", i, e)
+		}
+	}
+}
