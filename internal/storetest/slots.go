@@ -94,9 +94,17 @@ func slotHold(t *testing.T, s submission.SlotStore) {
 		t.Fatal(err)
 	}
 	for _, slot := range []string{"org#h#0", "org#h#1"} {
-		if err := s.Take(ctx, slot, "b", now.Add(time.Minute), now.Add(2*time.Minute)); !errors.Is(err, submission.ErrSlotTaken) {
-			t.Fatalf("take of held %s (its owner released it): %v", slot, err)
+		// Held, and said so: a take need not try the org's other slots.
+		if err := s.Take(ctx, slot, "b", now.Add(time.Minute), now.Add(2*time.Minute)); !errors.Is(err, submission.ErrSlotHeld) {
+			t.Fatalf("take of held %s (its owner released it): %v, want ErrSlotHeld", slot, err)
 		}
+	}
+	// A slot leased to a run is taken, not held.
+	if err := s.Take(ctx, "org#h#2", "c", now, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Take(ctx, "org#h#2", "b", now, now.Add(time.Minute)); !errors.Is(err, submission.ErrSlotTaken) || errors.Is(err, submission.ErrSlotHeld) {
+		t.Fatalf("take of a leased slot: %v, want ErrSlotTaken only", err)
 	}
 	// A shorter hold does not shorten a longer one.
 	if err := s.Hold(ctx, "org#h#0", now.Add(time.Minute)); err != nil {

@@ -182,7 +182,8 @@
 // does not say which) holds every slot of the org for 5 minutes
 // (ThrottleHold, jittered: Limiter.hold writes each slot's lease to no
 // one), so that no instance calls the org meanwhile and every submission
-// is queued without a call; after the hold, the first call to get a slot
+// is queued without a call (a take that finds a slot held tries no other:
+// one failed write a look); after the hold, the first call to get a slot
 // tells whether Zoho takes calls again (exhausted credits: one refused
 // probe every five minutes or so, until the rolling window frees them).
 //

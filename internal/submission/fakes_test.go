@@ -539,6 +539,9 @@ func (m *memSlots) Take(_ context.Context, slot, owner string, now, until time.T
 	defer m.mu.Unlock()
 	m.takes++
 	if l, ok := m.lease[slot]; ok && l.until.UnixMilli() > now.UnixMilli() {
+		if l.owner == HoldOwner {
+			return ErrSlotHeld
+		}
 		return ErrSlotTaken
 	}
 	m.lease[slot] = memLease{owner: owner, until: until}

@@ -124,7 +124,14 @@ func TestRateLimited429HoldsTheOrgOutsideTheReceiveCount(t *testing.T) {
 	}
 	calls := w.crm.count()
 	m := msgs[0].m
+	// A held org is known from the first slot tried: one write, not five.
+	slots.mu.Lock()
+	slots.takes = 0
+	slots.mu.Unlock()
 	for look := 1; look <= 12; look++ { // receive count 1 each time: fresh messages
+		if look == 2 && slots.takes != 1 {
+			t.Fatalf("a look at a held org tried %d slots, want 1", slots.takes)
+		}
 		resp := w.h.HandleSQS(context.Background(), sqsEvent(m, fmt.Sprintf("h-%d", look), 1))
 		again := w.queue.take()
 		if len(resp.BatchItemFailures) != 0 || len(again) != 1 || w.crm.count() != calls {

@@ -21,8 +21,8 @@ import (
 // slots <pool>#0 .. <pool>#N-1 (SlotKey).
 type SlotStore interface {
 	// Take leases slot to owner until until, if it is free: no lease, or
-	// one that ended at or before now. Otherwise ErrSlotTaken, and
-	// nothing is written.
+	// one that ended at or before now. Otherwise ErrSlotTaken (ErrSlotHeld
+	// when the lease is a hold's), and nothing is written.
 	Take(ctx context.Context, slot, owner string, now, until time.Time) error
 	// Release ends owner's lease of slot. A slot leased to another (owner's
 	// lease ran out and was taken, or a hold took it) is left as it is,
@@ -35,6 +35,10 @@ type SlotStore interface {
 
 // ErrSlotTaken: the slot is leased to another.
 var ErrSlotTaken = errors.New("the concurrency slot is taken")
+
+// ErrSlotHeld is ErrSlotTaken for a slot held (Hold) rather than leased
+// to a run: the org's calls are held, so its other slots are too.
+var ErrSlotHeld = fmt.Errorf("%w: held", ErrSlotTaken)
 
 // ErrNoSlot: every concurrency slot of the org is in use or held; the
 // call is not made (the submission is queued).
@@ -125,6 +129,10 @@ func (l Limiter) acquire(ctx context.Context, pool string, limit int, now time.T
 		switch {
 		case err == nil:
 			return &slot{store: l.Slots, key: key, owner: owner}, nil
+		case errors.Is(err, ErrSlotHeld):
+			// The org is held (a 429): every slot is, so trying the
+			// others would only spend writes.
+			return nil, ErrNoSlot
 		case errors.Is(err, ErrSlotTaken):
 		case firstErr == nil:
 			firstErr = err

@@ -41,6 +41,12 @@ var (
 const slotTidy = 24 * time.Hour
 
 func (s *SlotStore) put(ctx context.Context, slot, owner string, until time.Time, cond expression.ConditionBuilder) error {
+	return s.putReturning(ctx, slot, owner, until, cond, types.ReturnValuesOnConditionCheckFailureNone)
+}
+
+// putReturning is put, asking for the item a failed condition found
+// (ConditionalCheckFailedException.Item) when rv says so.
+func (s *SlotStore) putReturning(ctx context.Context, slot, owner string, until time.Time, cond expression.ConditionBuilder, rv types.ReturnValuesOnConditionCheckFailure) error {
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return err
@@ -53,20 +59,27 @@ func (s *SlotStore) put(ctx context.Context, slot, owner string, until time.Time
 			"lease_until": &types.AttributeValueMemberN{Value: strconv.FormatInt(until.UnixMilli(), 10)},
 			"expires_at":  &types.AttributeValueMemberN{Value: strconv.FormatInt(awsstore.Unix(until.Add(slotTidy)), 10)},
 		},
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: rv,
 	})
 	return err
 }
 
+// Take asks for the item its condition failed on (no extra read, no
+// extra cost), to tell a held slot from a leased one.
 func (s *SlotStore) Take(ctx context.Context, slot, owner string, now, until time.Time) error {
-	err := s.put(ctx, slot, owner, until, expression.Or(
+	err := s.putReturning(ctx, slot, owner, until, expression.Or(
 		expression.AttributeNotExists(attrSlot),
-		expression.LessThanEqual(attrLeaseUntil, expression.Value(now.UnixMilli()))))
+		expression.LessThanEqual(attrLeaseUntil, expression.Value(now.UnixMilli()))),
+		types.ReturnValuesOnConditionCheckFailureAllOld)
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
+		if o, ok := ccf.Item["owner"].(*types.AttributeValueMemberS); ok && o.Value == submission.HoldOwner {
+			return submission.ErrSlotHeld
+		}
 		return submission.ErrSlotTaken
 	case err != nil:
 		return fmt.Errorf("concurrency slot: take: %w", err)
