@@ -25,6 +25,9 @@
 #   make sam-local-invoke  sam local invoke (needs Docker): FUNCTION=... EVENT=...
 #   make rie         install the emulator (aws-lambda-rie) into .cache/bin
 #   make bench       benchmarks, with the local stack
+#   make syncbench   cmd/syncbench on its own local stack: the warm
+#                    submission path, then a burst of BURST (1000) at one
+#                    Free-edition org, drained
 #   make fuzz        every Fuzz* target for FUZZTIME each
 #   make clean       build output; make distclean also drops .venv and .cache
 
@@ -71,7 +74,7 @@ export SAM_CLI_CONTAINER_CONNECTION_TIMEOUT := 60
 GO_FILES = $(shell find . -name '*.go' -not -path './.*' -not -path './bin/*' -not -path './node_modules/*')
 
 .PHONY: demo dev zohoconnect test tools fmt-check vet layout unit integration sam-validate sam-build \
-	lint-template build validate stack-up stack-down stack-status invoke invoke-test sam-local-invoke rie bench fuzz clean distclean
+	lint-template build validate stack-up stack-down stack-status invoke invoke-test sam-local-invoke rie bench syncbench fuzz clean distclean
 
 # ---------------------------------------------------------------- install
 
@@ -239,6 +242,16 @@ bench:
 	scripts/localstack.sh start; \
 	. "$$LOCALSTACK_ENV_FILE"; \
 	$(GO) test -tags integration -run '^$$' -bench . -benchmem $(PKGS)
+
+BURST ?= 1000
+syncbench:
+	@state="$(CURDIR)/$(CACHE)/syncbench-stack.$$$$"; \
+	export LOCALSTACK_STATE_DIR="$$state" LOCALSTACK_ENV_FILE="$$state/localstack.env"; \
+	trap 'scripts/localstack.sh stop || true; rm -rf "$$state"' EXIT; \
+	scripts/localstack.sh start; \
+	. "$$LOCALSTACK_ENV_FILE"; \
+	$(GO) run ./cmd/syncbench -n 300; \
+	$(GO) run ./cmd/syncbench -burst $(BURST)
 
 # Runs every Fuzz* function for FUZZTIME; the corpus stays in testdata/fuzz.
 fuzz:

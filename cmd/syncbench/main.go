@@ -5,8 +5,23 @@
 // for a warm submission: three DynamoDB writes (the claim, the answer, the
 // rate limit's counter), no Secrets Manager call, one Zoho call.
 //
+// Each new submission is measured twice, without the per-org limiter (the
+// sync path as it was before it: -limit=false everywhere) and with it
+// (one more PutItem and DeleteItem: a concurrency slot taken and given
+// back), in one run so the two compare on one machine's load.
+//
+// -burst N instead bursts N submissions at one Free-edition org
+// (concurrency 5) through -instances concurrent handler instances (each
+// its own Service, as separate Lambda instances are), then drains the
+// queue with -consumers concurrent consumers as Lambda's SQS poller would
+// (batches of up to 100): it asserts every submission delivered exactly
+// once, the simulator's highest concurrency for the org at most 5, no 429
+// and nothing dead-lettered, and prints Zoho's calls and the time to
+// drain (burst.go).
+//
 //	scripts/localstack.sh start && . .cache/localstack.env
 //	go run ./cmd/syncbench -n 300
+//	go run ./cmd/syncbench -burst 1000
 package main
 
 import (
@@ -39,6 +54,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/connect"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
+	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
@@ -46,8 +62,13 @@ import (
 func main() {
 	n := flag.Int("n", 300, "measured submissions")
 	warm := flag.Int("warm", 20, "warm-up submissions (not measured)")
+	burst := flag.Int("burst", 0, "burst this many submissions at one Free-edition org, then drain the queue (burst.go)")
+	instances := flag.Int("instances", 50, "with -burst: concurrent handler instances taking the burst")
+	consumers := flag.Int("consumers", 5, "with -burst: concurrent queue consumers (SyncQueueMaxConcurrency)")
+	limit := flag.Bool("limit", true, "with -burst: the per-org concurrency limiter on (false: as before it)")
+	latency := flag.Duration("crm-latency", 100*time.Millisecond, "with -burst: the simulator's time per CRM call (Zoho's is 100-300 ms), so that calls overlap as at Zoho")
 	flag.Parse()
-	if err := bench(*n, *warm); err != nil {
+	if err := bench(*n, *warm, burstOptions{N: *burst, Instances: *instances, Consumers: *consumers, Limit: *limit, Latency: *latency}); err != nil {
 		fmt.Fprintln(os.Stderr, "syncbench:", err)
 		os.Exit(1)
 	}
@@ -99,7 +120,7 @@ func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func bench(n, warm int) error {
+func bench(n, warm int, bo burstOptions) error {
 	ctx := context.Background()
 	stack, err := benchstack.Open(ctx)
 	if err != nil {
@@ -118,13 +139,17 @@ func bench(n, warm int) error {
 	sq := sqs.NewFromConfig(cfg)
 
 	client := zohosim.Client{ID: "1000.SYNCBENCH", Secret: randomHex(16), RedirectURIs: []string{"https://bench.example/oauth/callback"}}
-	sim := zohosim.New(zohosim.Options{Clients: []zohosim.Client{client}, Limits: zohosim.Limits{GrantCodesPer10Min: -1}})
+	opts := zohosim.Options{Clients: []zohosim.Client{client}, Limits: zohosim.Limits{GrantCodesPer10Min: -1}}
+	if bo.N > 0 {
+		opts.CRMLatency = bo.Latency
+	}
+	sim := zohosim.New(opts)
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 
 	d, err := stack.Deploy(ctx, samtemplate.Local{DynamoDB: db, SecretsManager: sm, SQS: sq}, benchstack.Options{
 		Stage: "s" + randomHex(4), ClientID: client.ID, ClientSecret: client.Secret,
-		Params: map[string]string{"ZohoEndpointOverride": srv.URL}, Queues: true,
+		Params: map[string]string{"ZohoEndpointOverride": srv.URL, "AllowAnonymousConnect": "true"}, Queues: true,
 	})
 	if err != nil {
 		return err
@@ -135,6 +160,9 @@ func bench(n, warm int) error {
 		}
 	}()
 	log := logging.New(io.Discard, "info")
+	if debugDrain {
+		log = logging.New(os.Stderr, "warn")
+	}
 	setenv := func(fn string) error {
 		env, err := d.FunctionEnvironment(stack.Template, fn)
 		if err != nil {
@@ -158,7 +186,11 @@ func bench(n, warm int) error {
 	if err != nil {
 		return err
 	}
-	connID, key, err := connectOrg(ctx, sim, srv.URL, cb)
+	edition := ""
+	if bo.N > 0 {
+		edition = "Free"
+	}
+	connID, key, orgID, err := connectOrg(ctx, sim, srv.URL, cb, edition)
 	if err != nil {
 		return err
 	}
@@ -187,6 +219,19 @@ func bench(n, warm int) error {
 		return err
 	}
 	h.Service.NewCRM = syncfn.NewCRM(hc)
+	if bo.N > 0 {
+		return runBurst(ctx, bo, burstEnv{
+			sim: sim, orgID: orgID, connID: connID, key: key, meter: m, queues: d.Queues,
+			sqs: sq, newHandler: func() (*submission.Handler, error) {
+				h, err := syncfn.New(scfg, cfg, log)
+				if err != nil {
+					return nil, err
+				}
+				h.Service.NewCRM = syncfn.NewCRM(hc)
+				return h, nil
+			},
+		})
+	}
 
 	submit := func(i int, tag string) (int, error) {
 		req := events.APIGatewayV2HTTPRequest{
@@ -241,23 +286,36 @@ func bench(n, warm int) error {
 		fmt.Printf("\n  Zoho calls per submission: %.2f\n", float64(zohoCalls)/float64(count))
 	}
 
-	// New submissions (each a new lead).
-	m.reset()
-	before := crmCalls(sim)
-	times := make([]time.Duration, 0, n)
-	for i := range n {
+	// New submissions (each a new lead), alternately without the limiter
+	// (the path as before it) and with it, so that both meet the same
+	// load of this machine; each submission's calls and times are
+	// tallied to its side.
+	limiter := h.Service.Limiter
+	sides := [2]*tally{newTally(), newTally()}
+	for i := range 2 * n {
+		side := sides[i%2]
+		h.Service.Limiter = submission.Limiter{}
+		if i%2 == 1 {
+			h.Service.Limiter = limiter
+		}
+		m.reset()
+		crm0 := crmCalls(sim)
 		t0 := time.Now()
 		if _, err := submit(i, "new"); err != nil {
 			return err
 		}
-		times = append(times, time.Since(t0))
+		side.add(m, time.Since(t0), crmCalls(sim)-crm0)
 	}
-	report("new submissions", n, times, crmCalls(sim)-before)
+	h.Service.Limiter = limiter
+	for k, name := range []string{"new submissions, no concurrency limiter (before)", "new submissions, with the concurrency limiter (after)"} {
+		m.load(sides[k])
+		report(name, n, sides[k].times, sides[k].crm)
+	}
+	times := make([]time.Duration, 0, n)
+	m.reset()
+	before := crmCalls(sim)
 
 	// The same submissions again: answered from the idempotency table.
-	m.reset()
-	before = crmCalls(sim)
-	times = times[:0]
 	for i := range n {
 		t0 := time.Now()
 		if _, err := submit(i, "new"); err != nil {
@@ -269,6 +327,36 @@ func bench(n, warm int) error {
 	return nil
 }
 
+// tally is one side's sum of submissions.
+type tally struct {
+	ops       map[string]int
+	aws, zoho time.Duration
+	zohoN     int
+	times     []time.Duration
+	crm       int
+}
+
+func newTally() *tally { return &tally{ops: map[string]int{}} }
+
+// add tallies what m counted for one submission.
+func (t *tally) add(m *meter, d time.Duration, crm int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, v := range m.ops {
+		t.ops[k] += v
+	}
+	t.aws, t.zoho, t.zohoN = t.aws+m.awsTime, t.zoho+m.zoho, t.zohoN+m.zohoN
+	t.times = append(t.times, d)
+	t.crm += crm
+}
+
+// load makes m's counts t's, for report.
+func (m *meter) load(t *tally) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ops, m.awsTime, m.zoho, m.zohoN = t.ops, t.aws, t.zoho, t.zohoN
+}
+
 func crmCalls(sim *zohosim.Server) int {
 	n := 0
 	for _, v := range sim.Stats().CRMRequests {
@@ -278,8 +366,8 @@ func crmCalls(sim *zohosim.Server) int {
 }
 
 // connect runs /connect, the simulator's consent and /oauth/callback.
-func connectOrg(ctx context.Context, sim *zohosim.Server, simURL string, cb *connect.Handler) (string, string, error) {
-	u := sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Environment: zoho.Production}}})
+func connectOrg(ctx context.Context, sim *zohosim.Server, simURL string, cb *connect.Handler, edition string) (string, string, string, error) {
+	u := sim.AddUser(zohosim.User{Location: "eu", Orgs: []zohosim.Org{{Environment: zoho.Production, Edition: edition}}})
 	get := func(path, q string) events.APIGatewayV2HTTPRequest {
 		r := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: q, Headers: map[string]string{"accept": "application/json"}}
 		r.RequestContext.HTTP.Method = "GET"
@@ -287,7 +375,14 @@ func connectOrg(ctx context.Context, sim *zohosim.Server, simURL string, cb *con
 	}
 	resp, err := cb.Handle(ctx, get("/connect", ""))
 	if err != nil || resp.StatusCode != 302 {
-		return "", "", fmt.Errorf("/connect answered %d: %v", resp.StatusCode, err)
+		return "", "", "", fmt.Errorf("/connect answered %d: %v", resp.StatusCode, err)
+	}
+	// The browser's cookies from /connect go back with the callback (the
+	// flow is bound to the browser that started it).
+	var cookies []string
+	for _, c := range resp.Cookies {
+		nv, _, _ := strings.Cut(c, ";")
+		cookies = append(cookies, nv)
 	}
 	consent, _ := url.Parse(resp.Headers["Location"])
 	q := consent.Query()
@@ -296,26 +391,28 @@ func connectOrg(ctx context.Context, sim *zohosim.Server, simURL string, cb *con
 	consent.RawQuery = q.Encode()
 	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: simURL})
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	r, err := hc.Get(consent.String())
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	r.Body.Close()
 	back, _ := url.Parse(r.Header.Get("Location"))
-	resp, err = cb.Handle(ctx, get("/oauth/callback", back.RawQuery))
+	cbReq := get("/oauth/callback", back.RawQuery)
+	cbReq.Cookies = cookies
+	resp, err = cb.Handle(ctx, cbReq)
 	if err != nil || resp.StatusCode != 200 {
-		return "", "", fmt.Errorf("/oauth/callback answered %d: %v", resp.StatusCode, err)
+		return "", "", "", fmt.Errorf("/oauth/callback answered %d: %v %s", resp.StatusCode, err, resp.Body)
 	}
 	var body struct {
 		ConnectionID  string `json:"connection_id"`
 		SubmissionKey string `json:"submission_key"`
 	}
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	return body.ConnectionID, body.SubmissionKey, nil
+	return body.ConnectionID, body.SubmissionKey, u.Orgs[0].ID, nil
 }
 
 func randomHex(n int) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,6 +85,63 @@ and underscores, starting with a capital letter (Last_Name, Custom_Field_1).
 -clear removes the mapping, and asks for confirmation unless -yes.`,
 	needs: []string{envConnectionsTable},
 	run:   runConnectionsSetMapping,
+}
+
+var cmdConnectionsSetConcurrency = &command{
+	group: "connections", name: "set-concurrency",
+	args:    "ID N [-json]",
+	summary: "Set the most CRM calls sync makes to the connection's org at once (0: its edition's limit).",
+	help: `By default sync keeps to the limit of the org's edition, read from Zoho
+when the org was connected (Free 5, Standard 10, Professional 15, Enterprise
+20, Ultimate 25; 5 when not known). N from 1 to 25 replaces it, for every
+instance at once (the concurrency table); 0 goes back to the edition's. The
+product API's PATCH /connections/{id} {"concurrency_limit": N} does the same.`,
+	needs: []string{envConnectionsTable},
+	run:   runConnectionsSetConcurrency,
+}
+
+func runConnectionsSetConcurrency(ctx context.Context, c *cli, cmd *command, args []string) error {
+	fs := c.flagSet(cmd)
+	asJSON := fs.Bool("json", false, "print the stored setting as one JSON object")
+	rest, err := c.parse(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 {
+		return usagef(cmd, "a connection ID and a limit are required")
+	}
+	id, err := connectionID(cmd, rest[:1])
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(rest[1])
+	if err != nil || n < 0 || n > admin.MaxConcurrencyLimit {
+		return usagef(cmd, "%v", admin.ErrBadConcurrencyLimit)
+	}
+	svc, err := c.connections(ctx, cmd, nil)
+	if err != nil {
+		return err
+	}
+	conn, err := svc.SetConcurrencyLimit(ctx, id, n)
+	if errors.Is(err, connection.ErrNotFound) {
+		return fmt.Errorf("connection %s: %w", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return jsonLine(c.stdout, map[string]any{"connection_id": id, "concurrency_limit": conn.ConcurrencyLimit, "edition": conn.Edition})
+	}
+	edition := conn.Edition
+	if edition == "" {
+		edition = "not known"
+	}
+	if n == 0 {
+		_, err = fmt.Fprintf(c.stdout, "%s: the edition's limit (edition %s)\n", id, edition)
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s: at most %d CRM calls at once (edition %s)\n", id, n, edition)
+	return err
 }
 
 // connectionService builds the parts of the use cases that need the

@@ -275,6 +275,24 @@ func TestConnectionCommands(t *testing.T) {
 		t.Fatalf("set-mapping unknown: %+v", r)
 	}
 
+	// set-concurrency: stored for sync's limiter; 0 back to the edition's.
+	r = h.run(t, "connections", "set-concurrency", us, "3", "-json").must(t, exitOK)
+	if stored, _ = h.store().Get(ctx, us); stored.ConcurrencyLimit != 3 || !strings.Contains(r.stdout, `"concurrency_limit":3`) {
+		t.Fatalf("set-concurrency: stored %d, printed %s", stored.ConcurrencyLimit, r.stdout)
+	}
+	for _, bad := range []string{"-1", "26", "five"} {
+		if r = h.run(t, "connections", "set-concurrency", us, bad); r.code != exitUsage {
+			t.Fatalf("set-concurrency %s: %+v", bad, r)
+		}
+	}
+	h.run(t, "connections", "set-concurrency", us, "0").must(t, exitOK)
+	if stored, _ = h.store().Get(ctx, us); stored.ConcurrencyLimit != 0 {
+		t.Fatalf("set-concurrency 0: %d", stored.ConcurrencyLimit)
+	}
+	if r = h.run(t, "connections", "set-concurrency", missing, "2"); r.code != exitNotFound {
+		t.Fatalf("set-concurrency unknown: %+v", r)
+	}
+
 	// disconnect: revoked at the EU accounts server, secrets gone, marked.
 	refresh, err := h.vault().RefreshToken(ctx, eu)
 	if err != nil || !h.Sim.RefreshTokenActive(refresh) {

@@ -93,7 +93,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		cmdConnectionsList, cmdConnectionsShow, cmdConnectionsDisconnect, cmdConnectionsRotateKey, cmdConnectionsSetMapping,
+		cmdConnectionsList, cmdConnectionsShow, cmdConnectionsDisconnect, cmdConnectionsRotateKey, cmdConnectionsSetMapping, cmdConnectionsSetConcurrency,
 		cmdDeadLettersList, cmdDeadLettersReplay, cmdDeadLettersPurge,
 		cmdFormsCreate, cmdFormsList, cmdFormsDelete,
 		cmdTeardown,

@@ -205,6 +205,28 @@ func (s *Service) RotateKey(ctx context.Context, id string) (key string, c *conn
 // SetMapping replaces a connection's field mapping (posted field name →
 // Zoho API name); an empty mapping clears it. The mapping must have passed
 // ValidateMapping. Uses Connections.
+// MaxConcurrencyLimit is the highest concurrency limit a connection takes
+// (Zoho's highest edition allows 25 calls at once).
+const MaxConcurrencyLimit = 25
+
+// ErrBadConcurrencyLimit: a concurrency limit outside 0..MaxConcurrencyLimit.
+var ErrBadConcurrencyLimit = fmt.Errorf("the concurrency limit must be 0 (the edition's) to %d", MaxConcurrencyLimit)
+
+// SetConcurrencyLimit sets the most CRM calls sync makes to the
+// connection's org at once (0: its edition's limit again).
+func (s *Service) SetConcurrencyLimit(ctx context.Context, id string, n int) (*connection.Connection, error) {
+	if n < 0 || n > MaxConcurrencyLimit {
+		return nil, ErrBadConcurrencyLimit
+	}
+	return s.Connections.Update(ctx, id, func(c *connection.Connection) error {
+		if c.Version == 0 {
+			return connection.ErrNotFound
+		}
+		c.ConcurrencyLimit = n
+		return nil
+	})
+}
+
 func (s *Service) SetMapping(ctx context.Context, id string, m map[string]string) (*connection.Connection, error) {
 	if err := connection.ValidateMapping(m); err != nil {
 		return nil, err

@@ -579,6 +579,7 @@ func (s *Service) store(ctx context.Context, dc zoho.DataCenter, env zoho.Enviro
 		Environment: env.String(), OrgID: org.ID, OrgName: org.Name,
 		UserID: user.ID, UserEmail: user.Email,
 		Scopes: joinScopes(tok.Scope, scopes), TokenExpiresAt: tok.Expiry,
+		Edition:  org.Edition,
 		TenantID: pending.TenantID, SessionID: pending.SessionID,
 	}
 	if sess != nil {

@@ -85,6 +85,12 @@ type Connection struct {
 	Metadata      map[string]string
 	AllowedFields []string
 	OnDuplicate   string
+	// Edition is the org's CRM edition as the Organization API named it at
+	// the last connect (free, standard, ...; "" before editions were
+	// stored); ConcurrencyLimit, when not 0, is the product's own bound on
+	// the CRM calls made to the org at once, instead of the edition's.
+	Edition          string
+	ConcurrencyLimit int
 	// The last connect: when, through which session, and whose connection
 	// it replaced when another Zoho user made it.
 	ConnectedAt       time.Time

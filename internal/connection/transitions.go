@@ -138,6 +138,8 @@ type Grant struct {
 	UserID, UserEmail                   string
 	Scopes                              string
 	TokenExpiresAt                      time.Time
+	// Edition is the org's CRM edition (zoho.Org.Edition).
+	Edition string
 	// The product's side: the tenant whose connection it is, the connect
 	// session that made it, and that session's metadata (empty: kept).
 	TenantID, SessionID string
@@ -154,6 +156,9 @@ func (c *Connection) Connect(g Grant, at time.Time) (needsKey bool) {
 	needsKey = c.SubmissionKeyID == "" || c.Status == Disconnected
 	c.Location, c.AccountsServer, c.APIDomain = g.Location, g.AccountsServer, g.APIDomain
 	c.Environment, c.OrgID, c.OrgName = g.Environment, g.OrgID, g.OrgName
+	if g.Edition != "" {
+		c.Edition = g.Edition
+	}
 	c.PreviousUserEmail = ""
 	if g.UserID != "" || c.UserID == "" {
 		if c.UserID != "" && g.UserID != "" && c.UserID != g.UserID {

@@ -42,6 +42,8 @@ type Item struct {
 	Metadata            map[string]string `dynamodbav:"metadata,omitempty"`
 	AllowedFields       []string          `dynamodbav:"allowed_fields,omitempty"`
 	OnDuplicate         string            `dynamodbav:"on_duplicate,omitempty"`
+	Edition             string            `dynamodbav:"edition,omitempty"`
+	ConcurrencyLimit    int               `dynamodbav:"concurrency_limit,omitempty"`
 	ConnectedAt         string            `dynamodbav:"connected_at,omitempty"`
 	SessionID           string            `dynamodbav:"session_id,omitempty"`
 	PreviousUserEmail   string            `dynamodbav:"previous_user_email,omitempty"`
@@ -63,6 +65,7 @@ func From(c *connection.Connection) Item {
 		SubmissionKeyID: c.SubmissionKeyID, SubmissionKeyHash: c.SubmissionHash, FieldMapping: c.FieldMapping,
 		ConsecutiveFailures: c.ConsecutiveFailures, NextAttemptAt: Unix(c.NextAttemptAt), LastError: c.LastError,
 		TenantID: c.TenantID, Metadata: c.Metadata, AllowedFields: c.AllowedFields, OnDuplicate: c.OnDuplicate,
+		Edition: c.Edition, ConcurrencyLimit: c.ConcurrencyLimit,
 		ConnectedAt: FormatTime(c.ConnectedAt), SessionID: c.SessionID, PreviousUserEmail: c.PreviousUserEmail, Connects: c.Connects,
 		LastUsedAt: Unix(c.LastUsedAt), LeaseOwner: c.Lease.Owner, LeaseExpiresAt: Unix(c.Lease.Until),
 		CreatedAt: FormatTime(c.CreatedAt), UpdatedAt: FormatTime(c.UpdatedAt), Version: c.Version,
@@ -85,6 +88,7 @@ func (it Item) Connection() *connection.Connection {
 		SubmissionKeyID: it.SubmissionKeyID, SubmissionHash: it.SubmissionKeyHash, FieldMapping: it.FieldMapping,
 		ConsecutiveFailures: it.ConsecutiveFailures, NextAttemptAt: FromUnix(it.NextAttemptAt), LastError: it.LastError,
 		TenantID: it.TenantID, Metadata: it.Metadata, AllowedFields: it.AllowedFields, OnDuplicate: it.OnDuplicate,
+		Edition: it.Edition, ConcurrencyLimit: it.ConcurrencyLimit,
 		ConnectedAt: ParseTime(it.ConnectedAt), SessionID: it.SessionID, PreviousUserEmail: it.PreviousUserEmail, Connects: it.Connects,
 		LastUsedAt: FromUnix(it.LastUsedAt), Idle: strings.HasPrefix(it.RefreshShard, connection.IdleShardPrefix),
 		Lease:     connection.Lease{Owner: it.LeaseOwner, Until: FromUnix(it.LeaseExpiresAt)},
@@ -94,7 +98,7 @@ func (it Item) Connection() *connection.Connection {
 
 // Optional are the attributes an item omits when they are empty (the
 // lease's and the refresh shard's aside, which their writes own).
-var Optional = []string{"tenant_id", "metadata", "allowed_fields", "on_duplicate", "connected_at", "session_id", "previous_user_email", "connects", "last_used_at"}
+var Optional = []string{"tenant_id", "metadata", "allowed_fields", "on_duplicate", "edition", "concurrency_limit", "connected_at", "session_id", "previous_user_email", "connects", "last_used_at"}
 
 // Decode reads a connection from an item.
 func Decode(item map[string]types.AttributeValue) (*connection.Connection, error) {

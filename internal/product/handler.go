@@ -226,6 +226,10 @@ type View struct {
 	FieldMapping   map[string]string `json:"field_mapping"`
 	AllowedFields  []string          `json:"allowed_fields"`
 	OnDuplicate    string            `json:"on_duplicate"`
+	// Edition is the org's CRM edition at its last connect ("" when not
+	// known); ConcurrencyLimit the product's bound (0: the edition's).
+	Edition          string `json:"edition"`
+	ConcurrencyLimit int    `json:"concurrency_limit"`
 }
 
 // ViewOf is c's view.
@@ -235,6 +239,7 @@ func ViewOf(c *connection.Connection) View {
 		OrgID: c.OrgID, OrgName: c.OrgName, UserEmail: c.UserEmail, Status: c.Status, StatusReason: c.StatusReason,
 		TokenExpiresAt: timePtr(c.TokenExpiresAt), CreatedAt: timePtr(c.CreatedAt), UpdatedAt: timePtr(c.UpdatedAt),
 		Metadata: c.Metadata, FieldMapping: c.FieldMapping, AllowedFields: c.AllowedFields, OnDuplicate: c.OnDuplicate,
+		Edition: c.Edition, ConcurrencyLimit: c.ConcurrencyLimit,
 	}
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}

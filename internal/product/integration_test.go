@@ -362,13 +362,14 @@ func TestRotatedKeyAndSettings(t *testing.T) {
 	}
 	status, got := h.ProductDo(t, h.ProductKey, "PATCH", "/connections/"+id, "", map[string]any{
 		"metadata": map[string]string{"plan": "team"}, "field_mapping": map[string]string{"email": "Email"},
-		"allowed_fields": []string{"Lead_Source"}, "on_duplicate": "fill_empty"})
+		"allowed_fields": []string{"Lead_Source"}, "on_duplicate": "fill_empty", "concurrency_limit": 3})
 	if status != 200 || got["on_duplicate"] != "fill_empty" || got["field_mapping"].(map[string]any)["email"] != "Email" ||
+		got["concurrency_limit"] != float64(3) || got["edition"] != "enterprise" ||
 		len(got["allowed_fields"].([]any)) != 1 || got["metadata"].(map[string]any)["plan"] != "team" {
 		t.Fatalf("PATCH: %d %v", status, got)
 	}
 	for _, bad := range []map[string]any{{}, {"on_duplicate": "merge"}, {"field_mapping": map[string]string{"email": "lower"}},
-		{"allowed_fields": []string{"$x"}}, {"status": "active"}} {
+		{"allowed_fields": []string{"$x"}}, {"status": "active"}, {"concurrency_limit": -1}, {"concurrency_limit": 26}} {
 		if status, out := h.ProductDo(t, h.ProductKey, "PATCH", "/connections/"+id, "", bad); status != 400 {
 			t.Errorf("PATCH %v: %d %v", bad, status, out)
 		}

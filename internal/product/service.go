@@ -179,7 +179,14 @@ type Patch struct {
 	FieldMapping  *map[string]string `json:"field_mapping"`
 	AllowedFields *[]string          `json:"allowed_fields"`
 	OnDuplicate   *string            `json:"on_duplicate"`
+	// ConcurrencyLimit bounds the CRM calls made to the org at once
+	// instead of its edition's limit (0: the edition's again).
+	ConcurrencyLimit *int `json:"concurrency_limit"`
 }
+
+// MaxConcurrencyLimit is the highest concurrency_limit taken: Zoho's
+// highest edition allows 25.
+const MaxConcurrencyLimit = 25
 
 // OnDuplicate choices (see the submissions API).
 var onDuplicate = map[string]bool{"note": true, "fill_empty": true, "update": true, "create": true}
@@ -189,8 +196,8 @@ func (s *Service) Change(ctx context.Context, id string, p Patch) (*connection.C
 	if !connection.ValidID(id) {
 		return nil, ErrNotFound
 	}
-	if p.Metadata == nil && p.FieldMapping == nil && p.AllowedFields == nil && p.OnDuplicate == nil {
-		return nil, invalid("nothing to change: send metadata, field_mapping, allowed_fields or on_duplicate")
+	if p.Metadata == nil && p.FieldMapping == nil && p.AllowedFields == nil && p.OnDuplicate == nil && p.ConcurrencyLimit == nil {
+		return nil, invalid("nothing to change: send metadata, field_mapping, allowed_fields, on_duplicate or concurrency_limit")
 	}
 	if p.Metadata != nil {
 		if err := connection.CheckMetadata(*p.Metadata); err != nil {
@@ -209,6 +216,9 @@ func (s *Service) Change(ctx context.Context, id string, p Patch) (*connection.C
 	}
 	if p.OnDuplicate != nil && !onDuplicate[*p.OnDuplicate] {
 		return nil, invalid("on_duplicate must be note, fill_empty, update or create")
+	}
+	if p.ConcurrencyLimit != nil && (*p.ConcurrencyLimit < 0 || *p.ConcurrencyLimit > MaxConcurrencyLimit) {
+		return nil, invalid("concurrency_limit must be 0 (the edition's) to %d", MaxConcurrencyLimit)
 	}
 	c, err := s.Connections.Update(ctx, id, func(c *connection.Connection) error {
 		if c.Version == 0 {
@@ -229,13 +239,16 @@ func (s *Service) Change(ctx context.Context, id string, p Patch) (*connection.C
 		if p.OnDuplicate != nil {
 			c.OnDuplicate = *p.OnDuplicate
 		}
+		if p.ConcurrencyLimit != nil {
+			c.ConcurrencyLimit = *p.ConcurrencyLimit
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.Log.Info("connection settings changed", "connection_id", id, "metadata", p.Metadata != nil,
-		"field_mapping", p.FieldMapping != nil, "allowed_fields", p.AllowedFields != nil, "on_duplicate", p.OnDuplicate != nil)
+		"field_mapping", p.FieldMapping != nil, "allowed_fields", p.AllowedFields != nil, "on_duplicate", p.OnDuplicate != nil, "concurrency_limit", p.ConcurrencyLimit != nil)
 	return c, nil
 }
 

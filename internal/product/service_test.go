@@ -116,3 +116,25 @@ func TestChangeNeverCreates(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestPatchConcurrencyLimit(t *testing.T) {
+	h, conns, _, _ := fixture()
+	id := connection.ID("eu", zoho.Production, "1")
+	conns.Put(connection.Connection{ID: id, Location: "eu", Status: connection.Active, TenantID: "t", Edition: "free", Version: 1})
+	resp := call(t, h, "current", "PATCH /connections/{connection_id}", "/connections/"+id, "", `{"concurrency_limit":2}`)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"concurrency_limit":2`) || !strings.Contains(resp.Body, `"edition":"free"`) {
+		t.Fatalf("PATCH: %d %s", resp.StatusCode, resp.Body)
+	}
+	if c := conns.Item(id); c.ConcurrencyLimit != 2 || c.Edition != "free" {
+		t.Fatalf("stored %+v", c)
+	}
+	for _, bad := range []string{`{"concurrency_limit":-1}`, `{"concurrency_limit":26}`, `{"concurrency_limit":"5"}`} {
+		if resp := call(t, h, "current", "PATCH /connections/{connection_id}", "/connections/"+id, "", bad); resp.StatusCode != 400 {
+			t.Errorf("%s: %d %s", bad, resp.StatusCode, resp.Body)
+		}
+	}
+	// 0: the edition's limit again.
+	if resp := call(t, h, "current", "PATCH /connections/{connection_id}", "/connections/"+id, "", `{"concurrency_limit":0}`); resp.StatusCode != 200 || conns.Item(id).ConcurrencyLimit != 0 {
+		t.Fatalf("PATCH 0: %d %s", resp.StatusCode, resp.Body)
+	}
+}

@@ -93,7 +93,7 @@ func TestDeployTheTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if got := slices.Sorted(maps.Keys(d.Tables)); !slices.Equal(got, []string{"ConnectionsTable", "FormsTable", "IdempotencyTable", "SessionsTable", "StatesTable"}) {
+	if got := slices.Sorted(maps.Keys(d.Tables)); !slices.Equal(got, []string{"ConcurrencyTable", "ConnectionsTable", "FormsTable", "IdempotencyTable", "SessionsTable", "StatesTable"}) {
 		t.Errorf("tables %v", got)
 	}
 	conns := d.Tables["ConnectionsTable"]

@@ -40,7 +40,7 @@ func TestRealTemplateTables(t *testing.T) {
 			t.Errorf("%s: Condition %q; every table exists in every stack", tb.LogicalID, tb.Condition)
 		}
 	}
-	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable", "FormsTable"}; !reflect.DeepEqual(ids, want) {
+	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable", "FormsTable", "ConcurrencyTable"}; !reflect.DeepEqual(ids, want) {
 		t.Fatalf("tables = %v, want %v", ids, want)
 	}
 
@@ -133,7 +133,7 @@ func TestRealTemplateRoutes(t *testing.T) {
 var designEnvironment = map[string][]string{
 	"CallbackFunction":   {"ALLOW_ANONYMOUS_CONNECT", "CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "SESSIONS_TABLE", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
 	"RefreshFunction":    {"CONNECTIONS_TABLE", "IDLE_AFTER_HOURS", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_FUNCTION_NAME", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
-	"SyncFunction":       {"CAPTCHA_ENDPOINT_OVERRIDE", "CONNECTIONS_TABLE", "FORMS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"SyncFunction":       {"CAPTCHA_ENDPOINT_OVERRIDE", "CONCURRENCY_TABLE", "CONNECTIONS_TABLE", "FORMS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
 	"ProductApiFunction": {"CONNECTIONS_TABLE", "CONNECT_SESSION_TTL_SECONDS", "FORMS_TABLE", "LOG_LEVEL", "PRODUCT_API_KEY_SECRET_ID", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "RETURN_URL_ORIGINS", "SESSIONS_TABLE", "STAGE", "SUBMISSION_KEY_SECRET_ID"},
 	"EventsFunction":     {"EVENT_BUS_NAME", "LOG_LEVEL", "STAGE"},
 }
@@ -162,6 +162,7 @@ func TestRealTemplateFunctions(t *testing.T) {
 	vars["ConnectionsTable"] = "local-ConnectionsTable"
 	vars["IdempotencyTable"] = "local-IdempotencyTable"
 	vars["FormsTable"] = "local-FormsTable"
+	vars["ConcurrencyTable"] = "local-ConcurrencyTable"
 	vars["SubmissionKeySecret"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:key"
 	vars["ProductApiKeySecret"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:product"
 	vars["SubmissionQueue"] = "http://127.0.0.1:1/123456789012/q"
@@ -175,6 +176,7 @@ func TestRealTemplateFunctions(t *testing.T) {
 		"CONNECTIONS_TABLE":                     "local-ConnectionsTable",
 		"FORMS_TABLE":                           "local-FormsTable",
 		"IDEMPOTENCY_TABLE":                     "local-IdempotencyTable",
+		"CONCURRENCY_TABLE":                     "local-ConcurrencyTable",
 		"LOG_LEVEL":                             "info",
 		"MAX_BODY_BYTES":                        "65536",
 		"PRODUCT_API_KEY_SECRET_ID":             "arn:aws:secretsmanager:us-east-1:123456789012:secret:product",

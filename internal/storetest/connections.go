@@ -676,6 +676,7 @@ func productFields(t *testing.T, s ConnectionsTable) {
 		c.Location, c.Environment, c.OrgID = "eu", "sandbox", "77"
 		c.TenantID, c.SessionID, c.ConnectedAt, c.PreviousUserEmail, c.Connects = "tenant-1", "cs_1", at, "old@example.com", 3
 		c.Metadata, c.AllowedFields, c.OnDuplicate = map[string]string{"plan": "pro"}, []string{"Lead_Source"}, "fill_empty"
+		c.Edition, c.ConcurrencyLimit = "professional", 7
 		c.SetStatus(connection.Active, "", at)
 		return nil
 	}); err != nil {
@@ -683,18 +684,21 @@ func productFields(t *testing.T, s ConnectionsTable) {
 	}
 	c := get(t, s, id)
 	if c.TenantID != "tenant-1" || c.SessionID != "cs_1" || !c.ConnectedAt.Equal(at) || c.PreviousUserEmail != "old@example.com" || c.Connects != 3 ||
-		c.Metadata["plan"] != "pro" || len(c.AllowedFields) != 1 || c.AllowedFields[0] != "Lead_Source" || c.OnDuplicate != "fill_empty" {
+		c.Metadata["plan"] != "pro" || len(c.AllowedFields) != 1 || c.AllowedFields[0] != "Lead_Source" || c.OnDuplicate != "fill_empty" ||
+		c.Edition != "professional" || c.ConcurrencyLimit != 7 {
 		t.Fatalf("read back %+v", c)
 	}
 	// Emptied settings are gone, not kept from before.
 	if _, err := s.Update(ctx, id, func(c *connection.Connection) error {
 		c.Metadata, c.AllowedFields, c.OnDuplicate, c.PreviousUserEmail = nil, nil, "", ""
+		c.ConcurrencyLimit = 0
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	c = get(t, s, id)
-	if len(c.Metadata) != 0 || len(c.AllowedFields) != 0 || c.OnDuplicate != "" || c.PreviousUserEmail != "" || c.TenantID != "tenant-1" {
+	if len(c.Metadata) != 0 || len(c.AllowedFields) != 0 || c.OnDuplicate != "" || c.PreviousUserEmail != "" || c.TenantID != "tenant-1" ||
+		c.ConcurrencyLimit != 0 || c.Edition != "professional" {
 		t.Fatalf("after emptying: %+v", c)
 	}
 	// A connection without a tenant is stored too (the index key is

@@ -35,3 +35,7 @@ func (p memProbe) Receive(*testing.T) []storetest.Received {
 func TestRateCounterContract(t *testing.T) {
 	storetest.RunRateCounterContract(t, func(*testing.T) submission.RateCounter { return submission.NewMemRateCounter() })
 }
+
+func TestSlotsContract(t *testing.T) {
+	storetest.RunSlotsContract(t, func(*testing.T) submission.SlotStore { return submission.NewMemSlots() })
+}

@@ -110,12 +110,18 @@ func (s *Service) deliver(ctx context.Context, c *connection.Connection, d deliv
 		out, err = s.write(ctx, crm, c, d)
 		return err
 	})
+	return s.outcome(c, d, out, err)
+}
+
+// outcome is what a delivery's calls (s.call) came to: what Zoho did, or
+// the answer a refusal makes, or the kind of error to wait on.
+func (s *Service) outcome(c *connection.Connection, d delivery, out delivered, err error) (delivered, error) {
 	var np *notPermitted
 	switch {
 	case err == nil:
 		out.Ignored = d.Ignored
 		return out, nil
-	case errors.Is(err, errHold), errors.Is(err, errRetry):
+	case errors.Is(err, errHold), errors.Is(err, errRetry), errors.Is(err, errBusy):
 		return delivered{}, err
 	case errors.As(err, &np):
 		return delivered{NotPermitted: np.module, Module: d.Module, Code: "OAUTH_SCOPE_MISMATCH"}, nil
@@ -157,6 +163,20 @@ func (s *Service) call(ctx context.Context, c *connection.Connection, f func(CRM
 	if err != nil {
 		return hold("unknown_environment", err)
 	}
+	if !holdsSlot(ctx) {
+		// One of the org's concurrency slots for the whole of f (its
+		// calls are sequential), shared by every instance: none free, and
+		// nothing is called (the submission is queued).
+		sl, err := s.Limiter.acquire(ctx, orgPool(c), ConcurrencyOf(c), s.Now.Now())
+		switch {
+		case errors.Is(err, ErrNoSlot):
+			return busy("concurrency_limit", err)
+		case err != nil:
+			return retry("concurrency_slots_unavailable", err)
+		}
+		defer sl.release(ctx, s.Log)
+		ctx = withSlot(ctx)
+	}
 	tok, err := s.token(ctx, c, false)
 	if err != nil {
 		return err
@@ -182,8 +202,38 @@ func (s *Service) call(ctx context.Context, c *connection.Connection, f func(CRM
 		s.markReauth(ctx, c.ID, "domain_token_mismatch")
 		return hold("domain_token_mismatch", err)
 	}
+	if errors.Is(err, zoho.ErrTooManyRequests) {
+		s.throttled(ctx, c)
+		return busy("zoho_rate_limited", err)
+	}
 	return err
 }
+
+// throttled holds every slot of c's org for ThrottleHold (jittered): Zoho
+// answered 429, its concurrency or its daily credits spent, and a call
+// before then would only be refused again. Until then every instance
+// queues the org's submissions without calling it; after it, the first
+// call to get a slot tells whether Zoho takes calls again.
+func (s *Service) throttled(ctx context.Context, c *connection.Connection) {
+	d := jitter(s.Timings.withDefaults().ThrottleHold)
+	until := s.Now.Now().Add(d)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.Limiter.hold(ctx, orgPool(c), ConcurrencyOf(c), until); err != nil {
+		s.Log.Warn("holding the org's concurrency slots failed: its calls go on, and are refused", "connection_id", c.ID, "err", err.Error())
+		return
+	}
+	s.Log.Warn("Zoho refused a call for its limits (429): the org's calls held", "connection_id", c.ID, "hold_seconds", int(d/time.Second))
+}
+
+// slotKey marks a context whose run already holds a concurrency slot of
+// the org it calls, so that a call within it (the fields read of a
+// batch) takes no second one.
+type slotKey struct{}
+
+func withSlot(ctx context.Context) context.Context { return context.WithValue(ctx, slotKey{}, true) }
+
+func holdsSlot(ctx context.Context) bool { v, _ := ctx.Value(slotKey{}).(bool); return v }
 
 func (s *Service) client(dc zoho.DataCenter, env zoho.Environment, tok connection.AccessToken) CRM {
 	return timedCRM{s.NewCRM(dc, env, &zoho.Token{AccessToken: tok.Token, Expiry: tok.ExpiresAt}), s.Timings.withDefaults().ZohoTimeout}
@@ -240,16 +290,33 @@ func onDuplicate(c *connection.Connection) string {
 // chose to the existing record. Run again after a failure, it finds the
 // duplicate again: nothing is created twice.
 func (s *Service) write(ctx context.Context, crm CRM, c *connection.Connection, d delivery) (delivered, error) {
-	mode := onDuplicate(c)
-	opts := &zoho.WriteOptions{Trigger: trigger}
-	if _, ok := d.Record["Email"]; ok && mode != OnDuplicateCreate {
-		opts.DuplicateCheckFields = []string{"Email"}
-	}
-	res, err := crm.Insert(ctx, d.Module, []zoho.Record{d.Record}, opts)
+	res, err := crm.Insert(ctx, d.Module, []zoho.Record{d.Record}, writeOptions(c, d.Record))
 	if err != nil {
 		return delivered{}, scoped(d.Module, err)
 	}
-	r := res[0]
+	if len(res) != 1 {
+		return delivered{}, retry("zoho_answer_incomplete", fmt.Errorf("%d results for 1 record", len(res)))
+	}
+	return s.resolve(ctx, crm, c, d, res[0])
+}
+
+// writeOptions are an insert's: the workflow trigger, and a duplicate
+// check on Email when the record has one and the connection did not
+// choose create. Records of one insert call share them (batch.go groups
+// by them).
+func writeOptions(c *connection.Connection, rec zoho.Record) *zoho.WriteOptions {
+	opts := &zoho.WriteOptions{Trigger: trigger}
+	if _, ok := rec["Email"]; ok && onDuplicate(c) != OnDuplicateCreate {
+		opts.DuplicateCheckFields = []string{"Email"}
+	}
+	return opts
+}
+
+// resolve is what follows Zoho's answer r to a record's insert: created,
+// refused, or, for a duplicate, what the connection's on_duplicate does to
+// the existing record (one more call or two).
+func (s *Service) resolve(ctx context.Context, crm CRM, c *connection.Connection, d delivery, r zoho.RecordResult) (delivered, error) {
+	mode := onDuplicate(c)
 	switch {
 	case r.OK():
 		return delivered{Action: actionCreated, RecordID: r.ID, Module: d.Module, Code: r.Code}, nil

@@ -133,14 +133,19 @@
 // message again (a duplicate is harmless: the consumer's take is
 // conditional) before it is answered 202. So a 202 never stands without a
 // message.
-// The consumer reports a transient failure as a batch item failure after
-// setting the message's visibility to 1, 2, 4 ... 60 minutes by receive
-// count (maxReceiveCount 8: about two hours, then the dead-letter queue
-// and its alarm). A connection that needs re-authorization holds its
-// submissions: the consumer sends a fresh message with a 15-minute delay
-// instead of failing the received one, so holding never counts toward
-// the dead-letter queue, for up to 7 days; after a reconnect the next look
-// delivers. Zoho refusing a queued record's data, or a connection that is
+// The consumer reports a transient failure of Zoho's (5xx, a timeout, the
+// network) as a batch item failure after setting the message's
+// visibility to 1, 2, 4 ... 60 minutes by receive count, each jittered
+// over its upper half (so the messages of one outage do not all come back
+// in the same minute; maxReceiveCount 8: one to two hours, then the
+// dead-letter queue and its alarm). Waiting is not failing: a connection
+// that needs re-authorization, and an org that takes no call now (below),
+// hold their submissions in fresh, delayed messages instead of failing
+// the received one, so holding never counts toward the dead-letter queue,
+// for up to 7 days (HoldFor, from when the submission was queued: the
+// retention of a wait, past which it is dead-lettered as reauth_timeout or
+// held_too_long); after a reconnect, or once Zoho takes calls again, the
+// next look delivers. Zoho refusing a queued record's data, or a connection that is
 // gone, marks the entry rejected and sends the message to the dead-letter
 // queue quickly. A rejected entry keeps its record for 30 days
 // (RejectedTTL, beyond the dead-letter queue's 14): `zohoconnect
@@ -150,6 +155,56 @@
 // refusals, when the operator asks. Without that, the consumer would only
 // see the entry rejected and dead-letter the message again, calling no one.
 //
+// # Within Zoho's limits
+//
+// Zoho allows an org a number of CRM calls at once from one app (5 Free,
+// 10 Standard, 15 Professional, 20 Enterprise, 25 Ultimate; 10 of them
+// for writes of more than 10 records) and credits per rolling 24 hours,
+// answering 429 beyond either. Every call sync makes to an org (the
+// fields read, a write, a duplicate's note, read or update) holds one of
+// the org's concurrency slots, shared by every instance of the function
+// (slots.go, Limiter; submissionstore.SlotStore, the concurrency table):
+// an org of limit N has N slot items, one per org
+// (org#<location>/<environment>/<org id>#<n>, so every tenant's connection
+// of one org shares them). A slot is taken by one conditional PutItem of a
+// free one or one whose lease ended, slots tried in a random order;
+// given back by a DeleteItem conditional on its owner; leased for 30 s
+// (the function's 20 s timeout and a margin), so a crashed run's slot is
+// free again within that, and a live run's is never taken from it. The
+// limit is the connection's concurrency_limit when the product set one
+// (PATCH /connections/{id}), else its edition's, read from the
+// Organization API at connect time (Connection.Edition), else Free's 5.
+//
+// A submission that finds no slot free is queued (202), not sent, and its
+// message comes back after 15 s (BusyDelay), then 30 s, 1 min ... up to 15
+// min at each look that finds the org still busy, jittered; never a
+// failure. A 429 (Zoho's concurrency or daily credits spent: the answer
+// does not say which) holds every slot of the org for 5 minutes
+// (ThrottleHold, jittered: Limiter.hold writes each slot's lease to no
+// one), so that no instance calls the org meanwhile and every submission
+// is queued without a call (a take that finds a slot held tries no other:
+// one failed write a look); after the hold, the first call to get a slot
+// tells whether Zoho takes calls again (exhausted credits: one refused
+// probe every five minutes or so, until the rolling window frees them).
+//
+// The consumer delivers in batches (batch.go; the event source's
+// BatchSize 100, MaximumBatchingWindowInSeconds 5): one connection's
+// messages together, under one slot of its org, each entry taken with its
+// conditional write as before (exactly once per submission), mapped, and
+// one module's records written in one insert of up to 100 (with the same
+// duplicate check and trigger), each record's answer then resolved as the
+// connection's on_duplicate says (note, fill_empty, update: one or two
+// calls more, in the same slot). Writes of more than 10 records take a
+// slot of the org's sub-concurrency pool too (bulk#..., 10) when the
+// org's limit is above 10; with none free they go 10 records a call.
+// Each message keeps its own outcome (a partial batch response): a
+// refused record is rejected alone (a request Zoho refuses as a whole is
+// sent again a record at a time, so that only the record at fault is
+// rejected); a whole call that failed is retried for each. When a call meets a 429, the rest of the batch waits without
+// a call. A duplicate's follow-up that would not finish before the
+// invocation's deadline waits for the next look (nothing was created for
+// it).
+//
 // # What Zoho refuses
 //
 // A record Zoho refuses (a per-record error), and any HTTP 4xx answer to
@@ -158,8 +213,8 @@
 // and 408 (so INVALID_DATA, INVALID_MODULE, REQUIRED_PARAM_MISSING,
 // NO_PERMISSION, ...), is a refusal: 422 invalid_submission at once, or from the queue the entry
 // rejected and the message to the dead-letter queue without retries. Only
-// 5xx, 429, timeouts and network errors (and a 401 with no known code)
-// are tried again.
+// 5xx, timeouts and network errors (and a 401 with no known code) are
+// tried again; a 429 holds the org (above).
 //
 // # Tokens
 //

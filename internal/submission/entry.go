@@ -158,6 +158,12 @@ type Message struct {
 	Key          string `json:"idempotency_key"`
 	ConnectionID string `json:"connection_id"`
 	SubmissionID string `json:"submission_id"`
+	// Looks counts the times the submission found its org busy (no free
+	// concurrency slot, or held after a 429) and was sent again as a fresh
+	// message; HeldSince is the first of them (unix seconds). The delay
+	// grows with Looks; past HoldFor since HeldSince it is dead-lettered.
+	Looks     int   `json:"looks,omitempty"`
+	HeldSince int64 `json:"held_since,omitempty"`
 }
 
 // Queue is the retry queue (submissionstore.SubmissionQueue in production).
@@ -192,7 +198,7 @@ func (e *Entry) Cause() Cause {
 		return CauseNoRecord
 	}
 	switch e.LastError {
-	case "reauth_timeout", "connection_disconnected", "connection_gone":
+	case "reauth_timeout", "connection_disconnected", "connection_gone", "held_too_long":
 		return CauseConnection
 	case "no_record", "record_unreadable":
 		return CauseNoRecord

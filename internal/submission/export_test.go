@@ -14,3 +14,6 @@ func NewMemQueue() (Queue, func() ([]Message, []string)) {
 
 // NewMemRateCounter is an empty memRateCounter.
 func NewMemRateCounter() RateCounter { return &memRateCounter{n: map[string]int{}} }
+
+// NewMemSlots is an empty memSlots.
+func NewMemSlots() SlotStore { return &memSlots{lease: map[string]memLease{}} }

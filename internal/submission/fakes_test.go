@@ -65,6 +65,7 @@ type fakeCRM struct {
 	existing   zoho.Record
 	onUpdate   func(rec zoho.Record) ([]zoho.RecordResult, error)
 	onNote     func(content string) (zoho.RecordResult, error)
+	batches    []int
 }
 
 type fakeCall struct {
@@ -137,15 +138,28 @@ func (b *boundCRM) record(op, module string, rec zoho.Record, opts *zoho.WriteOp
 	b.f.mu.Unlock()
 }
 
+// Insert answers each record as answer says (or SUCCESS, ids 9001, 9002,
+// ...): one call recorded, with the first record; batches records how
+// many each call carried.
 func (b *boundCRM) Insert(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
 	b.record("insert", module, recs[0], opts)
 	b.f.mu.Lock()
 	answer := b.f.answer
+	b.f.batches = append(b.f.batches, len(recs))
 	b.f.mu.Unlock()
-	if answer == nil {
-		return []zoho.RecordResult{{Code: "SUCCESS", Status: "success", Action: "insert", ID: "9001"}}, nil
+	var out []zoho.RecordResult
+	for i, rec := range recs {
+		if answer == nil {
+			out = append(out, zoho.RecordResult{Code: "SUCCESS", Status: "success", Action: "insert", ID: strconv.Itoa(9001 + i)})
+			continue
+		}
+		r, err := answer(b.token, rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r...)
 	}
-	return answer(b.token, recs[0])
+	return out, nil
 }
 
 func (b *boundCRM) Update(_ context.Context, module string, recs []zoho.Record, opts *zoho.WriteOptions) ([]zoho.RecordResult, error) {
@@ -504,4 +518,63 @@ func (r *memRateCounter) Take(_ context.Context, id string, window time.Time, li
 	}
 	r.n[k]++
 	return nil
+}
+
+// memSlots is the concurrency table in memory, as submissionstore.SlotStore
+// keeps it: a lease per slot, taken when free or ended, released by its
+// owner, held unless already leased longer.
+type memSlots struct {
+	mu    sync.Mutex
+	lease map[string]memLease
+	takes int
+}
+
+type memLease struct {
+	owner string
+	until time.Time
+}
+
+func (m *memSlots) Take(_ context.Context, slot, owner string, now, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.takes++
+	if l, ok := m.lease[slot]; ok && l.until.UnixMilli() > now.UnixMilli() {
+		if l.owner == HoldOwner {
+			return ErrSlotHeld
+		}
+		return ErrSlotTaken
+	}
+	m.lease[slot] = memLease{owner: owner, until: until}
+	return nil
+}
+
+func (m *memSlots) Release(_ context.Context, slot, owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.lease[slot]; ok && l.owner == owner {
+		delete(m.lease, slot)
+	}
+	return nil
+}
+
+func (m *memSlots) Hold(_ context.Context, slot string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.lease[slot]; ok && l.until.UnixMilli() >= until.UnixMilli() {
+		return nil
+	}
+	m.lease[slot] = memLease{owner: HoldOwner, until: until}
+	return nil
+}
+
+// get is the entry of key (fails t when there is none).
+func (s *memIdempotency) get(t *testing.T, key string) Entry {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	if !ok {
+		t.Fatalf("no entry %s", key)
+	}
+	return e
 }

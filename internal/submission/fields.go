@@ -190,7 +190,9 @@ func (e *fieldsEntry) outcome(now time.Time, t Timings) (set *fieldSet, stale ti
 	switch {
 	case e.err == nil:
 		return e.set, 0, nil
-	case e.set != nil && now.Sub(e.fetched) < t.FieldsStaleFor && !errors.Is(e.err, errHold):
+	case e.set != nil && now.Sub(e.fetched) < t.FieldsStaleFor && !errors.Is(e.err, errHold) && !errors.Is(e.err, errBusy):
+		// (A busy org takes no call now: a stale copy would only lead
+		// to a write it refuses.)
 		return e.set, now.Sub(e.fetched), nil
 	}
 	return nil, 0, e.err
@@ -226,7 +228,7 @@ func (s *Service) fetchFields(ctx context.Context, c *connection.Connection, mod
 			"connection_id", c.ID, "module", module, "err", err.Error())
 		return newFieldSet(builtInFields(module), true), nil
 	}
-	if errors.Is(err, errHold) || errors.Is(err, errRetry) {
+	if errors.Is(err, errHold) || errors.Is(err, errRetry) || errors.Is(err, errBusy) {
 		return nil, err
 	}
 	if errors.Is(err, zoho.ErrTooManyRequests) {

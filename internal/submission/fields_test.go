@@ -288,7 +288,7 @@ func TestFieldsUnavailable(t *testing.T) {
 		t.Fatalf("queued %s: %v", e.Record, err)
 	}
 	msgs := w.queue.take()
-	if len(msgs) != 1 || msgs[0].delay != 30*time.Second {
+	if len(msgs) != 1 || !jittered(msgs[0].delay, 30*time.Second) {
 		t.Fatalf("messages %+v", msgs)
 	}
 	// Still down: retried.

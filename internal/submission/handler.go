@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -210,21 +209,27 @@ func (h *Handler) fail(err error) events.APIGatewayV2HTTPResponse {
 
 // HandleSQS delivers a batch from the retry queue, reporting the messages
 // to try again (partial batch response). A failed message is hidden for
-// its backoff first.
+// its backoff first. A submission that waits (its org busy, its
+// connection awaiting re-authorization) is not a failure: it was sent
+// again as a fresh, delayed message.
 func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
-	// The messages are independent: deliver them at once, so that one slow
-	// Zoho does not hold the rest of the batch past the function's timeout.
+	// One connection's messages are delivered together (batch.go: one
+	// concurrency slot of its org, up to 100 records a Zoho call);
+	// connections apart from each other, at once.
 	errs := make([]error, len(ev.Records))
-	var wg sync.WaitGroup
+	var msgs []Message
+	var at []int
 	for i, rec := range ev.Records {
 		var m Message
 		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Key == "" {
 			h.Log.Error("queue message unreadable: dropped", "message_id", rec.MessageId)
 			continue
 		}
-		wg.Go(func() { errs[i] = h.Service.Redeliver(ctx, m) })
+		msgs, at = append(msgs, m), append(at, i)
 	}
-	wg.Wait()
+	for k, err := range h.Service.RedeliverBatch(ctx, msgs) {
+		errs[at[k]] = err
+	}
 	var resp events.SQSEventResponse
 	counts := map[string]int{}
 	defer func() {

@@ -81,9 +81,12 @@ type Service struct {
 	Queue       Queue
 	// RateLimit bounds each connection's accepted submissions (zero: none).
 	RateLimit RateLimit
-	Log       *slog.Logger
-	Now       clock.Func
-	Timings   Timings
+	// Limiter bounds the CRM calls to each org at once, across every
+	// instance (zero: none).
+	Limiter Limiter
+	Log     *slog.Logger
+	Now     clock.Func
+	Timings Timings
 
 	tokens tokenCache
 	fields fieldsCache
@@ -112,6 +115,14 @@ type Timings struct {
 	HoldDelay time.Duration
 	// RetryDelay: the delay of a fresh queue message when Zoho failed (30 s).
 	RetryDelay time.Duration
+	// BusyDelay: the first delay of a submission that found the org busy
+	// (no free concurrency slot, or held after a 429): 15 s, doubled at
+	// each look to HoldDelay, every delay jittered.
+	BusyDelay time.Duration
+	// ThrottleHold: how long an org's calls are held after Zoho answered
+	// 429 (5 min, jittered): its concurrency frees in seconds, its daily
+	// credits in up to 24 h, and a 429 does not say which.
+	ThrottleHold time.Duration
 	// ZohoTimeout bounds a delivery's Zoho call (10 s), so that a slow Zoho
 	// still leaves time to queue within API Gateway's 30 s.
 	ZohoTimeout time.Duration
@@ -127,6 +138,21 @@ type Timings struct {
 	FieldsStaleFor time.Duration
 }
 
+// queueDelay is the delay of a fresh queue message for a submission
+// that could not be delivered for cause, at its looks-th wait (0 first):
+// HoldDelay for a re-authorization, BusyDelay doubled by looks to
+// HoldDelay for a busy org, RetryDelay else; jittered (never the same
+// instant for every submission of an outage).
+func (t Timings) queueDelay(cause error, looks int) time.Duration {
+	switch {
+	case errors.Is(cause, errHold):
+		return jitter(t.HoldDelay)
+	case errors.Is(cause, errBusy):
+		return jitter(clock.Doubling(t.BusyDelay, t.HoldDelay, looks+1))
+	}
+	return jitter(t.RetryDelay)
+}
+
 func (t Timings) withDefaults() Timings {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -140,6 +166,8 @@ func (t Timings) withDefaults() Timings {
 	def(&t.HoldFor, 7*24*time.Hour)
 	def(&t.HoldDelay, 15*time.Minute)
 	def(&t.RetryDelay, 30*time.Second)
+	def(&t.BusyDelay, 15*time.Second)
+	def(&t.ThrottleHold, 5*time.Minute)
 	def(&t.ZohoTimeout, 10*time.Second)
 	def(&t.TokenMargin, 2*time.Minute)
 	def(&t.FieldsTTL, 10*time.Minute)
@@ -252,20 +280,26 @@ func (s *Service) Submit(ctx context.Context, r Request) (Answer, error) {
 
 	switch {
 	case c.Status == connection.ReauthRequired:
-		return s.enqueue(ctx, log, e, fields, true, "reauth_required")
+		return s.enqueue(ctx, log, e, fields, hold("reauth_required", nil))
+	case m == nil && errors.Is(ferr, errBusy):
+		log.Info("the org takes no call now (the module's fields): queued", "reason", reason(ferr))
+		return s.enqueue(ctx, log, e, fields, ferr)
 	case m == nil:
 		log.Warn("the module's fields cannot be read now: queued", "reason", reason(ferr), "err", ferr.Error())
-		return s.enqueue(ctx, log, e, fields, errors.Is(ferr, errHold), reason(ferr))
+		return s.enqueue(ctx, log, e, fields, ferr)
 	}
 	dctx, cancel := withReserve(ctx, enqueueReserve)
 	d, err := s.deliver(dctx, c, delivery{Module: module, Record: m.Record, Ignored: m.Ignored, Fields: fields, At: now})
 	cancel()
 	switch {
 	case errors.Is(err, errHold):
-		return s.enqueue(ctx, log, e, fields, true, reason(err))
+		return s.enqueue(ctx, log, e, fields, err)
+	case errors.Is(err, errBusy):
+		log.Info("the org takes no call now: queued", "reason", reason(err))
+		return s.enqueue(ctx, log, e, fields, err)
 	case err != nil:
 		log.Warn("Zoho could not take the submission now: queued", "reason", reason(err), "err", err.Error())
-		return s.enqueue(ctx, log, e, fields, false, reason(err))
+		return s.enqueue(ctx, log, e, fields, err)
 	}
 	owner := e.ClaimToken
 	e.State, e.ClaimExpiresAt = Done, time.Time{}
@@ -349,8 +383,9 @@ func (s *Service) replay(ctx context.Context, log *slog.Logger, prev *Entry, fin
 // that is not queued; when the release fails too (or the run dies before
 // the send), the entry stays queued without MessageSent, and a repeat
 // sends the message (replay).
-func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, fields Fields, hold bool, why string) (Answer, error) {
+func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, fields Fields, cause error) (Answer, error) {
 	t := s.Timings.withDefaults()
+	why := reason(cause)
 	b, err := marshal(queuedSubmission{Fields: fields})
 	if err != nil {
 		return Answer{}, err
@@ -366,10 +401,7 @@ func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, field
 			"releasing a claim failed: a repeat is answered 409 until the claim expires (60 s), then delivered afresh")
 		return Answer{}, fmt.Errorf("queue: store the submission: %w", err)
 	}
-	delay := t.RetryDelay
-	if hold {
-		delay = t.HoldDelay
-	}
+	delay := t.queueDelay(cause, 0)
 	if err := s.Queue.Send(ctx, Message{Key: e.Key, ConnectionID: e.ConnectionID, SubmissionID: e.SubmissionID}, delay); err != nil {
 		s.release(ctx, log, e.Key, owner,
 			"releasing a claim failed: the submission is stored without a queue message; a repeat is answered 409 for a minute, then its message is sent again and it is answered 202")
@@ -381,7 +413,7 @@ func (s *Service) enqueue(ctx context.Context, log *slog.Logger, e *Entry, field
 		// Queued all the same; a repeat may send a harmless duplicate.
 		log.Warn("recording the queue message failed", "err", err.Error())
 	}
-	log.Info("submission queued", "reason", why, "hold", hold)
+	log.Info("submission queued", "reason", why, "delay_seconds", int(delay/time.Second))
 	return e.Answer, nil
 }
 
@@ -401,6 +433,11 @@ var (
 	errHold = errors.New("held until the connection is re-authorized")
 	// errRetry: Zoho or the token could not be had now; try again later.
 	errRetry = errors.New("try again later")
+	// errBusy: the org takes no call now (every concurrency slot in use,
+	// or Zoho's 429: its concurrency or daily credits spent). Not a
+	// failure: the submission waits, and waiting never counts toward the
+	// dead-letter queue.
+	errBusy = errors.New("the org takes no call now")
 )
 
 // reasonError carries a short reason code for logs and the entry.
@@ -424,6 +461,9 @@ func hold(reason string, err error) error {
 }
 func retry(reason string, err error) error {
 	return &reasonError{kind: errRetry, reason: reason, err: err}
+}
+func busy(reason string, err error) error {
+	return &reasonError{kind: errBusy, reason: reason, err: err}
 }
 
 func reason(err error) string {
@@ -517,117 +557,6 @@ func (s *Service) markReauth(ctx context.Context, id, why string) {
 	s.Log.Warn("connection needs re-authorization", "connection_id", id, "reason", why)
 }
 
-// Redeliver delivers a queued submission, for the queue consumer. A nil
-// error means the message is finished with (delivered, held anew, or
-// nothing left to do); ErrRetry-kind errors mean try again after backoff;
-// errPermanent means give up (to the dead-letter queue).
-func (s *Service) Redeliver(ctx context.Context, m Message) error {
-	log := s.Log.With("connection_id", m.ConnectionID, "submission_id", m.SubmissionID)
-	e, err := s.Idempotency.Get(ctx, m.Key)
-	if err != nil {
-		return retry("idempotency_read_failed", err)
-	}
-	now := s.Now.Now()
-	switch {
-	case e == nil:
-		log.Warn("queued submission has no entry (expired?): dropped")
-		return nil
-	case e.State == Done:
-		return nil
-	case e.State == Rejected:
-		return permanent(e.LastError)
-	case e.State == Claimed && now.Before(e.ClaimExpiresAt):
-		return retry("claimed_by_another_run", nil)
-	case len(e.Record) == 0:
-		return s.reject(ctx, log, e, e.ClaimToken, "no_record")
-	}
-	log = log.With("module", e.Module)
-	c, err := s.Connections.Get(ctx, e.ConnectionID)
-	switch {
-	case errors.Is(err, connection.ErrNotFound):
-		return s.reject(ctx, log, e, e.ClaimToken, "connection_gone")
-	case err != nil:
-		return retry("connection_read_failed", err)
-	case c.Status == connection.Disconnected:
-		return s.reject(ctx, log, e, e.ClaimToken, "connection_disconnected")
-	case c.Status == connection.ReauthRequired:
-		return s.holdAgain(ctx, log, e, e.ClaimToken, m)
-	}
-	t := s.Timings.withDefaults()
-	taken := *e
-	taken.State, taken.ClaimToken, taken.ClaimExpiresAt = Claimed, randomID(""), now.Add(t.ClaimTTL)
-	taken.Attempts++
-	if err := s.Idempotency.Take(ctx, &taken, now); err != nil {
-		return retry("claim_lost", err)
-	}
-	q, err := readQueued(e.Record)
-	if err != nil {
-		return s.reject(ctx, log, &taken, taken.ClaimToken, "record_unreadable")
-	}
-	owner := taken.ClaimToken
-	at := e.QueuedAt
-	if at.IsZero() {
-		at = now
-	}
-	dctx, cancel := withReserve(ctx, enqueueReserve)
-	d, err := s.redeliver(dctx, log, c, e.Module, q, at)
-	cancel()
-	var invalid *InvalidError
-	switch {
-	case errors.As(err, &invalid):
-		taken.DeliveredStatus = 422
-		return s.reject(ctx, log, &taken, owner, "invalid_submission")
-	case errors.Is(err, errHold):
-		taken.State, taken.ClaimExpiresAt, taken.LastError = Queued, time.Time{}, reason(err)
-		if perr := s.Idempotency.Put(ctx, &taken, owner); perr != nil {
-			return retry("idempotency_write_failed", perr)
-		}
-		return s.holdAgain(ctx, log, &taken, owner, m)
-	case err != nil:
-		taken.State, taken.ClaimExpiresAt, taken.LastError = Queued, time.Time{}, reason(err)
-		if perr := s.Idempotency.Put(ctx, &taken, owner); perr != nil {
-			log.Error("recording a failed attempt failed", "err", perr.Error())
-		}
-		log.Warn("queued submission not delivered: will retry", "reason", reason(err), "attempt", taken.Attempts, "err", err.Error())
-		return err
-	case d.NotPermitted != "":
-		taken.DeliveredStatus = 422
-		log.Warn("a queued submission's module is not covered by the connection's scopes", "denied", d.NotPermitted)
-		return s.reject(ctx, log, &taken, owner, "module_not_permitted")
-	case d.Rejected != nil:
-		taken.DeliveredStatus = 422
-		log.Warn("Zoho refused a queued submission", "fields", FieldNames(d.Rejected), "zoho_code", d.Code)
-		return s.reject(ctx, log, &taken, owner, "zoho_rejected:"+d.Code)
-	}
-	taken.State, taken.ClaimExpiresAt, taken.Record, taken.LastError = Done, time.Time{}, nil, ""
-	taken.DeliveredStatus, taken.RecordID = d.answer().Status, d.RecordID
-	taken.ExpiresAt = now.Add(t.DoneTTL)
-	if err := s.Idempotency.Put(ctx, &taken, owner); err != nil {
-		// Delivered: do not deliver again. The claim expires, and a
-		// re-delivery would find the duplicate: a note at most.
-		log.Error("recording a delivery failed", "err", err.Error())
-	}
-	d.log(log.With("attempt", taken.Attempts), "queued submission delivered")
-	return nil
-}
-
-// redeliver maps a queued submission (the fields as posted, or a record
-// an older version mapped) and delivers it.
-func (s *Service) redeliver(ctx context.Context, log *slog.Logger, c *connection.Connection, module string, q queuedContent, at time.Time) (delivered, error) {
-	if q.Record != nil {
-		return s.deliver(ctx, c, delivery{Module: module, Record: q.Record, Fields: Fields(q.Record), At: at})
-	}
-	set, err := s.moduleFields(ctx, c, module, true)
-	if err != nil {
-		return delivered{}, err
-	}
-	m, err := s.plan(log, module, q.Fields, set, c)
-	if err != nil {
-		return delivered{}, err
-	}
-	return s.deliver(ctx, c, delivery{Module: module, Record: m.Record, Ignored: m.Ignored, Fields: q.Fields, At: at})
-}
-
 // errPermanent: the message is given up to the dead-letter queue.
 var errPermanent = errors.New("undeliverable")
 
@@ -665,9 +594,13 @@ func (s *Service) holdAgain(ctx context.Context, log *slog.Logger, e *Entry, own
 }
 
 // RetryAfter is how long a failed message stays hidden before its next
-// try: 1 min doubling to 1 h by receive count (maxReceiveCount 8: about
-// 2 h 7 min before the dead-letter queue); a permanent failure comes back
-// at once, to reach the dead-letter queue quickly.
+// try: 1 min doubling to 1 h by receive count, jittered over the upper
+// half of each (so an outage's messages do not all come back in the same
+// minute; maxReceiveCount 8: between about 1 h 4 min and 2 h 7 min before
+// the dead-letter queue); a permanent failure comes back at once, to
+// reach the dead-letter queue quickly. Only Zoho's failures count so:
+// a busy org (a 429, no free slot) and a connection awaiting
+// re-authorization wait in fresh messages instead.
 func RetryAfter(err error, receiveCount int) time.Duration {
 	if errors.Is(err, errPermanent) {
 		return 0
@@ -675,5 +608,5 @@ func RetryAfter(err error, receiveCount int) time.Duration {
 	if receiveCount < 1 {
 		receiveCount = 1
 	}
-	return clock.Doubling(time.Minute, time.Hour, receiveCount)
+	return jitter(clock.Doubling(time.Minute, time.Hour, receiveCount))
 }

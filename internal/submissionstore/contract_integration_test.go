@@ -66,3 +66,10 @@ func TestRateCounterContract(t *testing.T) {
 		return &submissionstore.RateCounter{DB: env.DynamoDB, Table: env.Tables["IdempotencyTable"]}
 	})
 }
+
+func TestSlotsContract(t *testing.T) {
+	storetest.RunSlotsContract(t, func(t *testing.T) submission.SlotStore {
+		env := testenv.New(t)
+		return &submissionstore.SlotStore{DB: env.DynamoDB, Table: env.Tables["ConcurrencyTable"]}
+	})
+}

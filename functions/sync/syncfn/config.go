@@ -15,8 +15,10 @@ const MaxBodyLimit = 128 << 10
 
 // Config is the sync function's settings, from template.yaml.
 type Config struct {
-	ConnectionsTable      string
-	IdempotencyTable      string
+	ConnectionsTable string
+	IdempotencyTable string
+	// ConcurrencyTable keeps every org's CRM concurrency slots.
+	ConcurrencyTable      string
 	SubmissionKeySecretID string
 	// ProductAPIKeySecretID (optional) lets the product's API key submit.
 	ProductAPIKeySecretID string
@@ -44,6 +46,7 @@ func LoadConfig() (Config, error) {
 	c := Config{
 		ConnectionsTable:        r.String("CONNECTIONS_TABLE"),
 		IdempotencyTable:        r.String("IDEMPOTENCY_TABLE"),
+		ConcurrencyTable:        r.String("CONCURRENCY_TABLE"),
 		SubmissionKeySecretID:   r.String("SUBMISSION_KEY_SECRET_ID"),
 		ProductAPIKeySecretID:   r.Optional("PRODUCT_API_KEY_SECRET_ID", ""),
 		TokenSecretPrefix:       r.String("TOKEN_SECRET_PREFIX"),

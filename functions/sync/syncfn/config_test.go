@@ -7,7 +7,7 @@ import (
 
 func TestLoadConfigRateLimit(t *testing.T) {
 	for k, v := range map[string]string{
-		"CONNECTIONS_TABLE": "conns", "IDEMPOTENCY_TABLE": "idem", "SUBMISSION_KEY_SECRET_ID": "arn:key",
+		"CONNECTIONS_TABLE": "conns", "IDEMPOTENCY_TABLE": "idem", "CONCURRENCY_TABLE": "slots", "SUBMISSION_KEY_SECRET_ID": "arn:key",
 		"TOKEN_SECRET_PREFIX": "zohoconnect/dev/", "SUBMISSION_QUEUE_URL": "http://127.0.0.1:1/q", "REFRESH_FUNCTION_NAME": "refresh",
 		"SUBMISSIONS_PER_CONNECTION_PER_MINUTE": "",
 	} {

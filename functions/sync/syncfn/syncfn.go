@@ -46,6 +46,7 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*submission.Handler, err
 		NewCRM:      NewCRM(hc),
 		Idempotency: &submissionstore.IdempotencyStore{DB: db, Table: cfg.IdempotencyTable},
 		Queue:       &submissionstore.SubmissionQueue{SQS: sqs.NewFromConfig(aws), URL: cfg.QueueURL},
+		Limiter:     submission.Limiter{Slots: &submissionstore.SlotStore{DB: db, Table: cfg.ConcurrencyTable}},
 		RateLimit: submission.RateLimit{
 			Counter:   &submissionstore.RateCounter{DB: db, Table: cfg.IdempotencyTable},
 			PerMinute: cfg.SubmissionsPerMinute,
