@@ -15,6 +15,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
+	"github.com/zohoconnect/zohoconnect/internal/tokentable"
 )
 
 var _ refresh.Connections = (*awsstore.ConnectionStore)(nil)
@@ -28,7 +29,9 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 	}
 	db := dynamodb.NewFromConfig(aws)
 	sm := secretsmanager.NewFromConfig(aws)
-	vault := &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix}
+	// The pacer follows the store in use: PutSecretValue's shared quota,
+	// or the tokens table's (tokentable.DefaultWritesPerSecond).
+	vault := tokentable.Open(cfg.Tokens, aws, cfg.TokenSecretPrefix, cfg.SecretWritesPerSecond)
 	svc := &refresh.Service{
 		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
 		Tokens:      vault,
@@ -37,7 +40,7 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: oauthclient.SecretCacheTTL},
 			HTTP:   hc,
 		},
-		Limiter:                refresh.NewPacer(cfg.SecretWritesPerSecond),
+		Limiter:                refresh.NewPacer(vault.WritesPerSecond()),
 		Log:                    log,
 		Stage:                  cfg.Stage,
 		Window:                 cfg.Window,
