@@ -28,9 +28,9 @@ type Config struct {
 	SubmissionKeySecretID string
 	TokenSecretPrefix     string
 	// Tokens is where tokens are kept (TOKEN_STORE): both keys, to write both.
-	Tokens config.TokenStore
-	Scopes                []string
-	StateTTL              time.Duration
+	Tokens   config.TokenStore
+	Scopes   []string
+	StateTTL time.Duration
 	// PublicBaseURL is the API's address under a custom domain; empty:
 	// the domain API Gateway reports (see connect.Handler.CallbackURL).
 	PublicBaseURL string

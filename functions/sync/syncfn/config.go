@@ -21,10 +21,10 @@ type Config struct {
 	ProductAPIKeySecretID string
 	TokenSecretPrefix     string
 	// Tokens is where tokens are kept (TOKEN_STORE): the access key only.
-	Tokens config.TokenStore
-	QueueURL              string
-	RefreshFunctionName   string
-	MaxBodyBytes          int
+	Tokens              config.TokenStore
+	QueueURL            string
+	RefreshFunctionName string
+	MaxBodyBytes        int
 	// SubmissionsPerMinute (SUBMISSIONS_PER_CONNECTION_PER_MINUTE) is each
 	// connection's limit of accepted submissions a minute; 0: none.
 	SubmissionsPerMinute int
