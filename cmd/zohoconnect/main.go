@@ -95,6 +95,7 @@ func init() {
 	commands = []*command{
 		cmdConnectionsList, cmdConnectionsShow, cmdConnectionsDisconnect, cmdConnectionsRotateKey, cmdConnectionsSetMapping,
 		cmdDeadLettersList, cmdDeadLettersReplay, cmdDeadLettersPurge,
+		cmdTokensMigrate,
 		cmdTeardown,
 	}
 }
