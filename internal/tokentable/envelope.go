@@ -84,6 +84,10 @@ type Sealer struct {
 	mu      sync.Mutex
 	current *dataKey
 	opened  map[string]cipher.AEAD
+	// decrypting is held while a data key is decrypted, so that workers
+	// missing the cache at once (a cold start) make one KMS call, not one
+	// each.
+	decrypting sync.Mutex
 }
 
 type dataKey struct {
@@ -173,11 +177,13 @@ func (s *Sealer) dataKey(ctx context.Context) (*dataKey, error) {
 // openKey returns the cipher of an encrypted data key, asking KMS only
 // for one not seen before.
 func (s *Sealer) openKey(ctx context.Context, encrypted []byte) (cipher.AEAD, error) {
-	s.mu.Lock()
-	a, ok := s.opened[string(encrypted)]
-	s.mu.Unlock()
-	if ok {
+	if a, ok := s.cached(encrypted); ok {
 		return a, nil
+	}
+	s.decrypting.Lock()
+	defer s.decrypting.Unlock()
+	if a, ok := s.cached(encrypted); ok {
+		return a, nil // another worker decrypted it meanwhile
 	}
 	out, err := s.KMS.Decrypt(ctx, &kms.DecryptInput{
 		CiphertextBlob: encrypted, KeyId: aws.String(s.KeyID), EncryptionContext: s.context(),
@@ -189,7 +195,7 @@ func (s *Sealer) openKey(ctx context.Context, encrypted []byte) (cipher.AEAD, er
 	if err != nil {
 		return nil, fmt.Errorf("tokentable: decrypt a %s token's data key: %w", s.Kind, err)
 	}
-	a, err = newAEAD(out.Plaintext)
+	a, err := newAEAD(out.Plaintext)
 	clear(out.Plaintext)
 	if err != nil {
 		return nil, err
@@ -198,6 +204,13 @@ func (s *Sealer) openKey(ctx context.Context, encrypted []byte) (cipher.AEAD, er
 	s.remember(encrypted, a)
 	s.mu.Unlock()
 	return a, nil
+}
+
+func (s *Sealer) cached(encrypted []byte) (cipher.AEAD, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.opened[string(encrypted)]
+	return a, ok
 }
 
 // remember keeps a data key's cipher; past CacheKeys the cache starts

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,5 +97,28 @@ func TestSealerReusesDataKeysAndBindsTheConnection(t *testing.T) {
 	access := &Sealer{KMS: f, KeyID: "k", Kind: KindAccess}
 	if _, err := access.Open(ctx, "zc_a", sealed[0]); !errors.Is(err, ErrTampered) {
 		t.Errorf("a refresh token opened as an access token: %v", err)
+	}
+}
+
+func TestColdWorkersDecryptADataKeyOnce(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeKMS{keys: map[string]fakeKey{}}
+	warm := &Sealer{KMS: f, KeyID: "k", Kind: KindAccess}
+	x, err := warm.Seal(ctx, "zc_a", []byte("1000.access"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold := &Sealer{KMS: f, KeyID: "k", Kind: KindAccess}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := cold.Open(ctx, "zc_a", x); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if f.decrypt != 1 {
+		t.Errorf("8 workers at a cold start made %d decrypts, want 1", f.decrypt)
 	}
 }
