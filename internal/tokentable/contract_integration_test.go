@@ -140,3 +140,54 @@ func contains(b []byte, s string) bool {
 	}
 	return false
 }
+
+// The refresh store seals again the refresh tokens it reads under its own
+// data key, so the next run decrypts one data key, not one per callback
+// instance; never over a token a reconnect wrote meanwhile.
+func TestRefreshTokensConvergeOnTheRefreshStoresDataKey(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.New(t, testenv.WithTokenStore(config.TokenStoreDynamoDB))
+	ids := []string{connection.ID("eu", zoho.Production, "1"), connection.ID("eu", zoho.Production, "2"), connection.ID("eu", zoho.Production, "3")}
+	// Three callback instances, three data keys.
+	for i, id := range ids {
+		callback := tokentable.New(env.TokenStore(), env.DynamoDB, env.KMS)
+		if err := callback.PutRefreshToken(ctx, id, "1000.refresh-"+string(rune('a'+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refreshRun := tokentable.New(env.TokenStore(), env.DynamoDB, env.KMS)
+	refreshRun.Reseal = true
+	tok := connection.AccessToken{Token: "1000.access", APIDomain: "https://www.zohoapis.eu", ExpiresAt: time.Now().Add(time.Hour)}
+	for i, id := range ids {
+		if _, err := refreshRun.RefreshToken(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 { // a reconnect between the refresh's read and its write
+			if err := tokentable.New(env.TokenStore(), env.DynamoDB, env.KMS).PutRefreshToken(ctx, id, "1000.refresh-reconnected"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := refreshRun.PutAccessToken(ctx, id, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counted := &countingKMS{next: env.KMS}
+	next := tokentable.New(env.TokenStore(), env.DynamoDB, counted)
+	for i, id := range ids[:2] {
+		if rt, err := next.RefreshToken(ctx, id); err != nil || rt != "1000.refresh-"+string(rune('a'+i)) {
+			t.Fatalf("%s: %q %v", id, rt, err)
+		}
+	}
+	if d := counted.decrypt.Load(); d != 1 {
+		t.Errorf("the next run decrypted %d data keys for two resealed tokens, want 1", d)
+	}
+	if rt, err := next.RefreshToken(ctx, ids[2]); err != nil || rt != "1000.refresh-reconnected" {
+		t.Errorf("the reconnect's token was replaced by the reseal: %q %v", rt, err)
+	}
+	if got, err := next.AccessToken(ctx, ids[2]); err != nil || got.Token != tok.Token {
+		t.Errorf("the access token after a failed reseal: %v", err)
+	}
+	if replaced, err := next.ReplacedRefreshToken(ctx, ids[2]); err != nil || replaced != "1000.refresh-c" {
+		t.Errorf("replaced: %q %v", replaced, err)
+	}
+}

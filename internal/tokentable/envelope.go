@@ -126,6 +126,15 @@ func (s *Sealer) Seal(ctx context.Context, id string, plaintext []byte) (Sealed,
 	return Sealed{Key: k.encrypted, Box: box}, nil
 }
 
+// IsCurrent says whether sealed was sealed under the data key Seal uses
+// now (and may go on using).
+func (s *Sealer) IsCurrent(sealed Sealed) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.current
+	return k != nil && string(k.encrypted) == string(sealed.Key)
+}
+
 // Open decrypts what Seal sealed for connection id.
 func (s *Sealer) Open(ctx context.Context, id string, sealed Sealed) ([]byte, error) {
 	if len(sealed.Box) < nonceBytes {

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,6 +80,36 @@ type Store struct {
 	// WriteRate is WritesPerSecond's answer (DefaultWritesPerSecond when 0).
 	WriteRate int
 	Now       func() time.Time
+	// Reseal (RefreshFunction's store): a refresh token read under
+	// another data key than this store's current one is sealed again
+	// under it, in the same write as the connection's next access token
+	// (a refresh reads one, then writes the other). The callback seals
+	// each instance's refresh tokens under a data key of its own every
+	// five minutes, so without it the table would hold ever more data
+	// keys, and a run would decrypt about one per connection; with it a
+	// run meets the few keys of the runs before it. The write is
+	// conditional on the token being the one read (its SHA-256): a
+	// reconnect's new token is never replaced.
+	Reseal bool
+
+	mu      sync.Mutex
+	pending map[string]reseal
+}
+
+// reseal is a refresh token sealed again, waiting for the access token
+// write of the same connection.
+type reseal struct {
+	sealed Sealed
+	sha    string
+}
+
+// maxPending bounds the reseals waiting (a refresh that failed at Zoho
+// writes no access token).
+const maxPending = 10_000
+
+func refreshSHA(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }
 
 // ErrNoRefreshKey is the answer of a refresh-token method of a store
@@ -123,10 +154,24 @@ func (s *Store) PutAccessToken(ctx context.Context, id string, t connection.Acce
 	if err != nil {
 		return err
 	}
-	upd := expression.Set(expression.Name(attrAccessKey), expression.Value(sealed.Key)).
-		Set(expression.Name(attrAccess), expression.Value(sealed.Box)).
-		Set(expression.Name(attrAccessAt), expression.Value(s.now().UnixMilli()))
-	return s.update(ctx, id, upd, nil, "write the access token")
+	upd := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name(attrAccessKey), expression.Value(sealed.Key)).
+			Set(expression.Name(attrAccess), expression.Value(sealed.Box)).
+			Set(expression.Name(attrAccessAt), expression.Value(s.now().UnixMilli()))
+	}
+	if r, ok := s.takeReseal(id); ok {
+		both := upd().Set(expression.Name(attrRefreshKey), expression.Value(r.sealed.Key)).
+			Set(expression.Name(attrRefresh), expression.Value(r.sealed.Box))
+		_, err := s.updateIf(ctx, id, both, expression.Name(attrRefreshSHA).Equal(expression.Value(r.sha)))
+		if !errors.Is(err, errCondition) {
+			if err != nil {
+				return fmt.Errorf("write the access token of %s: %w", id, err)
+			}
+			return nil
+		}
+		// The refresh token changed since it was read: write the access token alone.
+	}
+	return s.update(ctx, id, upd(), nil, "write the access token")
 }
 
 // AccessToken reads a connection's access token (connection.ErrNoToken
@@ -155,8 +200,7 @@ func (s *Store) PutRefreshToken(ctx context.Context, id, refreshToken string) er
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256([]byte(refreshToken))
-	sha := hex.EncodeToString(sum[:])
+	sha := refreshSHA(refreshToken)
 	// The builders share their maps: each is made whole.
 	set := func() expression.UpdateBuilder {
 		return expression.Set(expression.Name(attrRefreshKey), expression.Value(sealed.Key)).
@@ -214,6 +258,9 @@ func (s *Store) RefreshTokenWritten(ctx context.Context, id string) (string, tim
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	if s.Reseal {
+		s.stashReseal(ctx, id, item, string(b))
+	}
 	var at time.Time
 	if n, ok := item[attrRefreshAt].(*ddbtypes.AttributeValueMemberN); ok {
 		if ms, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
@@ -233,8 +280,36 @@ func (s *Store) ReplacedRefreshToken(ctx context.Context, id string) (string, er
 	return string(b), err
 }
 
+func (s *Store) stashReseal(ctx context.Context, id string, item map[string]ddbtypes.AttributeValue, token string) {
+	k, _ := item[attrRefreshKey].(*ddbtypes.AttributeValueMemberB)
+	if k == nil || s.Refresh.IsCurrent(Sealed{Key: k.Value}) {
+		return
+	}
+	sealed, err := s.Refresh.Seal(ctx, id, []byte(token))
+	if err != nil {
+		return // sealed again another time
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		s.pending = map[string]reseal{}
+	}
+	if len(s.pending) < maxPending {
+		s.pending[id] = reseal{sealed: sealed, sha: refreshSHA(token)}
+	}
+}
+
+func (s *Store) takeReseal(id string) (reseal, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.pending[id]
+	delete(s.pending, id)
+	return r, ok
+}
+
 // Delete removes a connection's tokens; what is already gone is no error.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	s.takeReseal(id)
 	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: key(id)})
 	if err != nil {
 		return fmt.Errorf("delete the tokens of %s: %w", id, err)

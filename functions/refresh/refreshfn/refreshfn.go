@@ -32,6 +32,9 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 	// The pacer follows the store in use: PutSecretValue's shared quota,
 	// or the tokens table's (tokentable.DefaultWritesPerSecond).
 	vault := tokentable.Open(cfg.Tokens, aws, cfg.TokenSecretPrefix, cfg.SecretWritesPerSecond)
+	if s, ok := vault.(*tokentable.Store); ok {
+		s.Reseal = true // the refresh tokens converge on this instance's data key
+	}
 	svc := &refresh.Service{
 		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
 		Tokens:      vault,
