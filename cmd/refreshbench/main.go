@@ -41,6 +41,8 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/localstack"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -137,7 +139,12 @@ func bench(n, workers int, latency time.Duration, wps int, stores []string, verb
 		o.BaseEndpoint = aws.String(eps.DynamoDB)
 		o.DisableValidateResponseChecksum = true
 	})
-	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(eps.SecretsManager) })
+	// moto answers 500 now and then under concurrent writes (its secrets
+	// dict changes while another request iterates it): retry, unthrottled.
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		o.BaseEndpoint = aws.String(eps.SecretsManager)
+		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None }), 10)
+	})
 	km := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(eps.KMS) })
 
 	// The simulator, with Zoho's per-token limits lifted: the benchmark
@@ -160,7 +167,7 @@ func bench(n, workers int, latency time.Duration, wps int, stores []string, verb
 	}
 	defer func() {
 		fmt.Println("\ncleaning up (deleting the secrets takes a while)...")
-		if err := d.Close(); err != nil {
+		if err := d.CloseWithin(15 * time.Minute); err != nil {
 			fmt.Fprintln(os.Stderr, "refreshbench: cleanup:", err)
 		}
 	}()
@@ -313,10 +320,20 @@ func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, 
 	}
 	id := connection.ID(location, zoho.Production, u.Orgs[0].ID)
 	for _, vault := range vaults {
-		if err := vault.PutRefreshToken(ctx, id, tok.RefreshToken.Reveal()); err != nil {
-			return err
+		if _, ok := vault.(*awsstore.TokenVault); ok {
+			// One secret write at a time: moto's CreateSecret looks
+			// through every secret, and fails when another is added
+			// meanwhile.
+			secretWrites.Lock()
 		}
-		if err := vault.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
+		err := vault.PutRefreshToken(ctx, id, tok.RefreshToken.Reveal())
+		if err == nil {
+			err = vault.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry})
+		}
+		if _, ok := vault.(*awsstore.TokenVault); ok {
+			secretWrites.Unlock()
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -331,6 +348,8 @@ func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, 
 	ids[i] = id
 	return err
 }
+
+var secretWrites sync.Mutex
 
 // makeDue sets every connection's expiry five minutes ahead again.
 func makeDue(ctx context.Context, store *awsstore.ConnectionStore, ids []string) error {

@@ -74,9 +74,10 @@ var (
 )
 
 // Local creates a template's tables (with their indexes and streams),
-// secrets, queues and event buses in local services (DynamoDB Local,
-// moto). SQS may be nil: queues are then skipped; EventBridge may be nil:
-// event buses are then skipped. A resource whose Condition is false for
+// secrets, queues, event buses and KMS keys in local services (DynamoDB
+// Local, moto). SQS may be nil: queues are then skipped; EventBridge may
+// be nil: event buses are then skipped; KMS may be nil while no key is
+// active (TokenStore=SecretsManager). A resource whose Condition is false for
 // the deployment's parameters is not made.
 type Local struct {
 	DynamoDB       LocalDynamoDB
