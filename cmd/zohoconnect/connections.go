@@ -120,7 +120,8 @@ func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service
 		svc.Secrets = &awsstore.TokenSecretInspector{SM: sm, Prefix: s[envTokenPrefix]}
 		svc.Tokens = &awsstore.TokenVault{SM: sm, Prefix: s[envTokenPrefix]}
 		if s[envTokenStore] == config.TokenStoreDynamoDB {
-			svc.Tokens = tokentable.New(tokenStoreOf(s), dynamodb.NewFromConfig(cfg), kms.NewFromConfig(cfg))
+			table := tokentable.New(tokenStoreOf(s), dynamodb.NewFromConfig(cfg), kms.NewFromConfig(cfg))
+			svc.Tokens, svc.Secrets = table, table
 		}
 		if s[envKeySecret] != "" {
 			svc.Keys = &connection.KeySource{Secret: &awsstore.CachedSecret{SM: sm, ID: s[envKeySecret], TTL: time.Minute}}

@@ -191,3 +191,25 @@ func TestRefreshTokensConvergeOnTheRefreshStoresDataKey(t *testing.T) {
 		t.Errorf("replaced: %q %v", replaced, err)
 	}
 }
+
+// Describe tells the operator which tokens a connection has, and when
+// they were written, without reading them.
+func TestDescribeSaysWhatIsStored(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.New(t, testenv.WithTokenStore(config.TokenStoreDynamoDB))
+	store := tokentable.New(env.TokenStore(), env.DynamoDB, env.KMS)
+	id := connection.ID("eu", zoho.Production, "1")
+	if err := store.PutRefreshToken(ctx, id, "1000.refresh"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := store.Describe(ctx, id)
+	if err != nil || len(info) != 2 || info[0].Exists || !info[1].Exists || info[1].Kind != "refresh" || time.Since(info[1].LastChanged) > time.Minute {
+		t.Fatalf("describe: %+v %v", info, err)
+	}
+	if err := store.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := store.Describe(ctx, id); err != nil || info[0].Exists || info[1].Exists {
+		t.Errorf("after Delete: %+v %v", info, err)
+	}
+}

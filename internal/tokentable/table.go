@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 )
 
@@ -393,4 +394,23 @@ func (s *Store) openItem(ctx context.Context, id string, item map[string]ddbtype
 		return nil, connection.ErrNoToken
 	}
 	return sealer.Open(ctx, id, Sealed{Key: k.Value, Box: box.Value})
+}
+
+// Describe says whether a connection's tokens are in the table and when
+// each was written, never their values (the operator's connections show;
+// admin.SecretInspector).
+func (s *Store) Describe(ctx context.Context, id string) ([]awsstore.SecretInfo, error) {
+	item, err := s.get(ctx, id, attrAccessAt, attrRefreshAt)
+	if err != nil {
+		return nil, err
+	}
+	out := []awsstore.SecretInfo{{Kind: KindAccess, Name: s.Table + " " + id + " access"}, {Kind: KindRefresh, Name: s.Table + " " + id + " refresh"}}
+	for i, attr := range []string{attrAccessAt, attrRefreshAt} {
+		if n, ok := item[attr].(*ddbtypes.AttributeValueMemberN); ok {
+			if ms, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				out[i].Exists, out[i].LastChanged = true, time.UnixMilli(ms).UTC()
+			}
+		}
+	}
+	return out, nil
 }
