@@ -180,7 +180,11 @@ func bench(n, workers int, latency time.Duration, wps int, stores []string, verb
 		config.TokenStoreSecretsManager: func() tokentable.Vault {
 			return &awsstore.TokenVault{SM: sm, Prefix: d.TokenSecretPrefix, WriteRate: wps}
 		},
-		config.TokenStoreDynamoDB: func() tokentable.Vault { return tokentable.New(tableStore, db, km) },
+		config.TokenStoreDynamoDB: func() tokentable.Vault {
+			s := tokentable.New(tableStore, db, km)
+			s.Reseal = true // as RefreshFunction's store (refreshfn)
+			return s
+		},
 	}
 	for _, s := range stores {
 		if vaults[s] == nil {
@@ -191,7 +195,16 @@ func bench(n, workers int, latency time.Duration, wps int, stores []string, verb
 
 	fmt.Printf("setting up %d due connections (code exchange, tokens in both stores, one item each)...\n", n)
 	t0 := time.Now()
-	ids, err := setup(ctx, n, sim, client.ID, oauth, store, []tokentable.Vault{vaults[config.TokenStoreSecretsManager](), vaults[config.TokenStoreDynamoDB]()})
+	// The callback's side: the stores run, neither resealing.
+	var writers []tokentable.Vault
+	for _, s := range stores {
+		if s == config.TokenStoreDynamoDB {
+			writers = append(writers, tokentable.New(tableStore, db, km))
+		} else {
+			writers = append(writers, vaults[s]())
+		}
+	}
+	ids, err := setup(ctx, n, sim, client.ID, oauth, store, writers)
 	if err != nil {
 		return err
 	}
