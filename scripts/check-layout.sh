@@ -22,10 +22,10 @@ declare -A usecase=(
 )
 declare -A clients=(
   [productapi]="dynamodb secretsmanager lambda"
-  [callback]="dynamodb secretsmanager lambda"
+  [callback]="dynamodb secretsmanager lambda kms"
   [events]="eventbridge"
-  [refresh]="dynamodb secretsmanager lambda"
-  [sync]="dynamodb secretsmanager sqs lambda"
+  [refresh]="dynamodb secretsmanager lambda kms"
+  [sync]="dynamodb secretsmanager sqs lambda kms"
 )
 credential_chain="sts sso ssooidc signin"
 problems=()

@@ -127,6 +127,7 @@ export AWS_ENDPOINT_URL_DYNAMODB_STREAMS=$ddb
 export AWS_ENDPOINT_URL_SECRETS_MANAGER=$moto
 export AWS_ENDPOINT_URL_SQS=$moto
 export AWS_ENDPOINT_URL_EVENTBRIDGE=$moto
+export AWS_ENDPOINT_URL_KMS=$moto
 # No function runs in moto: local runs invoke RefreshFunction in process and
 # make invoke serves its own Lambda API. This only keeps every client built
 # from this environment off AWS.

@@ -1,17 +1,24 @@
-// Command refreshbench measures the refresh run against the local stack
-// (DynamoDB Local and moto; source .cache/localstack.env first) and the
-// Zoho simulator answering its token endpoint after a latency: it makes N
-// due connections with real refresh tokens, runs a refresh with the
-// configured worker pool, makes them due again and runs with one worker,
-// and prints connections refreshed per second and the AWS and Zoho calls
-// per refreshed connection of each run.
+// Command refreshbench measures the refresh run with each token store on
+// the same machine, in one run, against the local stack (DynamoDB Local
+// and moto's Secrets Manager and KMS; source .cache/localstack.env first)
+// and the Zoho simulator answering its token endpoint after a latency: it
+// makes N due connections with real refresh tokens, kept in both stores,
+// runs a refresh on the Secrets Manager store (paced at
+// SECRET_WRITES_PER_SECOND, PutSecretValue's share of the account's 50/s),
+// makes them due again and runs on the DynamoDB store (paced at the
+// tokens table's rate, tokentable.DefaultWritesPerSecond), each with the
+// template's worker pool and a cold store, as a fresh Lambda instance has.
+// It prints connections refreshed per second of each and their ratio, the
+// AWS calls per refreshed connection by service and operation, and the
+// KMS calls per 1,000 refreshes.
 //
 //	scripts/localstack.sh start && . .cache/localstack.env
-//	go run ./cmd/refreshbench              # 1,000 connections, 20 ms
-//	go run ./cmd/refreshbench -n 200 -latency 50ms -writes-per-second 50
+//	go run ./cmd/refreshbench                       # 10,000 connections, 20 ms (about 10 minutes)
+//	go run ./cmd/refreshbench -n 1000 -latency 50ms
 //
-// Its tables and secrets are made from template.yaml under a fresh prefix
-// and deleted at the end.
+// Its tables, keys and secrets are made from template.yaml
+// (KeepDynamoDBTokenStore=true: both stores) under a fresh prefix and
+// deleted at the end.
 package main
 
 import (
@@ -34,29 +41,34 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/localstack"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
 	"github.com/zohoconnect/zohoconnect/internal/benchstack"
+	"github.com/zohoconnect/zohoconnect/internal/config"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/logging"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/samtemplate"
+	"github.com/zohoconnect/zohoconnect/internal/tokentable"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
 
 func main() {
-	n := flag.Int("n", 1000, "due connections")
-	workers := flag.Int("workers", envInt("REFRESH_WORKERS", 8), "worker pool of the first run")
+	n := flag.Int("n", 10000, "due connections")
+	workers := flag.Int("workers", envInt("REFRESH_WORKERS", refresh.DefaultWorkers), "worker pool of each run")
 	latency := flag.Duration("latency", 20*time.Millisecond, "simulator latency of each token request")
-	wps := flag.Int("writes-per-second", envInt("SECRET_WRITES_PER_SECOND", 20), "PutSecretValue pacing")
-	unpaced := flag.Bool("unpaced", true, "also run the pool with the pacing lifted, to show what the pool alone reaches")
+	wps := flag.Int("secret-writes-per-second", envInt("SECRET_WRITES_PER_SECOND", awsstore.DefaultSecretWritesPerSecond), "the Secrets Manager store's PutSecretValue pacing")
+	stores := flag.String("stores", "SecretsManager,DynamoDB", "the stores to run, in order")
 	verbose := flag.Bool("v", false, "log the runs' lines")
 	flag.Parse()
-	if err := bench(*n, *workers, *latency, *wps, *unpaced, *verbose); err != nil {
+	if err := bench(*n, *workers, *latency, *wps, strings.Split(*stores, ","), *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "refreshbench:", err)
 		os.Exit(1)
 	}
@@ -92,7 +104,29 @@ func (c *awsCounter) take() map[string]int {
 	return out
 }
 
-func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool) error {
+// services names the AWS service of an X-Amz-Target's prefix.
+var services = map[string]string{"DynamoDB_20120810": "DynamoDB", "secretsmanager": "SecretsManager", "TrentService": "KMS"}
+
+func service(target string) string {
+	prefix, _, _ := strings.Cut(target, ".")
+	if s, ok := services[prefix]; ok {
+		return s
+	}
+	return prefix
+}
+
+// result is one store's run.
+type result struct {
+	store     string
+	sum       refresh.Summary
+	seconds   float64
+	ops       map[string]int
+	zohoCalls int
+}
+
+func (r result) perSecond() float64 { return float64(r.sum.Refreshed) / r.seconds }
+
+func bench(n, workers int, latency time.Duration, wps int, stores []string, verbose bool) error {
 	ctx := context.Background()
 	stack, err := benchstack.Open(ctx)
 	if err != nil {
@@ -101,8 +135,17 @@ func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool
 	cfg, eps := stack.Config, stack.Endpoints
 	counter := &awsCounter{base: http.DefaultTransport, ops: map[string]int{}}
 	cfg.HTTPClient = &http.Client{Transport: counter}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(eps.DynamoDB) })
-	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(eps.SecretsManager) })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(eps.DynamoDB)
+		o.DisableValidateResponseChecksum = true
+	})
+	// moto answers 500 now and then under concurrent writes (its secrets
+	// dict changes while another request iterates it): retry, unthrottled.
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		o.BaseEndpoint = aws.String(eps.SecretsManager)
+		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = ratelimit.None }), 10)
+	})
+	km := kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(eps.KMS) })
 
 	// The simulator, with Zoho's per-token limits lifted: the benchmark
 	// refreshes each token more often than ten times in ten minutes.
@@ -116,23 +159,52 @@ func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool
 		return err
 	}
 
-	d, err := stack.Deploy(ctx, samtemplate.Local{DynamoDB: db, SecretsManager: sm},
-		benchstack.Options{Stage: "b" + randomHex(4), ClientID: client.ID, ClientSecret: client.Secret})
+	d, err := stack.Deploy(ctx, samtemplate.Local{DynamoDB: db, SecretsManager: sm, KMS: km},
+		benchstack.Options{Stage: "b" + randomHex(4), ClientID: client.ID, ClientSecret: client.Secret,
+			Params: map[string]string{"KeepDynamoDBTokenStore": "true"}})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := d.Close(); err != nil {
+		fmt.Println("\ncleaning up (deleting the secrets takes a while)...")
+		if err := d.CloseWithin(15 * time.Minute); err != nil {
 			fmt.Fprintln(os.Stderr, "refreshbench: cleanup:", err)
 		}
 	}()
 	store := awsstore.NewConnectionStore(db, d.Tables["ConnectionsTable"])
-	vault := &awsstore.TokenVault{SM: sm, Prefix: d.TokenSecretPrefix}
+	tableStore := config.TokenStore{Store: config.TokenStoreDynamoDB, Table: d.Tables["TokensTable"],
+		AccessKeyID: d.KeyARNs["AccessTokenKey"], RefreshKeyID: d.KeyARNs["RefreshTokenKey"]}
+	// A fresh vault per run: the run starts cold, as a new Lambda
+	// instance does (no data key cached).
+	vaults := map[string]func() tokentable.Vault{
+		config.TokenStoreSecretsManager: func() tokentable.Vault {
+			return &awsstore.TokenVault{SM: sm, Prefix: d.TokenSecretPrefix, WriteRate: wps}
+		},
+		config.TokenStoreDynamoDB: func() tokentable.Vault {
+			s := tokentable.New(tableStore, db, km)
+			s.Reseal = true // as RefreshFunction's store (refreshfn)
+			return s
+		},
+	}
+	for _, s := range stores {
+		if vaults[s] == nil {
+			return fmt.Errorf("-stores: %q is not SecretsManager or DynamoDB", s)
+		}
+	}
 	oauth := &oauthclient.Source{Secret: &awsstore.CachedSecret{SM: sm, ID: d.Secrets[localstack.ClientSecretLogicalID], TTL: time.Hour}, HTTP: hc}
 
-	fmt.Printf("setting up %d due connections (code exchange, two secrets, one item each)...\n", n)
+	fmt.Printf("setting up %d due connections (code exchange, tokens in both stores, one item each)...\n", n)
 	t0 := time.Now()
-	ids, err := setup(ctx, n, sim, client.ID, oauth, store, vault)
+	// The callback's side: the stores run, neither resealing.
+	var writers []tokentable.Vault
+	for _, s := range stores {
+		if s == config.TokenStoreDynamoDB {
+			writers = append(writers, tokentable.New(tableStore, db, km))
+		} else {
+			writers = append(writers, vaults[s]())
+		}
+	}
+	ids, err := setup(ctx, n, sim, client.ID, oauth, store, writers)
 	if err != nil {
 		return err
 	}
@@ -143,27 +215,21 @@ func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool
 	if verbose {
 		log = logging.New(os.Stderr, "info")
 	}
-	type runSpec struct {
-		name    string
-		workers int
-		wps     int
-	}
-	runs := []runSpec{{fmt.Sprintf("%d workers, %d writes/s", workers, wps), workers, wps}, {fmt.Sprintf("1 worker, %d writes/s", wps), 1, wps}}
-	if unpaced {
-		runs = append(runs, runSpec{fmt.Sprintf("%d workers, pacing lifted", workers), workers, 100000})
-	}
-	fmt.Printf("%-28s %8s %9s %10s %12s %12s  %s\n", "run", "due", "refreshed", "seconds", "per second", "AWS/conn", "Zoho/conn")
-	for i, r := range runs {
+	fmt.Printf("%d due connections, %d workers, Zoho answering each token request after %s\n\n", n, workers, latency)
+	fmt.Printf("%-16s %8s %8s %9s %9s %10s %10s %10s\n", "store", "paced/s", "due", "refreshed", "seconds", "per second", "AWS/conn", "Zoho/conn")
+	var results []result
+	for i, name := range stores {
 		if i > 0 {
 			if err := makeDue(ctx, store, ids); err != nil {
 				return err
 			}
 		}
+		vault := vaults[name]()
 		counter.take()
 		sim.ResetRequests()
 		svc := &refresh.Service{
-			Connections: store, Tokens: vault, OAuth: oauth, Limiter: refresh.NewPacer(r.wps), Log: log,
-			Workers: r.workers, Window: 30 * time.Minute,
+			Connections: store, Tokens: vault, OAuth: oauth, Limiter: refresh.NewPacer(vault.WritesPerSecond()), Log: log,
+			Workers: workers, Window: 30 * time.Minute,
 		}
 		start := time.Now()
 		sum, err := svc.Run(ctx)
@@ -171,26 +237,53 @@ func bench(n, workers int, latency time.Duration, wps int, unpaced, verbose bool
 		if err != nil {
 			return err
 		}
-		ops := counter.take()
+		r := result{store: name, sum: sum, seconds: el.Seconds(), ops: counter.take(), zohoCalls: len(sim.Requests())}
+		results = append(results, r)
 		total := 0
-		for _, v := range ops {
+		for _, v := range r.ops {
 			total += v
 		}
-		zohoCalls := len(sim.Requests())
-		per := func(x int) float64 { return float64(x) / float64(max(sum.Refreshed, 1)) }
-		fmt.Printf("%-28s %8d %9d %10.2f %12.1f %12.2f  %.2f\n", r.name, sum.Due, sum.Refreshed, el.Seconds(),
-			float64(sum.Refreshed)/el.Seconds(), per(total), per(zohoCalls))
+		fmt.Printf("%-16s %8d %8d %9d %9.2f %10.1f %10.2f %10.2f\n", name, vault.WritesPerSecond(), sum.Due, sum.Refreshed, r.seconds,
+			r.perSecond(), per(total, sum.Refreshed), per(r.zohoCalls, sum.Refreshed))
 		if sum.Refreshed != n {
 			fmt.Printf("  (summary %+v)\n", sum)
 		}
-		fmt.Printf("  AWS calls: %s\n", describe(ops))
+	}
+	fmt.Println()
+	for _, r := range results {
+		bySvc := map[string]int{}
+		for op, c := range r.ops {
+			bySvc[service(op)] += c
+		}
+		var parts []string
+		for _, s := range sortedKeys(bySvc) {
+			parts = append(parts, fmt.Sprintf("%s %.2f", s, per(bySvc[s], r.sum.Refreshed)))
+		}
+		fmt.Printf("%s: AWS calls per refreshed connection: %s\n", r.store, strings.Join(parts, ", "))
+		fmt.Printf("  by operation: %s\n", describe(r.ops))
+		fmt.Printf("  KMS calls per 1,000 refreshes: %.2f\n", 1000*per(bySvc["KMS"], r.sum.Refreshed))
+	}
+	if len(results) == 2 && results[0].perSecond() > 0 {
+		fmt.Printf("\n%s / %s: %.1f times the connections per second\n", results[1].store, results[0].store, results[1].perSecond()/results[0].perSecond())
 	}
 	return nil
 }
 
+func per(x, n int) float64 { return float64(x) / float64(max(n, 1)) }
+
+func sortedKeys(m map[string]int) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // setup makes n connections the way the callback does, with real refresh
-// tokens from the simulator, each due in five minutes.
-func setup(ctx context.Context, n int, sim *zohosim.Server, clientID string, oauth *oauthclient.Source, store *awsstore.ConnectionStore, vault *awsstore.TokenVault) ([]string, error) {
+// tokens from the simulator, each due in five minutes, their tokens in
+// every vault.
+func setup(ctx context.Context, n int, sim *zohosim.Server, clientID string, oauth *oauthclient.Source, store *awsstore.ConnectionStore, vaults []tokentable.Vault) ([]string, error) {
 	conf, err := oauth.Config(ctx)
 	if err != nil {
 		return nil, err
@@ -206,7 +299,7 @@ func setup(ctx context.Context, n int, sim *zohosim.Server, clientID string, oau
 	for range 16 {
 		wg.Go(func() {
 			for i := range jobs {
-				if err := setupOne(ctx, i, dcs[i%len(dcs)], sim, clientID, conf, store, vault, ids); err != nil {
+				if err := setupOne(ctx, i, dcs[i%len(dcs)], sim, clientID, conf, store, vaults, ids); err != nil {
 					fails.Add(1)
 					first.CompareAndSwap(nil, err)
 				}
@@ -224,7 +317,7 @@ func setup(ctx context.Context, n int, sim *zohosim.Server, clientID string, oau
 	return ids, nil
 }
 
-func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, clientID string, conf *zoho.Config, store *awsstore.ConnectionStore, vault *awsstore.TokenVault, ids []string) error {
+func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, clientID string, conf *zoho.Config, store *awsstore.ConnectionStore, vaults []tokentable.Vault, ids []string) error {
 	u := sim.AddUser(zohosim.User{Email: fmt.Sprintf("bench%d@example.com", i), Location: location, Orgs: []zohosim.Org{{}}})
 	code, err := sim.IssueCode(clientID, u.Email, u.Orgs[0].ID)
 	if err != nil {
@@ -239,11 +332,23 @@ func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, 
 		return err
 	}
 	id := connection.ID(location, zoho.Production, u.Orgs[0].ID)
-	if err := vault.PutRefreshToken(ctx, id, tok.RefreshToken.Reveal()); err != nil {
-		return err
-	}
-	if err := vault.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry}); err != nil {
-		return err
+	for _, vault := range vaults {
+		if _, ok := vault.(*awsstore.TokenVault); ok {
+			// One secret write at a time: moto's CreateSecret looks
+			// through every secret, and fails when another is added
+			// meanwhile.
+			secretWrites.Lock()
+		}
+		err := vault.PutRefreshToken(ctx, id, tok.RefreshToken.Reveal())
+		if err == nil {
+			err = vault.PutAccessToken(ctx, id, connection.AccessToken{Token: tok.AccessToken, APIDomain: tok.APIDomain, ExpiresAt: tok.Expiry})
+		}
+		if _, ok := vault.(*awsstore.TokenVault); ok {
+			secretWrites.Unlock()
+		}
+		if err != nil {
+			return err
+		}
 	}
 	now := time.Now().UTC()
 	_, err = store.Update(ctx, id, func(c *connection.Connection) error {
@@ -256,6 +361,8 @@ func setupOne(ctx context.Context, i int, location string, sim *zohosim.Server, 
 	ids[i] = id
 	return err
 }
+
+var secretWrites sync.Mutex
 
 // makeDue sets every connection's expiry five minutes ahead again.
 func makeDue(ctx context.Context, store *awsstore.ConnectionStore, ids []string) error {

@@ -22,6 +22,11 @@ const (
 	envDeadLetterQueue  = "DEAD_LETTER_QUEUE_URL"
 	envIdempotency      = "IDEMPOTENCY_TABLE"
 	envZohoOverride     = "ZOHO_ENDPOINT_OVERRIDE"
+	// The token store the functions use, and the DynamoDB store's names.
+	envTokenStore      = "TOKEN_STORE"
+	envTokensTable     = "TOKENS_TABLE"
+	envAccessTokenKey  = "ACCESS_TOKEN_KEY_ID"
+	envRefreshTokenKey = "REFRESH_TOKEN_KEY_ID"
 )
 
 // stackOutputs names the stack Output that holds each variable's value.
@@ -33,6 +38,10 @@ var stackOutputs = map[string]string{
 	envSubmissionQueue:  "SubmissionQueueUrl",
 	envDeadLetterQueue:  "SubmissionDeadLetterQueueUrl",
 	envIdempotency:      "IdempotencyTableName",
+	envTokenStore:       "TokenStore",
+	envTokensTable:      "TokensTableName",
+	envAccessTokenKey:   "AccessTokenKeyArn",
+	envRefreshTokenKey:  "RefreshTokenKeyArn",
 }
 
 // settings are the resolved values of the variables a command asked for.

@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/zohoconnect/zohoconnect/internal/admin"
 	"github.com/zohoconnect/zohoconnect/internal/awsstore"
+	"github.com/zohoconnect/zohoconnect/internal/config"
 	"github.com/zohoconnect/zohoconnect/internal/connection"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
+	"github.com/zohoconnect/zohoconnect/internal/tokentable"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -149,7 +152,7 @@ func runConnectionsSetConcurrency(ctx context.Context, c *cli, cmd *command, arg
 // connections reads the settings cmd needs (and optional ones) and builds
 // the connections service on them.
 func (c *cli) connections(ctx context.Context, cmd *command, optional []string) (*admin.Service, error) {
-	s, err := c.settings(ctx, cmd, cmd.needs, optional)
+	s, err := c.settings(ctx, cmd, cmd.needs, append(optional, tokenStoreSettings...))
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +177,10 @@ func (c *cli) connectionService(ctx context.Context, s settings) (*admin.Service
 		sm := secretsmanager.NewFromConfig(cfg)
 		svc.Secrets = &awsstore.TokenSecretInspector{SM: sm, Prefix: s[envTokenPrefix]}
 		svc.Tokens = &awsstore.TokenVault{SM: sm, Prefix: s[envTokenPrefix]}
+		if s[envTokenStore] == config.TokenStoreDynamoDB {
+			table := tokentable.New(tokenStoreOf(s), dynamodb.NewFromConfig(cfg), kms.NewFromConfig(cfg))
+			svc.Tokens, svc.Secrets = table, table
+		}
 		if s[envKeySecret] != "" {
 			svc.Keys = &connection.KeySource{Secret: &awsstore.CachedSecret{SM: sm, ID: s[envKeySecret], TTL: time.Minute}}
 		}

@@ -96,6 +96,7 @@ func init() {
 		cmdConnectionsList, cmdConnectionsShow, cmdConnectionsDisconnect, cmdConnectionsRotateKey, cmdConnectionsSetMapping, cmdConnectionsSetConcurrency,
 		cmdDeadLettersList, cmdDeadLettersReplay, cmdDeadLettersPurge,
 		cmdFormsCreate, cmdFormsList, cmdFormsDelete,
+		cmdTokensMigrate,
 		cmdTeardown,
 	}
 }

@@ -35,6 +35,22 @@ var _ SecretsManager = (*secretsmanager.Client)(nil)
 type TokenVault struct {
 	SM     SecretsManager
 	Prefix string
+	// WriteRate is WritesPerSecond's answer (SECRET_WRITES_PER_SECOND;
+	// DefaultSecretWritesPerSecond when 0).
+	WriteRate int
+}
+
+// DefaultSecretWritesPerSecond paces a refresh run's PutSecretValue calls:
+// the account and region share 50 a second.
+const DefaultSecretWritesPerSecond = 20
+
+// WritesPerSecond is how fast a refresh run may write tokens to this
+// store (refresh.NewPacer).
+func (v *TokenVault) WritesPerSecond() int {
+	if v.WriteRate > 0 {
+		return v.WriteRate
+	}
+	return DefaultSecretWritesPerSecond
 }
 
 // AccessSecretName is the secret holding a connection's access token.

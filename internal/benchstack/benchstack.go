@@ -90,8 +90,12 @@ func (s *Stack) Deploy(ctx context.Context, clients samtemplate.Local, o Options
 
 // Close deletes the deployment and every secret under TokenSecretPrefix.
 // It goes on past errors and returns them joined.
-func (d *Deployment) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+func (d *Deployment) Close() error { return d.CloseWithin(2 * time.Minute) }
+
+// CloseWithin is Close given timeout (tens of thousands of token secrets
+// take moto minutes to delete).
+func (d *Deployment) CloseWithin(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var errs []error
 	if d.Deployment != nil {

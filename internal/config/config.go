@@ -91,3 +91,42 @@ func (r *Reader) Err() error {
 	}
 	return fmt.Errorf("configuration: %s", strings.Join(r.problems, "; "))
 }
+
+// The token stores (TOKEN_STORE, the template's TokenStore).
+const (
+	TokenStoreSecretsManager = "SecretsManager"
+	TokenStoreDynamoDB       = "DynamoDB"
+)
+
+// TokenStore says where a function keeps connections' tokens: Store is
+// TokenStoreSecretsManager (TOKEN_SECRET_PREFIX names the secrets) or
+// TokenStoreDynamoDB (TOKENS_TABLE, sealed under ACCESS_TOKEN_KEY_ID and
+// REFRESH_TOKEN_KEY_ID).
+type TokenStore struct {
+	Store        string
+	Table        string
+	AccessKeyID  string
+	RefreshKeyID string
+}
+
+// DynamoDB says whether the DynamoDB store is chosen.
+func (t TokenStore) DynamoDB() bool { return t.Store == TokenStoreDynamoDB }
+
+// TokenStore reads TOKEN_STORE (default SecretsManager) and, for the
+// DynamoDB store, the table and the keys; refreshKey says whether this
+// function is given the refresh token key (sync is not).
+func (r *Reader) TokenStore(refreshKey bool) TokenStore {
+	t := TokenStore{Store: r.Optional("TOKEN_STORE", TokenStoreSecretsManager)}
+	switch t.Store {
+	case TokenStoreSecretsManager:
+	case TokenStoreDynamoDB:
+		t.Table = r.String("TOKENS_TABLE")
+		t.AccessKeyID = r.String("ACCESS_TOKEN_KEY_ID")
+		if refreshKey {
+			t.RefreshKeyID = r.String("REFRESH_TOKEN_KEY_ID")
+		}
+	default:
+		r.problems = append(r.problems, fmt.Sprintf("TOKEN_STORE=%q is not %s or %s", t.Store, TokenStoreSecretsManager, TokenStoreDynamoDB))
+	}
+	return t
+}

@@ -93,3 +93,33 @@ func TestNonNegativeInt(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenStore(t *testing.T) {
+	for _, k := range []string{"TOKEN_STORE", "TOKENS_TABLE", "ACCESS_TOKEN_KEY_ID", "REFRESH_TOKEN_KEY_ID"} {
+		t.Setenv(k, "")
+	}
+	var r Reader
+	if ts := r.TokenStore(true); ts.Store != TokenStoreSecretsManager || ts.DynamoDB() || r.Err() != nil {
+		t.Errorf("default: %+v %v", ts, r.Err())
+	}
+	t.Setenv("TOKEN_STORE", "DynamoDB")
+	r = Reader{}
+	r.TokenStore(true)
+	for _, name := range []string{"TOKENS_TABLE", "ACCESS_TOKEN_KEY_ID", "REFRESH_TOKEN_KEY_ID"} {
+		if err := r.Err(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("missing %s not reported: %v", name, err)
+		}
+	}
+	t.Setenv("TOKENS_TABLE", "tokens")
+	t.Setenv("ACCESS_TOKEN_KEY_ID", "arn:aws:kms:us-east-1:1:key/a")
+	r = Reader{}
+	// Sync is given no refresh key, and needs none.
+	if ts := r.TokenStore(false); !ts.DynamoDB() || ts.Table != "tokens" || ts.RefreshKeyID != "" || r.Err() != nil {
+		t.Errorf("without the refresh key: %+v %v", ts, r.Err())
+	}
+	t.Setenv("TOKEN_STORE", "S3")
+	r = Reader{}
+	if r.TokenStore(true); r.Err() == nil || !strings.Contains(r.Err().Error(), "TOKEN_STORE") {
+		t.Errorf("unknown store: %v", r.Err())
+	}
+}

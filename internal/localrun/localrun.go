@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -192,7 +193,8 @@ func Start(ctx context.Context, opts Options) (*Bundle, error) {
 	b.sqs = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(eps.SQS) })
 	b.eb = eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(eps.EventBridge) })
 	b.streams = dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(eps.DynamoDB) })
-	b.local = samtemplate.Local{DynamoDB: b.db, SecretsManager: b.sm, SQS: b.sqs, EventBridge: b.eb}
+	b.local = samtemplate.Local{DynamoDB: b.db, SecretsManager: b.sm, SQS: b.sqs, EventBridge: b.eb,
+		KMS: kms.NewFromConfig(awsCfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(eps.KMS) })}
 	clientSecret, _ := json.Marshal(map[string]string{"client_id": ClientID, "client_secret": ClientSecret, "redirect_uri": opts.RedirectURI})
 	vars := map[string]string{"Stage": opts.Prefix, "AWS::Region": eps.Region, "AWS::StackName": "zohoconnect-" + opts.Prefix,
 		"ZohoEndpointOverride": b.SimURL, "CaptchaEndpointOverride": b.CaptchaURL}

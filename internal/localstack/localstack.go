@@ -31,6 +31,8 @@ const (
 	EnvSecretsManager = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
 	EnvSQS            = "AWS_ENDPOINT_URL_SQS"
 	EnvEventBridge    = "AWS_ENDPOINT_URL_EVENTBRIDGE"
+	// EnvKMS is moto's KMS: the DynamoDB token store's keys.
+	EnvKMS = "AWS_ENDPOINT_URL_KMS"
 )
 
 // Logical ids of the template resources the harness fills in.
@@ -50,8 +52,8 @@ type ClientSecret struct {
 // Endpoints are the local service endpoints. DynamoDB Local also serves
 // the DynamoDB Streams API, at the DynamoDB endpoint.
 type Endpoints struct {
-	DynamoDB, SecretsManager, SQS, EventBridge string
-	Region                                     string
+	DynamoDB, SecretsManager, SQS, EventBridge, KMS string
+	Region                                          string
 }
 
 // EndpointsFromEnv reads the endpoints and checks that they are on this
@@ -62,12 +64,13 @@ func EndpointsFromEnv() (Endpoints, error) {
 		SecretsManager: os.Getenv(EnvSecretsManager),
 		SQS:            os.Getenv(EnvSQS),
 		EventBridge:    os.Getenv(EnvEventBridge),
+		KMS:            os.Getenv(EnvKMS),
 		Region:         os.Getenv("AWS_REGION"),
 	}
 	if e.Region == "" {
 		e.Region = "us-east-1"
 	}
-	for name, v := range map[string]string{EnvDynamoDB: e.DynamoDB, EnvSecretsManager: e.SecretsManager, EnvSQS: e.SQS, EnvEventBridge: e.EventBridge} {
+	for name, v := range map[string]string{EnvDynamoDB: e.DynamoDB, EnvSecretsManager: e.SecretsManager, EnvSQS: e.SQS, EnvEventBridge: e.EventBridge, EnvKMS: e.KMS} {
 		if v == "" {
 			return e, fmt.Errorf("%s is not set: run `make test`, which starts the local stack "+
 				"(or `make stack-up` and `. .cache/localstack.env` before go test -tags integration)", name)

@@ -2,6 +2,7 @@ package samtemplate
 
 import (
 	"fmt"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,6 +13,25 @@ import (
 // !Condition. A resource whose Condition is false is not made locally.
 func (t *Template) ConditionTrue(name string, vars map[string]string) (bool, error) {
 	return t.condition(name, vars, map[string]bool{})
+}
+
+// ConditionVar is the name under which a map of values for Resolve holds
+// a template condition's value ("true" or "false"), for !If.
+func ConditionVar(name string) string { return "Condition::" + name }
+
+// SetConditions evaluates every condition of the template against vars
+// and puts each one's value into vars (ConditionVar), so that !If
+// resolves. A condition that cannot be evaluated is left out (an !If on
+// it fails, naming it).
+func (t *Template) SetConditions(vars map[string]string) {
+	for name := range t.conditions {
+		delete(vars, ConditionVar(name))
+	}
+	for name := range t.conditions {
+		if v, err := t.ConditionTrue(name, vars); err == nil {
+			vars[ConditionVar(name)] = strconv.FormatBool(v)
+		}
+	}
 }
 
 // Active says whether a resource with this Condition ("" for none) exists

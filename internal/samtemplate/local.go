@@ -16,6 +16,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -58,7 +59,14 @@ type LocalEvents interface {
 	DeleteRule(context.Context, *eventbridge.DeleteRuleInput, ...func(*eventbridge.Options)) (*eventbridge.DeleteRuleOutput, error)
 }
 
+// LocalKMS is what Local needs of a KMS client.
+type LocalKMS interface {
+	CreateKey(context.Context, *kms.CreateKeyInput, ...func(*kms.Options)) (*kms.CreateKeyOutput, error)
+	ScheduleKeyDeletion(context.Context, *kms.ScheduleKeyDeletionInput, ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error)
+}
+
 var (
+	_ LocalKMS      = (*kms.Client)(nil)
 	_ LocalDynamoDB = (*dynamodb.Client)(nil)
 	_ LocalSecrets  = (*secretsmanager.Client)(nil)
 	_ LocalQueues   = (*sqs.Client)(nil)
@@ -66,15 +74,18 @@ var (
 )
 
 // Local creates a template's tables (with their indexes and streams),
-// secrets, queues and event buses in local services (DynamoDB Local,
-// moto). SQS may be nil: queues are then skipped; EventBridge may be nil:
-// event buses are then skipped. A resource whose Condition is false for
+// secrets, queues, event buses and KMS keys in local services (DynamoDB
+// Local, moto). SQS may be nil: queues are then skipped; EventBridge may
+// be nil: event buses are then skipped; KMS may be nil while no key is
+// active (TokenStore=SecretsManager). A resource whose Condition is false for
 // the deployment's parameters is not made.
 type Local struct {
 	DynamoDB       LocalDynamoDB
 	SecretsManager LocalSecrets
 	SQS            LocalQueues
 	EventBridge    LocalEvents
+	// KMS makes the template's keys (may be nil while none is active).
+	KMS LocalKMS
 }
 
 // DeployOptions says how to name and fill what Deploy creates.
@@ -109,6 +120,9 @@ type Deployment struct {
 	// EventBuses and EventBusARNs name the buses made (Local.EventBridge).
 	EventBuses   map[string]string // logical id → bus name
 	EventBusARNs map[string]string // logical id → bus ARN
+	// Keys and KeyARNs name the KMS keys made (Local.KMS).
+	Keys    map[string]string // logical id → key id
+	KeyARNs map[string]string // logical id → key ARN
 	// Vars resolves the template's values against what was made: the
 	// options' Vars over LocalVars, plus each resource's !Ref value and
 	// its Arn (StreamArn, QueueName, Name) for !GetAtt.
@@ -142,11 +156,14 @@ func (l Local) Deploy(ctx context.Context, t *Template, opts DeployOptions) (*De
 		Streams:      map[string]string{},
 		EventBuses:   map[string]string{},
 		EventBusARNs: map[string]string{},
+		Keys:         map[string]string{},
+		KeyARNs:      map[string]string{},
 		Vars:         t.LocalVars(),
 	}
 	for k, v := range opts.Vars {
 		d.Vars[k] = v
 	}
+	t.SetConditions(d.Vars)
 	region, account := d.Vars["AWS::Region"], d.Vars["AWS::AccountId"]
 	// What exists depends only on the parameters, so it is known before
 	// anything is made.
@@ -242,6 +259,27 @@ func (l Local) Deploy(ctx context.Context, t *Template, opts DeployOptions) (*De
 			}
 		}
 	}
+	for _, k := range t.Keys {
+		ok, err := active(k.Condition)
+		if err != nil {
+			return d, err
+		}
+		if !ok {
+			continue
+		}
+		if l.KMS == nil {
+			return d, fmt.Errorf("samtemplate: key %s needs Local.KMS", k.LogicalID)
+		}
+		desc := opts.Prefix + "-" + k.LogicalID
+		out, err := l.KMS.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(desc)})
+		if err != nil {
+			return d, fmt.Errorf("samtemplate: create key %s: %w", k.LogicalID, err)
+		}
+		d.Keys[k.LogicalID] = aws.ToString(out.KeyMetadata.KeyId)
+		d.KeyARNs[k.LogicalID] = aws.ToString(out.KeyMetadata.Arn)
+		d.Vars[k.LogicalID] = d.Keys[k.LogicalID]
+		d.Vars[k.LogicalID+".Arn"] = d.KeyARNs[k.LogicalID]
+	}
 	for _, fn := range t.Functions {
 		if fn.FunctionName.IsZero() {
 			d.Vars[fn.LogicalID] = opts.Prefix + "-" + fn.LogicalID
@@ -278,6 +316,15 @@ func (l Local) Teardown(ctx context.Context, d *Deployment) error {
 	for _, url := range d.Queues {
 		if _, err := l.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}); err != nil {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", url, err))
+		}
+	}
+	for _, id := range d.Keys {
+		if l.KMS == nil {
+			errs = append(errs, fmt.Errorf("delete key %s: Local.KMS is nil", id))
+			continue
+		}
+		if _, err := l.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(7)}); err != nil {
+			errs = append(errs, fmt.Errorf("delete key %s: %w", id, err))
 		}
 	}
 	for _, name := range d.EventBuses {

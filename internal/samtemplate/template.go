@@ -35,6 +35,8 @@ type Template struct {
 	Queues []Queue
 	// EventBuses are the AWS::Events::EventBus resources, in template order.
 	EventBuses []EventBus
+	// Keys are the AWS::KMS::Key resources, in template order.
+	Keys []Key
 
 	// conditions are the Conditions section's definitions (ConditionTrue).
 	conditions map[string]*yaml.Node
@@ -176,6 +178,15 @@ type EventBus struct {
 	Condition string
 }
 
+// Key is one AWS::KMS::Key (a symmetric encryption key: local tooling
+// makes it in moto; its policy is AWS's to enforce).
+type Key struct {
+	LogicalID   string
+	Description Value
+	// Condition names the template condition the key exists under.
+	Condition string
+}
+
 // Load reads and parses a template file.
 func Load(path string) (*Template, error) {
 	b, err := os.ReadFile(path)
@@ -254,6 +265,12 @@ func Parse(src []byte) (*Template, error) {
 			q, err = parseQueue(id, props)
 			q.Condition = cond
 			t.Queues = append(t.Queues, q)
+		case "AWS::KMS::Key":
+			k := Key{LogicalID: id, Condition: cond}
+			if n := lookup(props, "Description"); n != nil {
+				k.Description = Value{node: n}
+			}
+			t.Keys = append(t.Keys, k)
 		case "AWS::Events::EventBus":
 			b := EventBus{LogicalID: id, Condition: cond}
 			if n := lookup(props, "Name"); n != nil {
@@ -367,6 +384,7 @@ func (t *Template) LocalVars() map[string]string {
 	m["AWS::StackName"] = "zohoconnect-local"
 	m["AWS::URLSuffix"] = "amazonaws.com"
 	m["AWS::NoValue"] = ""
+	t.SetConditions(m)
 	return m
 }
 

@@ -36,11 +36,13 @@ func TestRealTemplateTables(t *testing.T) {
 		if !tb.SSEEnabled {
 			t.Errorf("%s: SSE not enabled", tb.LogicalID)
 		}
-		if tb.Condition != "" {
-			t.Errorf("%s: Condition %q; every table exists in every stack", tb.LogicalID, tb.Condition)
+		// The DynamoDB token store's table exists when it is used or kept
+		// (TokenStore, KeepDynamoDBTokenStore); every other table always.
+		if want := map[string]string{"TokensTable": "HasDynamoDBTokenStore"}[tb.LogicalID]; tb.Condition != want {
+			t.Errorf("%s: Condition %q, want %q", tb.LogicalID, tb.Condition, want)
 		}
 	}
-	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable", "FormsTable", "ConcurrencyTable"}; !reflect.DeepEqual(ids, want) {
+	if want := []string{"ConnectionsTable", "StatesTable", "SessionsTable", "IdempotencyTable", "FormsTable", "ConcurrencyTable", "TokensTable"}; !reflect.DeepEqual(ids, want) {
 		t.Fatalf("tables = %v, want %v", ids, want)
 	}
 
@@ -131,9 +133,9 @@ func TestRealTemplateRoutes(t *testing.T) {
 
 // The environment table of docs/design.md, per function.
 var designEnvironment = map[string][]string{
-	"CallbackFunction":   {"ALLOW_ANONYMOUS_CONNECT", "CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "SESSIONS_TABLE", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
-	"RefreshFunction":    {"CONNECTIONS_TABLE", "IDLE_AFTER_HOURS", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_FUNCTION_NAME", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKEN_SECRET_PREFIX", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
-	"SyncFunction":       {"CAPTCHA_ENDPOINT_OVERRIDE", "CONCURRENCY_TABLE", "CONNECTIONS_TABLE", "FORMS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKEN_SECRET_PREFIX", "ZOHO_ENDPOINT_OVERRIDE"},
+	"CallbackFunction":   {"ACCESS_TOKEN_KEY_ID", "ALLOW_ANONYMOUS_CONNECT", "CONNECTIONS_TABLE", "LOG_LEVEL", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "REFRESH_TOKEN_KEY_ID", "SESSIONS_TABLE", "STAGE", "STATES_TABLE", "STATE_TTL_SECONDS", "SUBMISSION_KEY_SECRET_ID", "TOKENS_TABLE", "TOKEN_SECRET_PREFIX", "TOKEN_STORE", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE", "ZOHO_SCOPES"},
+	"RefreshFunction":    {"ACCESS_TOKEN_KEY_ID", "CONNECTIONS_TABLE", "IDLE_AFTER_HOURS", "LEASE_SECONDS", "LOG_LEVEL", "MAX_CONSECUTIVE_FAILURES", "REFRESH_FUNCTION_NAME", "REFRESH_TOKEN_KEY_ID", "REFRESH_WINDOW_SECONDS", "REFRESH_WORKERS", "SECRET_WRITES_PER_SECOND", "STAGE", "TOKENS_TABLE", "TOKEN_SECRET_PREFIX", "TOKEN_STORE", "ZOHO_CLIENT_SECRET_ID", "ZOHO_ENDPOINT_OVERRIDE"},
+	"SyncFunction":       {"ACCESS_TOKEN_KEY_ID", "CAPTCHA_ENDPOINT_OVERRIDE", "CONCURRENCY_TABLE", "CONNECTIONS_TABLE", "FORMS_TABLE", "IDEMPOTENCY_TABLE", "LOG_LEVEL", "MAX_BODY_BYTES", "PRODUCT_API_KEY_SECRET_ID", "REFRESH_FUNCTION_NAME", "STAGE", "SUBMISSIONS_PER_CONNECTION_PER_MINUTE", "SUBMISSION_KEY_SECRET_ID", "SUBMISSION_QUEUE_URL", "TOKENS_TABLE", "TOKEN_SECRET_PREFIX", "TOKEN_STORE", "ZOHO_ENDPOINT_OVERRIDE"},
 	"ProductApiFunction": {"CONNECTIONS_TABLE", "CONNECT_SESSION_TTL_SECONDS", "FORMS_TABLE", "LOG_LEVEL", "PRODUCT_API_KEY_SECRET_ID", "PUBLIC_BASE_URL", "REFRESH_FUNCTION_NAME", "RETURN_URL_ORIGINS", "SESSIONS_TABLE", "STAGE", "SUBMISSION_KEY_SECRET_ID"},
 	"EventsFunction":     {"EVENT_BUS_NAME", "LOG_LEVEL", "STAGE"},
 }
@@ -187,10 +189,29 @@ func TestRealTemplateFunctions(t *testing.T) {
 		"SUBMISSION_QUEUE_URL":                  "http://127.0.0.1:1/123456789012/q",
 		"TOKEN_SECRET_PREFIX":                   "zohoconnect/dev/",
 		"ZOHO_ENDPOINT_OVERRIDE":                "",
+		// The default store: the DynamoDB store's names are empty (!If).
+		"TOKEN_STORE":         "SecretsManager",
+		"TOKENS_TABLE":        "",
+		"ACCESS_TOKEN_KEY_ID": "",
 	}
 	if !reflect.DeepEqual(env, wantEnv) {
 		t.Errorf("sync env:\n got %v\nwant %v", env, wantEnv)
 	}
+	// TokenStore=DynamoDB: they name the table and the access key, and sync
+	// gets no refresh key.
+	vars["TokenStore"] = "DynamoDB"
+	tpl.SetConditions(vars)
+	vars["TokensTable"] = "local-TokensTable"
+	vars["AccessTokenKey.Arn"] = "arn:aws:kms:us-east-1:123456789012:key/access"
+	if env, err = sync.ResolveEnvironment(vars); err != nil || env["TOKEN_STORE"] != "DynamoDB" || env["TOKENS_TABLE"] != "local-TokensTable" ||
+		env["ACCESS_TOKEN_KEY_ID"] != vars["AccessTokenKey.Arn"] {
+		t.Errorf("sync env with TokenStore=DynamoDB: %v %v", env, err)
+	}
+	if _, ok := env["REFRESH_TOKEN_KEY_ID"]; ok {
+		t.Error("sync is given REFRESH_TOKEN_KEY_ID")
+	}
+	vars["TokenStore"] = "SecretsManager"
+	tpl.SetConditions(vars)
 
 	callback, _ := tpl.Function("CallbackFunction")
 	if _, err := callback.ResolveEnvironment(vars); err == nil || !strings.Contains(err.Error(), "SessionsTable") {

@@ -79,7 +79,10 @@ func (v Value) String() string {
 //   - !Sub "..." replaces ${Name} and ${X.Attr} from vars (and ${!Literal}
 //     with ${Literal}); the two-argument form resolves its own variables
 //     first;
-//   - !Join [sep, [values...]] joins resolved values.
+//   - !Join [sep, [values...]] joins resolved values;
+//   - !If [Condition, a, b] resolves a or b by vars[ConditionVar(Condition)]
+//     ("true" or "false": Template.SetConditions puts them there), and
+//     only that one.
 //
 // Anything else (or a name missing from vars) is an error naming it.
 func (v Value) Resolve(vars map[string]string) (string, error) {
@@ -126,6 +129,17 @@ func (v Value) Resolve(vars map[string]string) (string, error) {
 			parts = append(parts, s)
 		}
 		return strings.Join(parts, arg.Content[0].Value), nil
+	case "Fn::If":
+		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 3 || arg.Content[0].Kind != yaml.ScalarNode {
+			return "", fmt.Errorf("malformed !If")
+		}
+		switch vars[ConditionVar(arg.Content[0].Value)] {
+		case "true":
+			return (Value{node: arg.Content[1]}).Resolve(vars)
+		case "false":
+			return (Value{node: arg.Content[2]}).Resolve(vars)
+		}
+		return "", fmt.Errorf("!If: no local value for condition %s", arg.Content[0].Value)
 	case "":
 		return "", fmt.Errorf("not a scalar: %s", v)
 	default:

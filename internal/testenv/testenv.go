@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -38,6 +39,8 @@ type Env struct {
 	DynamoDB       *dynamodb.Client
 	SecretsManager *secretsmanager.Client
 	SQS            *sqs.Client
+	// KMS is moto's: the template's keys (TokenStore=DynamoDB).
+	KMS *kms.Client
 
 	Template *samtemplate.Template
 	// ID is unique to this test; every name below contains it.
@@ -127,6 +130,7 @@ func New(t testing.TB, opts ...Option) *Env {
 			o.BaseEndpoint = aws.String(eps.SecretsManager)
 		}),
 		SQS:      sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(eps.SQS) }),
+		KMS:      kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(eps.KMS) }),
 		Template: tpl,
 		ID:       id,
 	}
@@ -154,7 +158,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		vars[k] = v
 	}
 	// The template's event bus too (EventsFunction's EVENT_BUS_NAME).
-	local := samtemplate.Local{DynamoDB: e.DynamoDB, SecretsManager: e.SecretsManager, SQS: e.SQS,
+	local := samtemplate.Local{DynamoDB: e.DynamoDB, SecretsManager: e.SecretsManager, SQS: e.SQS, KMS: e.KMS,
 		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(eps.EventBridge) })}
 	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
 		Prefix:        "it-" + id,

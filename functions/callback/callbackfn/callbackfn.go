@@ -18,6 +18,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
+	"github.com/zohoconnect/zohoconnect/internal/tokentable"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
 
@@ -35,7 +36,7 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*connect.Handler, error)
 		Revoker:        &refreshinvoke.Client{Lambda: lambda.NewFromConfig(aws), FunctionName: cfg.RefreshFunctionName},
 		AllowAnonymous: cfg.AllowAnonymous,
 		Connections:    awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
-		Tokens:         &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
+		Tokens:         tokentable.Open(cfg.Tokens, aws, cfg.TokenSecretPrefix, 0),
 		OAuth: &oauthclient.Source{
 			Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.ClientSecretID, TTL: oauthclient.SecretCacheTTL},
 			Scopes: cfg.Scopes, HTTP: hc,

@@ -27,8 +27,10 @@ type Config struct {
 	ClientSecretID        string
 	SubmissionKeySecretID string
 	TokenSecretPrefix     string
-	Scopes                []string
-	StateTTL              time.Duration
+	// Tokens is where tokens are kept (TOKEN_STORE): both keys, to write both.
+	Tokens   config.TokenStore
+	Scopes   []string
+	StateTTL time.Duration
 	// PublicBaseURL is the API's address under a custom domain; empty:
 	// the domain API Gateway reports (see connect.Handler.CallbackURL).
 	PublicBaseURL string
@@ -50,6 +52,7 @@ func LoadConfig() (Config, error) {
 		ClientSecretID:        r.String("ZOHO_CLIENT_SECRET_ID"),
 		SubmissionKeySecretID: r.String("SUBMISSION_KEY_SECRET_ID"),
 		TokenSecretPrefix:     r.String("TOKEN_SECRET_PREFIX"),
+		Tokens:                r.TokenStore(true),
 		Scopes:                oauthclient.ParseScopes(r.Optional("ZOHO_SCOPES", "ZohoCRM.modules.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.settings.fields.READ")),
 		StateTTL:              r.Seconds("STATE_TTL_SECONDS", connect.DefaultStateTTL),
 		PublicBaseURL:         r.Optional("PUBLIC_BASE_URL", ""),

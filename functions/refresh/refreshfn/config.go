@@ -14,6 +14,8 @@ type Config struct {
 	ConnectionsTable  string
 	ClientSecretID    string
 	TokenSecretPrefix string
+	// Tokens is where tokens are kept (TOKEN_STORE).
+	Tokens config.TokenStore
 	// Window: refresh access tokens that expire within it.
 	Window  time.Duration
 	Workers int
@@ -43,6 +45,7 @@ func LoadConfig() (Config, error) {
 		ConnectionsTable:       r.String("CONNECTIONS_TABLE"),
 		ClientSecretID:         r.String("ZOHO_CLIENT_SECRET_ID"),
 		TokenSecretPrefix:      r.String("TOKEN_SECRET_PREFIX"),
+		Tokens:                 r.TokenStore(true),
 		Window:                 r.Seconds("REFRESH_WINDOW_SECONDS", refresh.DefaultWindow),
 		Workers:                r.Int("REFRESH_WORKERS", refresh.DefaultWorkers),
 		SecretWritesPerSecond:  r.Int("SECRET_WRITES_PER_SECOND", 20),

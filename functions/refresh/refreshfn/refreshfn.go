@@ -17,6 +17,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/oauthclient"
 	"github.com/zohoconnect/zohoconnect/internal/refresh"
 	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
+	"github.com/zohoconnect/zohoconnect/internal/tokentable"
 )
 
 var _ refresh.Connections = (*awsstore.ConnectionStore)(nil)
@@ -31,14 +32,14 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*refresh.Handler, error)
 	}
 	db := dynamodb.NewFromConfig(aws)
 	sm := secretsmanager.NewFromConfig(aws)
-	vault := &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix}
-	// The token store's own rate when it knows one, else Secrets
-	// Manager's share; split among the shard workers when they run in
-	// processes of their own.
-	rate, workers := float64(cfg.SecretWritesPerSecond), cfg.Workers
-	if r, ok := any(vault).(refresh.WriteRater); ok {
-		rate = float64(r.WritesPerSecond())
+	// The pacer follows the store in use: PutSecretValue's shared quota,
+	// or the tokens table's (tokentable.DefaultWritesPerSecond), split
+	// among the shard workers when they run in processes of their own.
+	vault := tokentable.Open(cfg.Tokens, aws, cfg.TokenSecretPrefix, cfg.SecretWritesPerSecond)
+	if s, ok := vault.(*tokentable.Store); ok {
+		s.Reseal = true // the refresh tokens converge on this instance's data key
 	}
+	rate, workers := float64(vault.WritesPerSecond()), cfg.Workers
 	var starter refresh.Workers
 	if cfg.FunctionName != "" {
 		starter = &refreshinvoke.Client{Lambda: lambda.NewFromConfig(aws), FunctionName: cfg.FunctionName}

@@ -23,9 +23,11 @@ type Config struct {
 	// ProductAPIKeySecretID (optional) lets the product's API key submit.
 	ProductAPIKeySecretID string
 	TokenSecretPrefix     string
-	QueueURL              string
-	RefreshFunctionName   string
-	MaxBodyBytes          int
+	// Tokens is where tokens are kept (TOKEN_STORE): the access key only.
+	Tokens              config.TokenStore
+	QueueURL            string
+	RefreshFunctionName string
+	MaxBodyBytes        int
 	// SubmissionsPerMinute (SUBMISSIONS_PER_CONNECTION_PER_MINUTE) is each
 	// connection's limit of accepted submissions a minute; 0: none.
 	SubmissionsPerMinute int
@@ -50,6 +52,7 @@ func LoadConfig() (Config, error) {
 		SubmissionKeySecretID:   r.String("SUBMISSION_KEY_SECRET_ID"),
 		ProductAPIKeySecretID:   r.Optional("PRODUCT_API_KEY_SECRET_ID", ""),
 		TokenSecretPrefix:       r.String("TOKEN_SECRET_PREFIX"),
+		Tokens:                  r.TokenStore(false),
 		QueueURL:                r.String("SUBMISSION_QUEUE_URL"),
 		RefreshFunctionName:     r.String("REFRESH_FUNCTION_NAME"),
 		MaxBodyBytes:            r.Int("MAX_BODY_BYTES", 65536),

@@ -25,6 +25,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/refreshinvoke"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/internal/submissionstore"
+	"github.com/zohoconnect/zohoconnect/internal/tokentable"
 	"github.com/zohoconnect/zohoconnect/pkg/captcha"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
 )
@@ -40,7 +41,7 @@ func New(cfg Config, aws aws.Config, log *slog.Logger) (*submission.Handler, err
 	sm := secretsmanager.NewFromConfig(aws)
 	svc := &submission.Service{
 		Connections: awsstore.NewConnectionStore(db, cfg.ConnectionsTable),
-		Tokens:      &awsstore.TokenVault{SM: sm, Prefix: cfg.TokenSecretPrefix},
+		Tokens:      tokentable.Open(cfg.Tokens, aws, cfg.TokenSecretPrefix, 0),
 		Keys:        &connection.KeySource{Secret: &awsstore.CachedSecret{SM: sm, ID: cfg.SubmissionKeySecretID, TTL: oauthclient.SecretCacheTTL}},
 		Refresher:   &refreshinvoke.Client{Lambda: lambda.NewFromConfig(aws), FunctionName: cfg.RefreshFunctionName},
 		NewCRM:      NewCRM(hc),
