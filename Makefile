@@ -61,6 +61,9 @@ PKGS      ?= ./...
 FUNCTION  ?=
 EVENT     ?= events/connect.json
 DEV_PORT  ?= 8080
+# make demo and make dev: the template's TokenStore (SecretsManager or
+# DynamoDB).
+TOKEN_STORE ?= SecretsManager
 # More cmd/dev flags, e.g. DEV_FLAGS=-anonymous (AllowAnonymousConnect=true).
 DEV_FLAGS ?=
 
@@ -276,7 +279,7 @@ demo:
 	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
 	scripts/localstack.sh start 2>/dev/null; \
 	. "$$LOCALSTACK_ENV_FILE"; \
-	$(GO) run ./cmd/demo -log $(CACHE)/demo.log
+	$(GO) run ./cmd/demo -log $(CACHE)/demo.log -token-store $(TOKEN_STORE)
 
 # The template's routes on http://127.0.0.1:$(DEV_PORT) with the simulator's
 # consent page, for a browser and curl; Ctrl-C stops everything.
@@ -287,7 +290,7 @@ dev:
 	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
 	scripts/localstack.sh start 2>/dev/null; \
 	. "$$LOCALSTACK_ENV_FILE"; \
-	$(GO) run ./cmd/dev -addr 127.0.0.1:$(DEV_PORT) -log $(CACHE)/dev.log $(DEV_FLAGS)
+	$(GO) run ./cmd/dev -addr 127.0.0.1:$(DEV_PORT) -log $(CACHE)/dev.log -token-store $(TOKEN_STORE) $(DEV_FLAGS)
 
 # ---------------------------------------------------------------- clean
 

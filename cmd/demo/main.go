@@ -42,8 +42,9 @@ import (
 
 func main() {
 	logPath := flag.String("log", ".cache/demo.log", "where the functions' JSON logs go")
+	tokenStore := flag.String("token-store", "SecretsManager", "the template's TokenStore: SecretsManager or DynamoDB (KMS-sealed tokens in the tokens table)")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *logPath); err != nil {
+	if err := run(context.Background(), os.Stdout, *logPath, *tokenStore); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -61,7 +62,7 @@ const (
 var lead = url.Values{"first_name": {"Maria"}, "last_name": {"Keller"}, "email": {"maria.keller@example.eu"},
 	"company": {"Keller Logistik GmbH"}, "message": {"Please call me about a quote."}}
 
-func run(ctx context.Context, out io.Writer, logPath string) error {
+func run(ctx context.Context, out io.Writer, logPath, tokenStore string) error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return err
 	}
@@ -86,6 +87,7 @@ func run(ctx context.Context, out io.Writer, logPath string) error {
 			// A fresh token has an hour left; a window over an hour makes
 			// it due at once, so the demo need not wait 30 minutes.
 			"RefreshWindowSeconds": "3900",
+			"TokenStore":           tokenStore,
 		},
 	})
 	if err != nil {

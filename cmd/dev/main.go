@@ -38,14 +38,15 @@ func main() {
 	anonymous := flag.Bool("anonymous", false, "AllowAnonymousConnect=true: /connect also starts without a session")
 	origins := flag.String("return-origins", "", "ReturnUrlOrigins, comma-separated (default: this server's origin)")
 	siteAddr := flag.String("site-addr", "", "where to serve the demo site with the public forms, another origin (default: -addr's port + 1)")
+	tokenStore := flag.String("token-store", "SecretsManager", "the template's TokenStore: SecretsManager or DynamoDB (KMS-sealed tokens in the tokens table)")
 	flag.Parse()
-	if err := run(*addr, *siteAddr, *logPath, *anonymous, *origins, os.Stdout); err != nil {
+	if err := run(*addr, *siteAddr, *logPath, *anonymous, *origins, *tokenStore, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, siteAddr, logPath string, anonymous bool, origins string, out io.Writer) error {
+func run(addr, siteAddr, logPath string, anonymous bool, origins, tokenStore string, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -64,7 +65,7 @@ func run(addr, siteAddr, logPath string, anonymous bool, origins string, out io.
 	if origins == "" {
 		origins = base
 	}
-	params := map[string]string{"ReturnUrlOrigins": origins, "AllowAnonymousConnect": fmt.Sprint(anonymous)}
+	params := map[string]string{"ReturnUrlOrigins": origins, "AllowAnonymousConnect": fmt.Sprint(anonymous), "TokenStore": tokenStore}
 	b, err := localrun.Start(ctx, localrun.Options{Prefix: "dev", BaseURL: base, Params: params, Logs: logs})
 	if err != nil {
 		ln.Close()
