@@ -134,6 +134,17 @@ func NewForm(connectionID string, s Spec) (*Form, error) {
 			return nil, invalid("honeypot_field %q cannot also be required", r)
 		}
 	}
+	if hp := f.HoneypotField; hp != "" {
+		// A person fills the snippet's inputs and the mapped names: a
+		// honeypot of the same name would drop every real post.
+		_, mapped := f.FieldMapping[hp]
+		for _, in := range moduleInputs[f.Module] {
+			mapped = mapped || in.Name == hp
+		}
+		if mapped {
+			return nil, invalid("honeypot_field %q is a field people fill in (an input of the %s form or a field_mapping name): choose a name of its own, such as \"website\"", hp, f.Module)
+		}
+	}
 	if s.Captcha != nil {
 		p, err := captcha.ParseProvider(s.Captcha.Provider)
 		if err != nil {

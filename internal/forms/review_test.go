@@ -1,0 +1,63 @@
+package forms_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/zohoconnect/zohoconnect/internal/forms"
+)
+
+// A honeypot named as one of the snippet's own inputs (or a mapped name)
+// would be filled by every person who fills that input: every real post
+// answered as a success and dropped. Such a form is refused.
+func TestHoneypotCannotBeAnInputOfTheForm(t *testing.T) {
+	ok := []string{"https://www.example.com"}
+	for _, s := range []forms.Spec{
+		{AllowedOrigins: ok, HoneypotField: "email"},
+		{AllowedOrigins: ok, HoneypotField: "company"},
+		{AllowedOrigins: ok, Module: "Contacts", HoneypotField: "phone"},
+		{AllowedOrigins: ok, Module: "Deals", HoneypotField: "Deal_Name"},
+		{AllowedOrigins: ok, HoneypotField: "org", FieldMapping: map[string]string{"org": "Company"}},
+	} {
+		if _, err := forms.NewForm("zc_000000000000000000000001", s); !errors.Is(err, forms.ErrInvalid) {
+			t.Errorf("honeypot %q of a %q form: %v, want ErrInvalid", s.HoneypotField, s.Module, err)
+		}
+	}
+	if _, err := forms.NewForm("zc_000000000000000000000001", forms.Spec{AllowedOrigins: ok, Module: "Accounts", HoneypotField: "email"}); err != nil {
+		t.Errorf("an Accounts form has no email input: %v", err)
+	}
+}
+
+// A browser sends an internationalized host in Origin as its ASCII
+// (punycode) form: an origin stored with Unicode letters never matches
+// any post, so it is refused with a pointer to the ASCII form.
+func TestUnicodeOriginRefused(t *testing.T) {
+	if got, err := forms.NormalizeOrigin("https://bücher.example"); err == nil {
+		t.Errorf("a Unicode host accepted as %q: no browser's Origin would match it", got)
+	} else if !strings.Contains(err.Error(), "xn--") {
+		t.Errorf("the refusal does not say what to use: %v", err)
+	}
+	f, err := forms.NewForm("zc_000000000000000000000001", forms.Spec{AllowedOrigins: []string{"https://xn--bcher-kva.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.AllowsOrigin("https://xn--bcher-kva.example"); !ok {
+		t.Error("the punycode origin a browser sends is refused")
+	}
+}
+
+// A field name starting with a non-ASCII letter gets a label that is
+// still UTF-8 (its first letter capitalised, not cut in half).
+func TestSnippetLabelOfUnicodeName(t *testing.T) {
+	f, err := forms.NewForm("zc_000000000000000000000001", forms.Spec{AllowedOrigins: []string{"https://www.example.com"},
+		RequiredFields: []string{"échéance"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := forms.Snippet(f, "https://api.example.com/f/"+f.ID)
+	if !utf8.ValidString(html) || !strings.Contains(html, "<label>Échéance<br>") {
+		t.Errorf("snippet:\n%q", html)
+	}
+}
