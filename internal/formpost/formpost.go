@@ -6,9 +6,9 @@
 //  2. Origin, or Referer's origin when a browser sent no Origin, is one of
 //     the form's allowed origins, else 403 origin_not_allowed;
 //  3. the form's rate limit per client address (requestContext's
-//     sourceIp, hashed with the form id; never stored as it is): one
-//     conditional UpdateItem of the submission rate counter, 429 with
-//     Retry-After over it;
+//     sourceIp, an IPv6 one by its /64, hashed with the form id; never
+//     stored as it is): one conditional UpdateItem of the submission rate
+//     counter, 429 with Retry-After over it;
 //  4. the body: urlencoded, multipart/form-data (text fields only: a file
 //     part is 415) or JSON;
 //  5. a filled honeypot is answered as a queued submission would be, and
@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -259,7 +260,7 @@ func (p *post) rateLimit(ctx context.Context, ip string) error {
 	now := p.h.Now.Now()
 	window := now.UTC().Truncate(submission.RateWindow)
 	end := window.Add(submission.RateWindow)
-	sum := sha256.Sum256([]byte(p.form.ID + "|" + ip))
+	sum := sha256.Sum256([]byte(p.form.ID + "|" + clientKey(ip)))
 	err := p.h.Counter.Take(ctx, "form_"+p.form.ID+"_"+hex.EncodeToString(sum[:8]), window, p.form.RateLimit(), end.Add(submission.RateWindow))
 	switch {
 	case errors.Is(err, submission.ErrRateLimited):
@@ -271,6 +272,25 @@ func (p *post) rateLimit(ctx context.Context, ip string) error {
 		p.log().Error("the form's rate counter failed: post let through", "err", err.Error())
 	}
 	return nil
+}
+
+// clientKey is what the rate limit counts a client by: its IPv4 address,
+// or its IPv6 address's /64 (one client's network: it has every address
+// in it to post from).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	pre, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return pre.String()
 }
 
 type rateLimited struct{ retry time.Duration }
