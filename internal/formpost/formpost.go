@@ -35,8 +35,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,13 +230,7 @@ func (p *post) serve(ctx context.Context) events.APIGatewayV2HTTPResponse {
 		p.log().Info("form post refused: required fields missing", "fields", submission.FieldNames(missing))
 		return p.fail(&submission.InvalidError{Message: "Please fill in the required fields.", Fields: missing})
 	}
-	for from, to := range f.FieldMapping {
-		if v, ok := fields[from]; ok {
-			delete(fields, from)
-			fields[to] = v
-		}
-	}
-	b, err := json.Marshal(fields)
+	b, err := json.Marshal(mapFields(f.FieldMapping, fields))
 	if err != nil {
 		return p.fail(fmt.Errorf("%w: %v", submission.ErrMalformedBody, err))
 	}
@@ -297,6 +293,29 @@ type rateLimited struct{ retry time.Duration }
 
 func (e *rateLimited) Error() string        { return ErrRateLimited.Error() }
 func (e *rateLimited) Is(target error) bool { return target == ErrRateLimited }
+
+// mapFields renames the posted names of mapping all at once (a name that
+// is both a source and a target is not renamed twice), in the same way
+// whatever the map's order: a mapped value wins over a posted one of its
+// target's name, and of two names mapped to one target the later
+// (sorted) wins.
+func mapFields(mapping map[string]string, fields submission.Fields) submission.Fields {
+	if len(mapping) == 0 {
+		return fields
+	}
+	out := make(submission.Fields, len(fields))
+	for k, v := range fields {
+		if _, mapped := mapping[k]; !mapped {
+			out[k] = v
+		}
+	}
+	for _, from := range slices.Sorted(maps.Keys(mapping)) {
+		if v, ok := fields[from]; ok {
+			out[mapping[from]] = v
+		}
+	}
+	return out
+}
 
 // required lists the form's required fields the post left empty.
 func required(f *forms.Form, fields submission.Fields) map[string]string {

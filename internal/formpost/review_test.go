@@ -41,3 +41,23 @@ func TestRateLimitCountsAnIPv6ClientsWholePrefix(t *testing.T) {
 		t.Errorf("%d submissions, want 6", len(s.got))
 	}
 }
+
+// A form's mapping renames every posted name at once, whatever the map's
+// order: the same post is the same submission (the same body, so the
+// same derived idempotency key), and a name that is both a source and a
+// target keeps neither value lost.
+func TestMappingIsDeterministic(t *testing.T) {
+	h, s, _, id := unit(t, forms.Spec{RateLimitPerMinute: 1000,
+		FieldMapping: map[string]string{"a": "Last_Name", "Last_Name": "Company", "org": "Account_Name"}})
+	for range 40 {
+		if r := postJSON(h, id, `{"a":"1","Last_Name":"2","x":"3"}`); r.StatusCode != 201 {
+			t.Fatalf("%d %s", r.StatusCode, r.Body)
+		}
+	}
+	want := `{"Company":"2","Last_Name":"1","x":"3"}`
+	for _, r := range s.got {
+		if string(r.Body) != want {
+			t.Fatalf("the same post became %s (and %s elsewhere)", r.Body, want)
+		}
+	}
+}
