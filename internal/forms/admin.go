@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -141,8 +142,8 @@ func NewForm(connectionID string, s Spec) (*Form, error) {
 		for _, in := range moduleInputs[f.Module] {
 			mapped = mapped || in.Name == hp
 		}
-		if mapped {
-			return nil, invalid("honeypot_field %q is a field people fill in (an input of the %s form or a field_mapping name): choose a name of its own, such as \"website\"", hp, f.Module)
+		if mapped || slices.Contains(captcha.TokenFields(), hp) {
+			return nil, invalid("honeypot_field %q is a field people fill in (an input of the %s form, a field_mapping name or a CAPTCHA's token): choose a name of its own, such as \"website\"", hp, f.Module)
 		}
 	}
 	if s.Captcha != nil {

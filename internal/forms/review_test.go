@@ -20,6 +20,8 @@ func TestHoneypotCannotBeAnInputOfTheForm(t *testing.T) {
 		{AllowedOrigins: ok, Module: "Contacts", HoneypotField: "phone"},
 		{AllowedOrigins: ok, Module: "Deals", HoneypotField: "Deal_Name"},
 		{AllowedOrigins: ok, HoneypotField: "org", FieldMapping: map[string]string{"org": "Company"}},
+		// The CAPTCHA widget fills its token field in every person's post.
+		{AllowedOrigins: ok, HoneypotField: "cf-turnstile-response", Captcha: &forms.CaptchaSpec{Provider: "turnstile", Secret: "s"}},
 	} {
 		if _, err := forms.NewForm("zc_000000000000000000000001", s); !errors.Is(err, forms.ErrInvalid) {
 			t.Errorf("honeypot %q of a %q form: %v, want ErrInvalid", s.HoneypotField, s.Module, err)
