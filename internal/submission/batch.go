@@ -278,6 +278,12 @@ func (s *Service) insertGroup(ctx context.Context, c *connection.Connection, ps 
 			// caused it, so each is sent alone and only what Zoho refuses
 			// on its own is rejected.
 			for _, p := range chunk {
+				if stop != nil {
+					// A record alone met a busy org (a 429 holds it):
+					// the rest wait, without a call.
+					errs[p.i] = s.finish(ctx, p, delivered{}, stop)
+					continue
+				}
 				d, derr := s.deliver(ctx, c, p.d)
 				if errors.Is(derr, errBusy) {
 					stop = derr
