@@ -63,3 +63,18 @@ func TestSnippetLabelOfUnicodeName(t *testing.T) {
 		t.Errorf("snippet:\n%q", html)
 	}
 }
+
+// redirect_url is where a browser is sent (303 Location): only an https
+// URL with a host (http for loopback), never a script or a header break.
+func TestRedirectURLOnlyHTTPS(t *testing.T) {
+	ok := []string{"https://www.example.com"}
+	for _, u := range []string{
+		"javascript:alert(1)", "javascript://www.example.com/%0Aalert(1)", "JAVASCRIPT://x/%0aalert(1)",
+		"data:text/html,<script>alert(1)</script>", "//evil.test/x", "https:///evil.test", "https://u@www.example.com/x",
+		"https://www.example.com/\r\nSet-Cookie: a=b", "vbscript://x/", "http://evil.test/",
+	} {
+		if f, err := forms.NewForm("zc_000000000000000000000001", forms.Spec{AllowedOrigins: ok, RedirectURL: u}); !errors.Is(err, forms.ErrInvalid) {
+			t.Errorf("redirect_url %q accepted: %+v", u, f)
+		}
+	}
+}
