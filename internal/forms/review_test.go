@@ -78,3 +78,16 @@ func TestRedirectURLOnlyHTTPS(t *testing.T) {
 		}
 	}
 }
+
+// A page that declares no charset (or a legacy one) makes a browser post
+// its form in that charset: "José" arrives as %E9, which is not UTF-8 and
+// refused. The snippet asks for UTF-8 whatever the page's charset.
+func TestSnippetPostsUTF8(t *testing.T) {
+	f, err := forms.NewForm("zc_000000000000000000000001", forms.Spec{AllowedOrigins: []string{"https://www.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if html := forms.Snippet(f, "https://api.example.com/f/"+f.ID); !strings.Contains(html, `accept-charset="UTF-8"`) {
+		t.Errorf("the snippet's form does not ask for UTF-8:\n%s", html)
+	}
+}

@@ -43,7 +43,7 @@ var moduleInputs = map[string][]snippetField{
 	},
 }
 
-var snippetTemplate = template.Must(template.New("form").Parse(`<form action="{{.Action}}" method="post">
+var snippetTemplate = template.Must(template.New("form").Parse(`<form action="{{.Action}}" method="post" accept-charset="UTF-8">
 {{- range .Fields}}
   <p><label>{{.Label}}<br>
   {{- if .Textarea}}
