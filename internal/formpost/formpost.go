@@ -6,9 +6,9 @@
 //  2. Origin, or Referer's origin when a browser sent no Origin, is one of
 //     the form's allowed origins, else 403 origin_not_allowed;
 //  3. the form's rate limit per client address (requestContext's
-//     sourceIp, hashed with the form id; never stored as it is): one
-//     conditional UpdateItem of the submission rate counter, 429 with
-//     Retry-After over it;
+//     sourceIp, an IPv6 one by its /64, hashed with the form id; never
+//     stored as it is): one conditional UpdateItem of the submission rate
+//     counter, 429 with Retry-After over it;
 //  4. the body: urlencoded, multipart/form-data (text fields only: a file
 //     part is 415) or JSON;
 //  5. a filled honeypot is answered as a queued submission would be, and
@@ -35,7 +35,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,13 +230,7 @@ func (p *post) serve(ctx context.Context) events.APIGatewayV2HTTPResponse {
 		p.log().Info("form post refused: required fields missing", "fields", submission.FieldNames(missing))
 		return p.fail(&submission.InvalidError{Message: "Please fill in the required fields.", Fields: missing})
 	}
-	for from, to := range f.FieldMapping {
-		if v, ok := fields[from]; ok {
-			delete(fields, from)
-			fields[to] = v
-		}
-	}
-	b, err := json.Marshal(fields)
+	b, err := json.Marshal(mapFields(f.FieldMapping, fields))
 	if err != nil {
 		return p.fail(fmt.Errorf("%w: %v", submission.ErrMalformedBody, err))
 	}
@@ -259,7 +256,7 @@ func (p *post) rateLimit(ctx context.Context, ip string) error {
 	now := p.h.Now.Now()
 	window := now.UTC().Truncate(submission.RateWindow)
 	end := window.Add(submission.RateWindow)
-	sum := sha256.Sum256([]byte(p.form.ID + "|" + ip))
+	sum := sha256.Sum256([]byte(p.form.ID + "|" + clientKey(ip)))
 	err := p.h.Counter.Take(ctx, "form_"+p.form.ID+"_"+hex.EncodeToString(sum[:8]), window, p.form.RateLimit(), end.Add(submission.RateWindow))
 	switch {
 	case errors.Is(err, submission.ErrRateLimited):
@@ -273,10 +270,52 @@ func (p *post) rateLimit(ctx context.Context, ip string) error {
 	return nil
 }
 
+// clientKey is what the rate limit counts a client by: its IPv4 address,
+// or its IPv6 address's /64 (one client's network: it has every address
+// in it to post from).
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	pre, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return pre.String()
+}
+
 type rateLimited struct{ retry time.Duration }
 
 func (e *rateLimited) Error() string        { return ErrRateLimited.Error() }
 func (e *rateLimited) Is(target error) bool { return target == ErrRateLimited }
+
+// mapFields renames the posted names of mapping all at once (a name that
+// is both a source and a target is not renamed twice), in the same way
+// whatever the map's order: a mapped value wins over a posted one of its
+// target's name, and of two names mapped to one target the later
+// (sorted) wins.
+func mapFields(mapping map[string]string, fields submission.Fields) submission.Fields {
+	if len(mapping) == 0 {
+		return fields
+	}
+	out := make(submission.Fields, len(fields))
+	for k, v := range fields {
+		if _, mapped := mapping[k]; !mapped {
+			out[k] = v
+		}
+	}
+	for _, from := range slices.Sorted(maps.Keys(mapping)) {
+		if v, ok := fields[from]; ok {
+			out[mapping[from]] = v
+		}
+	}
+	return out
+}
 
 // required lists the form's required fields the post left empty.
 func required(f *forms.Form, fields submission.Fields) map[string]string {

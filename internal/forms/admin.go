@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -132,6 +133,17 @@ func NewForm(connectionID string, s Spec) (*Form, error) {
 	for _, r := range f.RequiredFields {
 		if r == f.HoneypotField && r != "" {
 			return nil, invalid("honeypot_field %q cannot also be required", r)
+		}
+	}
+	if hp := f.HoneypotField; hp != "" {
+		// A person fills the snippet's inputs and the mapped names: a
+		// honeypot of the same name would drop every real post.
+		_, mapped := f.FieldMapping[hp]
+		for _, in := range moduleInputs[f.Module] {
+			mapped = mapped || in.Name == hp
+		}
+		if mapped || slices.Contains(captcha.TokenFields(), hp) {
+			return nil, invalid("honeypot_field %q is a field people fill in (an input of the %s form, a field_mapping name or a CAPTCHA's token): choose a name of its own, such as \"website\"", hp, f.Module)
 		}
 	}
 	if s.Captcha != nil {

@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zohoconnect/zohoconnect/pkg/captcha"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho"
@@ -150,6 +151,13 @@ func NormalizeOrigin(s string) (string, error) {
 	}
 	if host == "" || strings.ContainsAny(host, " %*") {
 		return "", fmt.Errorf("%q is not an origin like https://www.example.com", s)
+	}
+	for i := 0; i < len(host); i++ {
+		if host[i] >= utf8.RuneSelf {
+			// Browsers send an internationalized host in its ASCII form:
+			// this one would never match a post.
+			return "", fmt.Errorf("%q: write an internationalized host in its ASCII (punycode, xn--…) form, as browsers send it in Origin", s)
+		}
 	}
 	h := host
 	if strings.Contains(h, ":") {

@@ -99,7 +99,7 @@ func TestSnippetEscapesAndIncludesWidgets(t *testing.T) {
 	}
 	html := forms.Snippet(f, "https://api.example.com/f/"+f.ID)
 	for _, want := range []string{
-		`<form action="https://api.example.com/f/` + f.ID + `" method="post">`,
+		`<form action="https://api.example.com/f/` + f.ID + `" method="post" accept-charset="UTF-8">`,
 		`name="last_name" autocomplete="family-name" required`,
 		`name="website" value="" tabindex="-1" autocomplete="off"`, `aria-hidden="true"`, `left:-10000px`,
 		`<div class="cf-turnstile" data-sitekey="0x4AAAA"></div>`,

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // snippetField is one input of the snippet.
@@ -41,7 +43,7 @@ var moduleInputs = map[string][]snippetField{
 	},
 }
 
-var snippetTemplate = template.Must(template.New("form").Parse(`<form action="{{.Action}}" method="post">
+var snippetTemplate = template.Must(template.New("form").Parse(`<form action="{{.Action}}" method="post" accept-charset="UTF-8">
 {{- range .Fields}}
   <p><label>{{.Label}}<br>
   {{- if .Textarea}}
@@ -118,7 +120,8 @@ func label(name string) string {
 	if s == "" {
 		return name
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 func sortedKeys(m map[string]string) []string {

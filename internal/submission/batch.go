@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -61,10 +63,35 @@ func (s *Service) RedeliverBatch(ctx context.Context, msgs []Message) []error {
 	}
 	var wg sync.WaitGroup
 	for _, id := range order {
-		wg.Go(func() { s.redeliverConnection(ctx, id, msgs, byConn[id], errs) })
+		wg.Go(func() {
+			defer s.recovered(id, byConn[id], errs)
+			s.redeliverConnection(ctx, id, msgs, byConn[id], errs)
+		})
 	}
 	wg.Wait()
 	return errs
+}
+
+// recovered, deferred in a goroutine of a batch's delivery, turns a panic
+// there (which no runtime recovers: it would end the process, and with it
+// every other connection's delivery in flight, their slots and claims
+// left until their leases end) into a retry of the messages idx: the
+// panicking run's slot is already given back by its own deferred release,
+// and an entry it finished is found done when its message comes back.
+// Only the panic's type is logged (its value might hold a submitted one).
+func (s *Service) recovered(connectionID string, idx []int, errs []error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	err := fmt.Errorf("a delivery panicked (%T)", r)
+	if re, ok := r.(runtime.Error); ok {
+		err = fmt.Errorf("a delivery panicked: %s", re.Error())
+	}
+	s.Log.Error("a queued delivery panicked: its messages are tried again", "connection_id", connectionID, "err", err.Error(), "stack", string(debug.Stack()))
+	for _, i := range idx {
+		errs[i] = retry("panicked", err)
+	}
 }
 
 func (s *Service) redeliverConnection(ctx context.Context, id string, msgs []Message, idx []int, errs []error) {
@@ -91,6 +118,7 @@ func (s *Service) redeliverConnection(ctx context.Context, id string, msgs []Mes
 	var wg sync.WaitGroup
 	for k, i := range idx {
 		wg.Go(func() {
+			defer s.recovered(id, []int{i}, errs)
 			ps[k], errs[i] = s.takeQueued(ctx, msgs[i], c, cerr)
 			if ps[k] != nil {
 				ps[k].i = i
@@ -250,6 +278,12 @@ func (s *Service) insertGroup(ctx context.Context, c *connection.Connection, ps 
 			// caused it, so each is sent alone and only what Zoho refuses
 			// on its own is rejected.
 			for _, p := range chunk {
+				if stop != nil {
+					// A record alone met a busy org (a 429 holds it):
+					// the rest wait, without a call.
+					errs[p.i] = s.finish(ctx, p, delivered{}, stop)
+					continue
+				}
 				d, derr := s.deliver(ctx, c, p.d)
 				if errors.Is(derr, errBusy) {
 					stop = derr

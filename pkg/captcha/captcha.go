@@ -118,6 +118,10 @@ func TokenFields() []string {
 // nothing was sent.
 var ErrNotProviderHost = errors.New("captcha: refusing to send a request to a host that is not a CAPTCHA provider's")
 
+// MinRecaptchaScore is the lowest reCAPTCHA v3 score let through
+// (Google's suggested default threshold); a v2 answer has no score.
+const MinRecaptchaScore = 0.5
+
 // ErrFailed: the provider did not confirm the token (or there was none).
 var ErrFailed = errors.New("captcha: the token was not confirmed")
 
@@ -257,12 +261,18 @@ func (v *Verifier) Verify(ctx context.Context, provider Provider, secret, token,
 	var ans struct {
 		Success    *bool    `json:"success"`
 		ErrorCodes []string `json:"error-codes"`
+		// Score is reCAPTCHA v3's (1.0 a person, 0.0 a bot), whose
+		// success is true for a bot's valid token too.
+		Score *float64 `json:"score"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
 		return fmt.Errorf("captcha: %s siteverify: not its JSON answer", provider)
 	}
 	if !*ans.Success {
 		return fmt.Errorf("%w (%s)", ErrFailed, strings.Join(ans.ErrorCodes, ","))
+	}
+	if provider == ReCAPTCHA && ans.Score != nil && *ans.Score < MinRecaptchaScore {
+		return fmt.Errorf("%w (reCAPTCHA v3 score %.1f, below %.1f)", ErrFailed, *ans.Score, MinRecaptchaScore)
 	}
 	return nil
 }
