@@ -19,11 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/zohoconnect/zohoconnect/pkg/hostclient"
 )
 
 // EndpointOverrideEnv names the variable of HTTPOptions.EndpointOverride.
@@ -142,68 +143,33 @@ type HTTPOptions struct {
 func NewHTTPClient(opts HTTPOptions) (*http.Client, error) {
 	base := opts.Base
 	if base == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-		t.TLSHandshakeTimeout = 3 * time.Second
-		t.ResponseHeaderTimeout = 5 * time.Second
-		t.MaxIdleConnsPerHost = 16
-		base = t
+		base = hostclient.DefaultTransport(hostclient.Timeouts{Dial: 3 * time.Second, TLSHandshake: 3 * time.Second,
+			ResponseHeader: 5 * time.Second, MaxIdleConnsPerHost: 16})
 	}
-	rt := &transport{base: base}
+	rt := &hostclient.Transport{Base: base, Allow: allowHost, Refuse: refuseHost}
 	if opts.EndpointOverride != "" {
-		u, err := url.Parse(opts.EndpointOverride)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") ||
-			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
-			return nil, fmt.Errorf("captcha: %s=%q is not an origin like http://127.0.0.1:8089", EndpointOverrideEnv, opts.EndpointOverride)
+		u, err := hostclient.ParseOverride("captcha", EndpointOverrideEnv, "CAPTCHA secrets", opts.EndpointOverride)
+		if err != nil {
+			return nil, err
 		}
-		if !localHost(u.Hostname()) {
-			return nil, fmt.Errorf("captcha: %s=%q is not a local address: the override carries CAPTCHA secrets over plain HTTP, so it may only name this machine or a private network (a simulator)", EndpointOverrideEnv, opts.EndpointOverride)
-		}
-		rt.override = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		rt.Override = u
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
 	}
-	return &http.Client{
-		Transport:     rt,
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
+	return hostclient.Client(rt, timeout), nil
 }
 
-// localHost: loopback, private or link-local, localhost, or Docker's name
-// for the host machine (the same rule as pkg/zoho's override).
-func localHost(host string) bool {
-	switch h := strings.ToLower(host); {
-	case h == "localhost", strings.HasSuffix(h, ".localhost"), h == "host.docker.internal":
-		return true
+func allowHost(host string) error {
+	if _, ok := ByHost(host); !ok {
+		return refuseHost("https", host)
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
+	return nil
 }
 
-type transport struct {
-	base     http.RoundTripper
-	override *url.URL
-}
-
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := strings.ToLower(req.URL.Hostname())
-	if _, ok := ByHost(host); !ok || req.URL.Port() != "" || req.URL.Scheme != "https" {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("%w: %s://%s", ErrNotProviderHost, req.URL.Scheme, req.URL.Host)
-	}
-	if t.override == nil {
-		return t.base.RoundTrip(req)
-	}
-	out := req.Clone(req.Context())
-	out.URL.Scheme = t.override.Scheme
-	out.URL.Host = t.override.Host
-	out.Host = host
-	return t.base.RoundTrip(out)
+func refuseHost(scheme, hostport string) error {
+	return fmt.Errorf("%w: %s://%s", ErrNotProviderHost, scheme, hostport)
 }
 
 // Verifier checks tokens at the providers.

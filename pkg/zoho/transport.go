@@ -3,11 +3,10 @@ package zoho
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
+
+	"github.com/zohoconnect/zohoconnect/pkg/hostclient"
 )
 
 // EndpointOverrideEnv names the variable that sends every Zoho request to a
@@ -53,83 +52,46 @@ type HTTPOptions struct {
 func NewHTTPClient(opts HTTPOptions) (*http.Client, error) {
 	base := opts.Base
 	if base == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-		t.TLSHandshakeTimeout = 5 * time.Second
-		t.ResponseHeaderTimeout = 15 * time.Second
-		t.MaxIdleConns = 100
-		t.MaxIdleConnsPerHost = 32
-		t.IdleConnTimeout = 90 * time.Second
-		base = t
+		base = hostclient.DefaultTransport(hostclient.Timeouts{Dial: 5 * time.Second, TLSHandshake: 5 * time.Second,
+			ResponseHeader: 15 * time.Second, MaxIdleConnsPerHost: 32})
 	}
-	rt := &zohoTransport{base: base, allowUnconfirmed: opts.AllowUnconfirmed}
+	rt := &zohoTransport{allowUnconfirmed: opts.AllowUnconfirmed}
+	rt.Transport = hostclient.Transport{Base: base, Allow: rt.allow, Refuse: refuseHost}
 	if opts.EndpointOverride != "" {
-		u, err := url.Parse(opts.EndpointOverride)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") ||
-			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
-			return nil, fmt.Errorf("zoho: %s=%q is not an origin like http://127.0.0.1:8088", EndpointOverrideEnv, opts.EndpointOverride)
+		u, err := hostclient.ParseOverride("zoho", EndpointOverrideEnv, "client secrets and tokens", opts.EndpointOverride)
+		if err != nil {
+			return nil, err
 		}
-		if !localHost(u.Hostname()) {
-			return nil, fmt.Errorf("zoho: %s=%q is not a local address: the override carries client secrets and tokens over plain HTTP, so it may only name this machine or a private network (a simulator)", EndpointOverrideEnv, opts.EndpointOverride)
-		}
-		rt.override = &url.URL{Scheme: u.Scheme, Host: u.Host}
+		rt.Override = u
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {
 		timeout = 20 * time.Second
 	}
-	return &http.Client{
-		Transport: rt,
-		Timeout:   timeout,
-		// Zoho's APIs do not redirect; following one could carry a token
-		// to another host.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
-}
-
-// localHost reports whether an override may name host: a loopback,
-// private or link-local address, localhost, or Docker's name for the host
-// machine (sam local invoke reaching a simulator on the host).
-func localHost(host string) bool {
-	switch h := strings.ToLower(host); {
-	case h == "localhost", strings.HasSuffix(h, ".localhost"), h == "host.docker.internal":
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
+	// Zoho's APIs do not redirect: the client follows none.
+	return hostclient.Client(rt, timeout), nil
 }
 
 // zohoTransport refuses non-Zoho hosts and unconfirmed API hosts, and
-// applies the endpoint override.
+// applies the endpoint override (hostclient's discipline).
 type zohoTransport struct {
-	base             http.RoundTripper
-	override         *url.URL
+	hostclient.Transport
 	allowUnconfirmed bool
 }
 
-func (t *zohoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := strings.ToLower(req.URL.Hostname())
+func (t *zohoTransport) allow(host string) error {
 	dc, env, ok := ByHost(host)
-	if !ok || req.URL.Port() != "" || req.URL.Scheme != "https" {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("%w: %s://%s", ErrNotZohoHost, req.URL.Scheme, req.URL.Host)
+	if !ok {
+		return refuseHost("https", host)
 	}
 	if env != 0 && dc.Unconfirmed && !t.allowUnconfirmed {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("%w: %s", ErrUnconfirmedDataCenter, host)
+		return fmt.Errorf("%w: %s", ErrUnconfirmedDataCenter, host)
 	}
-	if t.override == nil {
-		return t.base.RoundTrip(req)
-	}
-	out := req.Clone(req.Context())
-	out.URL.Scheme = t.override.Scheme
-	out.URL.Host = t.override.Host
-	out.Host = host
-	return t.base.RoundTrip(out)
+	return nil
+}
+
+func refuseHost(scheme, hostport string) error {
+	return fmt.Errorf("%w: %s://%s", ErrNotZohoHost, scheme, hostport)
 }
 
 // allowsUnconfirmed reports whether hc would send requests to the API
