@@ -143,6 +143,7 @@ func staging(t *testing.T) *teardownWorld {
 		tables: &fakeTables{tables: map[string]fakeTable{
 			"zohoconnect-staging-ConnectionsTable-X": {items: 2, tags: map[string]string{tagStackID: stackID, tagLogicalID: "ConnectionsTable"}},
 			"zohoconnect-staging-StatesTable-Y":      {tags: map[string]string{tagStackID: stackID, tagLogicalID: "StatesTable"}},
+			"zohoconnect-staging-TokensTable-Z":      {items: 2, tags: map[string]string{tagStackID: stackID, tagLogicalID: "TokensTable"}},
 		}},
 		stacks: &fakeStacks{status: map[string]cftypes.StackStatus{stackID: cftypes.StackStatusDeleteComplete}},
 	}
@@ -271,6 +272,34 @@ func TestTeardownRefusesTheWrongTable(t *testing.T) {
 		if code != exitFailed || !strings.Contains(stderr, msg) || len(w.secrets.deleted) != 0 || len(w.tables.deleted) != 0 {
 			t.Errorf("%s: exit %d:\n%s", table, code, stderr)
 		}
+	}
+}
+
+// The retained tokens table goes with -tokens-table, after the
+// connections table; as the connections table it is refused when it is
+// a stack's other table, or the same as -table.
+func TestTeardownDeletesTheTokensTable(t *testing.T) {
+	w := staging(t)
+	code, stdout, stderr := w.run(t, "", "teardown", "-stage", "staging", "-table", "zohoconnect-staging-ConnectionsTable-X",
+		"-tokens-table", "zohoconnect-staging-TokensTable-Z", "-yes")
+	if code != exitOK || fmt.Sprint(w.tables.deleted) != "[zohoconnect-staging-ConnectionsTable-X zohoconnect-staging-TokensTable-Z]" ||
+		!strings.Contains(stderr, "tokens table zohoconnect-staging-TokensTable-Z (about 2 items") ||
+		!strings.Contains(stdout, "deleted table zohoconnect-staging-TokensTable-Z\n") {
+		t.Errorf("exit %d, tables deleted %v\n%s%s", code, w.tables.deleted, stdout, stderr)
+	}
+	for args, msg := range map[[2]string]string{
+		{"-tokens-table", "zohoconnect-staging-ConnectionsTable-X"}: "is a stack's ConnectionsTable, not its TokensTable",
+		{"-table", "zohoconnect-staging-TokensTable-Z"}:             "is a stack's TokensTable, not its ConnectionsTable",
+	} {
+		w := staging(t)
+		code, _, stderr := w.run(t, "", "teardown", "-stage", "staging", args[0], args[1], "-yes")
+		if code != exitFailed || !strings.Contains(stderr, msg) || len(w.secrets.deleted) != 0 || len(w.tables.deleted) != 0 {
+			t.Errorf("%v: exit %d:\n%s", args, code, stderr)
+		}
+	}
+	w = staging(t)
+	if code, _, stderr := w.run(t, "", "teardown", "-stage", "staging", "-table", "t", "-tokens-table", "t", "-yes"); code == exitOK || !strings.Contains(stderr, "the same table") {
+		t.Errorf("the same table twice: exit %d:\n%s", code, stderr)
 	}
 }
 
