@@ -254,7 +254,11 @@ func runTeardown(ctx context.Context, c *cli, cmd *command, args []string) error
 			q = fmt.Sprintf("Delete these %s? The secrets can be restored for %d days; a table cannot.", what, *recoveryDays)
 		}
 		if len(keys) > 0 {
-			q += fmt.Sprintf(" The %s will be deleted in %d days (aws kms cancel-key-deletion until then); the tokens sealed under them are lost for good after.", plural(len(keys), "KMS key"), keyPendingDays)
+			n := fmt.Sprintf("%d KMS keys", len(keys))
+			if len(keys) == 1 {
+				n = "KMS key"
+			}
+			q += fmt.Sprintf(" The %s will be deleted in %d days (aws kms cancel-key-deletion until then); the tokens sealed under them are lost for good after.", n, keyPendingDays)
 		}
 		if err := c.confirm(cmd, q); err != nil {
 			return err
