@@ -212,7 +212,7 @@ invoke: rie
 	trap 'scripts/localstack.sh stop >/dev/null 2>&1 || true; rm -rf "$$state"' EXIT; \
 	scripts/localstack.sh start; \
 	. "$$LOCALSTACK_ENV_FILE"; \
-	$(GO) run ./cmd/invoke -function '$(FUNCTION)' -event '$(EVENT)' $(INVOKE_FLAGS)
+	$(GO) run ./cmd/invoke -function '$(FUNCTION)' -event '$(EVENT)' -token-store '$(TOKEN_STORE)' $(INVOKE_FLAGS)
 
 # Every sample event through its function's bootstrap under the emulator,
 # lambdarun's own test and make invoke's command. In make test it uses

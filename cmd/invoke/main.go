@@ -50,8 +50,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cold := fs.Bool("cold", true, "start the function afresh after the stage's seeding, so the first invocation is a cold start")
 	raw := fs.Bool("raw", false, "send the event as it is, without making it real")
 	all := fs.Bool("logs", false, "print every line of every emulator and function (seeds included), not only the invoked function's")
+	tokenStore := fs.String("token-store", localinvoke.TokenStoreSecretsManager, "the template's TokenStore: SecretsManager, or DynamoDB (the tokens table and KMS keys, moto's KMS)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: invoke [-function LogicalId] -event events/NAME.json [-n N] [-cold=false] [-raw] [-logs]")
+		fmt.Fprintln(stderr, "usage: invoke [-function LogicalId] -event events/NAME.json [-n N] [-cold=false] [-raw] [-logs] [-token-store SecretsManager|DynamoDB]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +72,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	opts := localinvoke.Options{}
+	if *tokenStore != localinvoke.TokenStoreSecretsManager && *tokenStore != localinvoke.TokenStoreDynamoDB {
+		fmt.Fprintf(stderr, "invoke: -token-store %q: want %s or %s\n", *tokenStore, localinvoke.TokenStoreSecretsManager, localinvoke.TokenStoreDynamoDB)
+		return 2
+	}
+	opts := localinvoke.Options{TokenStore: *tokenStore}
 	if *all {
 		opts.Output = stderr
 	}

@@ -20,6 +20,7 @@ func TestUsage(t *testing.T) {
 		{"-event", notJSON},
 		{"-event", "../../events/connect.json", "-n", "0"},
 		{"-event", "../../events/connect.json", "extra"},
+		{"-event", "../../events/connect.json", "-token-store", "Vault"},
 	} {
 		var stdout, stderr strings.Builder
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 || stdout.Len() != 0 {

@@ -1,5 +1,6 @@
 // Command localstack creates template.yaml's tables (with their indexes and
-// streams), secrets, queues and event bus in the local services (DynamoDB
+// streams), secrets, queues, event bus and, with -token-store DynamoDB,
+// KMS keys (moto's KMS) in the local services (DynamoDB
 // Local and moto, see scripts/localstack.sh), named <prefix>-<LogicalId>,
 // and prints the environment each function would get in AWS, pointing at
 // them. Running it again reuses what exists.
@@ -7,6 +8,7 @@
 //	. .cache/localstack.env
 //	go run ./cmd/localstack -prefix dev -client-secret "$(cat client.json)"
 //	go run ./cmd/localstack -prefix dev -format sam > .cache/env.json   # sam local invoke --env-vars
+//	go run ./cmd/localstack -prefix dev -token-store DynamoDB   # the tokens table and KMS keys too
 //	go run ./cmd/localstack -prefix dev -delete
 package main
 
@@ -20,6 +22,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +32,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -43,6 +48,8 @@ type options struct {
 	secretsManager string
 	sqs            string
 	eventBridge    string
+	kms            string
+	tokenStore     string
 	region         string
 	prefix         string
 	stage          string
@@ -70,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.secretsManager, "secretsmanager-endpoint", os.Getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER"), "Secrets Manager (moto) URL")
 	fs.StringVar(&o.sqs, "sqs-endpoint", os.Getenv("AWS_ENDPOINT_URL_SQS"), "SQS (moto) URL")
 	fs.StringVar(&o.eventBridge, "eventbridge-endpoint", os.Getenv("AWS_ENDPOINT_URL_EVENTBRIDGE"), "EventBridge (moto) URL")
+	fs.StringVar(&o.kms, "kms-endpoint", os.Getenv("AWS_ENDPOINT_URL_KMS"), "KMS (moto) URL: the template's keys, with -token-store DynamoDB")
+	fs.StringVar(&o.tokenStore, "token-store", "SecretsManager", "the template's TokenStore: SecretsManager, or DynamoDB (the tokens table and the two KMS keys too)")
 	fs.StringVar(&o.region, "region", envOr("AWS_REGION", "us-east-1"), "region")
 	fs.StringVar(&o.prefix, "prefix", "local", "resources are named <prefix>-<LogicalId>")
 	fs.StringVar(&o.stage, "stage", "dev", "the template's Stage parameter (names TOKEN_SECRET_PREFIX)")
@@ -87,6 +96,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.format != "env" && o.format != "sam" {
 		return fmt.Errorf("-format %q: want env or sam", o.format)
+	}
+	if o.tokenStore != "SecretsManager" && o.tokenStore != "DynamoDB" {
+		return fmt.Errorf("-token-store %q: want SecretsManager or DynamoDB", o.tokenStore)
+	}
+	if o.tokenStore == "DynamoDB" || o.delete {
+		if err := checkLocal("-kms-endpoint", o.kms); err != nil {
+			return err
+		}
 	}
 	if !json.Valid([]byte(o.clientSecret)) {
 		return errors.New("-client-secret is not JSON")
@@ -122,9 +139,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		SQS:            sqs.NewFromConfig(cfg, func(c *sqs.Options) { c.BaseEndpoint = aws.String(o.sqs) }),
 		EventBridge:    eventbridge.NewFromConfig(cfg, func(c *eventbridge.Options) { c.BaseEndpoint = aws.String(o.eventBridge) }),
 	}
+	var keys *kms.Client
+	if o.kms != "" {
+		keys = kms.NewFromConfig(cfg, func(c *kms.Options) { c.BaseEndpoint = aws.String(o.kms) })
+		local.KMS = keys
+	}
 
 	if o.delete {
-		return deleteAll(ctx, local, tpl, o.prefix, stderr)
+		return deleteAll(ctx, local, keys, tpl, o.prefix, stderr)
 	}
 
 	vars := map[string]string{
@@ -133,6 +155,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"AWS::StackName":       "zohoconnect-" + o.prefix,
 		"ZohoEndpointOverride": o.zohoEndpoint,
 		"HttpApi":              "local",
+		"TokenStore":           o.tokenStore,
+	}
+	// A key has no name to find it by: Deploy describes it
+	// <prefix>-<LogicalId>, so a run again reuses the enabled key so
+	// described (tokens sealed under it stay readable) instead of making
+	// another.
+	if keys != nil {
+		found, err := findKeys(ctx, keys, tpl, o.prefix, kmstypes.KeyStateEnabled)
+		if err != nil {
+			return err
+		}
+		local.KMS = reusingKMS{Client: keys, existing: found}
 	}
 	d, err := local.Deploy(ctx, tpl, samtemplate.DeployOptions{
 		Prefix:        o.prefix,
@@ -159,8 +193,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.function != "" && len(envs) == 0 {
 		return fmt.Errorf("-function %s: no such function in %s", o.function, o.template)
 	}
-	fmt.Fprintf(stderr, "localstack: %d tables, %d secrets, %d queues, %d event buses ready under prefix %q\n",
-		len(d.Tables), len(d.Secrets), len(d.Queues), len(d.EventBuses), o.prefix)
+	fmt.Fprintf(stderr, "localstack: %d tables, %d secrets, %d queues, %d event buses, %d KMS keys ready under prefix %q\n",
+		len(d.Tables), len(d.Secrets), len(d.Queues), len(d.EventBuses), len(d.Keys), o.prefix)
 
 	if o.format == "sam" {
 		enc := json.NewEncoder(stdout)
@@ -186,8 +220,62 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func deleteAll(ctx context.Context, local samtemplate.Local, tpl *samtemplate.Template, prefix string, stderr io.Writer) error {
-	d := &samtemplate.Deployment{Tables: map[string]string{}, Secrets: map[string]string{}, Queues: map[string]string{}, EventBuses: map[string]string{}}
+// reusingKMS answers CreateKey with the key a run before made under the
+// same description, when there is one.
+type reusingKMS struct {
+	*kms.Client
+	existing map[string]kmstypes.KeyMetadata // description → key
+}
+
+func (r reusingKMS) CreateKey(ctx context.Context, in *kms.CreateKeyInput, opts ...func(*kms.Options)) (*kms.CreateKeyOutput, error) {
+	if k, ok := r.existing[aws.ToString(in.Description)]; ok {
+		return &kms.CreateKeyOutput{KeyMetadata: &k}, nil
+	}
+	return r.Client.CreateKey(ctx, in, opts...)
+}
+
+// findKeys finds the template's keys a run made under prefix (described
+// <prefix>-<LogicalId>) in one of the states, by description.
+func findKeys(ctx context.Context, keys *kms.Client, tpl *samtemplate.Template, prefix string, states ...kmstypes.KeyState) (map[string]kmstypes.KeyMetadata, error) {
+	want := map[string]bool{}
+	for _, k := range tpl.Keys {
+		want[prefix+"-"+k.LogicalID] = true
+	}
+	out := map[string]kmstypes.KeyMetadata{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	p := kms.NewListKeysPaginator(keys, &kms.ListKeysInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list KMS keys: %w", err)
+		}
+		for _, e := range page.Keys {
+			d, err := keys.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: e.KeyId})
+			if err != nil {
+				return nil, fmt.Errorf("describe KMS key %s: %w", aws.ToString(e.KeyId), err)
+			}
+			m := *d.KeyMetadata
+			if desc := aws.ToString(m.Description); want[desc] && slices.Contains(states, m.KeyState) {
+				out[desc] = m
+			}
+		}
+	}
+	return out, nil
+}
+
+func deleteAll(ctx context.Context, local samtemplate.Local, keys *kms.Client, tpl *samtemplate.Template, prefix string, stderr io.Writer) error {
+	d := &samtemplate.Deployment{Tables: map[string]string{}, Secrets: map[string]string{}, Queues: map[string]string{}, EventBuses: map[string]string{}, Keys: map[string]string{}}
+	found, err := findKeys(ctx, keys, tpl, prefix, kmstypes.KeyStateEnabled, kmstypes.KeyStateDisabled)
+	if err != nil {
+		return err
+	}
+	for _, k := range tpl.Keys {
+		if m, ok := found[prefix+"-"+k.LogicalID]; ok {
+			d.Keys[k.LogicalID] = aws.ToString(m.KeyId)
+		}
+	}
 	for _, t := range tpl.Tables {
 		d.Tables[t.LogicalID] = prefix + "-" + t.LogicalID
 	}
@@ -203,8 +291,8 @@ func deleteAll(ctx context.Context, local samtemplate.Local, tpl *samtemplate.Te
 			d.Queues[q.LogicalID] = aws.ToString(out.QueueUrl)
 		}
 	}
-	err := local.Teardown(ctx, d)
-	fmt.Fprintf(stderr, "localstack: deleted what prefix %q names\n", prefix)
+	err = local.Teardown(ctx, d)
+	fmt.Fprintf(stderr, "localstack: deleted what prefix %q names (%d KMS keys scheduled for deletion)\n", prefix, len(d.Keys))
 	return err
 }
 

@@ -15,6 +15,8 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
@@ -28,9 +30,9 @@ import (
 
 var cmdTeardown = &command{
 	group: "teardown",
-	args:  "-stage NAME [-table NAME] [-recovery-days N] [-yes]",
+	args:  "-stage NAME [-table NAME] [-tokens-table NAME] [-keys ARN,ARN] [-recovery-days N] [-yes]",
 	summary: "After sam delete: delete a stage's secrets (the retained client and key secrets, every connection's token secrets)" +
-		" and, with -table, its retained connections table.",
+		", with -table and -tokens-table its retained tables, and with -keys schedule the deletion of its token keys.",
 	help: `Deletes every secret named zohoconnect/NAME/... in this account and region:
 the OAuth client secret and the submission-key master (the template keeps
 both when the stack is deleted) and each connection's access/ and refresh/
@@ -39,7 +41,13 @@ deleted without a recovery window, so a stage of the same name can be
 deployed again at once; -recovery-days 7 to 30 keeps them restorable that
 long instead (aws secretsmanager restore-secret), and the name taken.
 -table also deletes the connections table the stack retained (its output
-ConnectionsTableName).
+ConnectionsTableName), -tokens-table the tokens table (TokenStore=DynamoDB,
+output TokensTableName). -keys schedules the deletion of the two KMS keys
+that seal those tokens (outputs AccessTokenKeyArn and RefreshTokenKeyArn):
+KMS never deletes a key at once, so they are scheduled with the shortest
+pending window, 7 days, during which aws kms cancel-key-deletion brings a
+key back; after it, every token sealed under the key is unreadable for
+good.
 
 It refuses, deleting nothing, while a stack that made these secrets or the
 table still exists (their aws:cloudformation:stack-id tag), or the stack of
@@ -50,8 +58,10 @@ console. Lists what it found and asks for confirmation unless -yes (which
 scripts must pass).
 
 Needs secretsmanager:ListSecrets and DeleteSecret, cloudformation:
-DescribeStacks and, with -table, dynamodb:DescribeTable, ListTagsOfResource
-and DeleteTable: the stack's OperatorPolicy went with the stack.`,
+DescribeStacks, with -table or -tokens-table dynamodb:DescribeTable,
+ListTagsOfResource and DeleteTable, and with -keys kms:DescribeKey,
+ListResourceTags and ScheduleKeyDeletion: the stack's OperatorPolicy went
+with the stack.`,
 	run: runTeardown,
 }
 
@@ -80,7 +90,32 @@ type teardownAWS struct {
 		ListTagsOfResource(context.Context, *dynamodb.ListTagsOfResourceInput, ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
 		DeleteTable(context.Context, *dynamodb.DeleteTableInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	}
+	Keys   teardownKeys
 	Stacks CloudFormation
+}
+
+// teardownKeys is what teardown needs of KMS.
+type teardownKeys interface {
+	DescribeKey(context.Context, *kms.DescribeKeyInput, ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
+	ListResourceTags(context.Context, *kms.ListResourceTagsInput, ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error)
+	ScheduleKeyDeletion(context.Context, *kms.ScheduleKeyDeletionInput, ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error)
+}
+
+// keyPendingDays is the pending window teardown schedules a key's
+// deletion with: KMS's shortest.
+const keyPendingDays = 7
+
+// The logical ids of the template's retained token store.
+const (
+	tokensTableLogicalID = "TokensTable"
+	accessKeyLogicalID   = "AccessTokenKey"
+	refreshKeyLogicalID  = "RefreshTokenKey"
+)
+
+// stageKey is one KMS key -keys named.
+type stageKey struct {
+	id, arn, logical string
+	pending          bool // already scheduled for deletion
 }
 
 // newTeardownAWS builds teardown's clients; tests replace it.
@@ -88,6 +123,7 @@ var newTeardownAWS = func(cfg aws.Config) teardownAWS {
 	return teardownAWS{
 		Secrets: secretsmanager.NewFromConfig(cfg),
 		Tables:  dynamodb.NewFromConfig(cfg),
+		Keys:    kms.NewFromConfig(cfg),
 		Stacks:  cloudformation.NewFromConfig(cfg),
 	}
 }
@@ -105,6 +141,8 @@ func runTeardown(ctx context.Context, c *cli, cmd *command, args []string) error
 	fs.StringVar(&c.stack, "stack", c.stack, "refuse also while the CloudFormation stack `NAME` exists (the secrets' own tags name theirs)")
 	stage := fs.String("stage", "", "the stage `NAME` to tear down (the stack's Stage parameter and output)")
 	table := fs.String("table", "", "also delete the retained connections table `NAME` (the stack's output ConnectionsTableName)")
+	tokensTable := fs.String("tokens-table", "", "also delete the retained tokens table `NAME` (TokenStore=DynamoDB: the stack's output TokensTableName)")
+	keyList := fs.String("keys", "", "also schedule the deletion, in 7 days, of the token keys `ARN,ARN` (the stack's outputs AccessTokenKeyArn and RefreshTokenKeyArn)")
 	recoveryDays := fs.Int("recovery-days", 0, "keep the secrets restorable for `N` days (7 to 30) instead of deleting them at once")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	rest, err := c.parse(cmd, fs, args)
@@ -121,6 +159,8 @@ func runTeardown(ctx context.Context, c *cli, cmd *command, args []string) error
 		return usagef(cmd, "-stage %q is not a stage name (a lower-case letter, then up to 15 lower-case letters, digits or hyphens)", *stage)
 	case *recoveryDays != 0 && (*recoveryDays < 7 || *recoveryDays > 30):
 		return usagef(cmd, "-recovery-days %d: Secrets Manager keeps a deleted secret 7 to 30 days (0: delete at once)", *recoveryDays)
+	case *table != "" && *table == *tokensTable:
+		return usagef(cmd, "-table and -tokens-table name the same table %s", *table)
 	case !*yes && !c.terminal:
 		return usagef(cmd, "this asks for confirmation and stdin is not a terminal: pass -yes")
 	}
@@ -144,9 +184,9 @@ func runTeardown(ctx context.Context, c *cli, cmd *command, args []string) error
 			stacks[s.stack] = true
 		}
 	}
-	var tableItems int64
+	var tableItems, tokenItems int64
 	if *table != "" {
-		owner, items, err := inspectTable(ctx, clients.Tables, *table)
+		owner, items, err := inspectTable(ctx, clients.Tables, *table, "ConnectionsTable")
 		if err != nil {
 			return err
 		}
@@ -155,23 +195,70 @@ func runTeardown(ctx context.Context, c *cli, cmd *command, args []string) error
 			stacks[owner] = true
 		}
 	}
+	if *tokensTable != "" {
+		owner, items, err := inspectTable(ctx, clients.Tables, *tokensTable, tokensTableLogicalID)
+		if err != nil {
+			return err
+		}
+		tokenItems = items
+		if owner != "" {
+			stacks[owner] = true
+		}
+	}
+	var keys []stageKey
+	for _, id := range strings.Split(*keyList, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		k, owner, err := inspectKey(ctx, clients.Keys, id)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+		if owner != "" {
+			stacks[owner] = true
+		}
+	}
 	if err := refuseLiveStacks(ctx, clients.Stacks, stacks); err != nil {
 		return err
 	}
-	if len(secrets) == 0 && *table == "" {
+	if len(secrets) == 0 && *table == "" && *tokensTable == "" && len(keys) == 0 {
 		fmt.Fprintf(c.stderr, "%s: no secrets under %s in %s: nothing to delete\n", name, prefix, cfg.Region)
 		return nil
 	}
 
 	describeTeardown(c, prefix, cfg.Region, secrets, *table, tableItems)
+	if *tokensTable != "" {
+		fmt.Fprintf(c.stderr, "  tokens table %s (about %s, as DynamoDB last counted)\n", *tokensTable, plural(int(tokenItems), "item"))
+	}
+	for _, k := range keys {
+		if k.pending {
+			fmt.Fprintf(c.stderr, "  KMS key %s (%s): already scheduled for deletion, left as it is\n", k.arn, k.logical)
+			continue
+		}
+		fmt.Fprintf(c.stderr, "  KMS key %s (%s): deletion scheduled in %d days, KMS's minimum\n", k.arn, k.logical, keyPendingDays)
+	}
 	if !*yes {
 		what := plural(len(secrets), "secret")
-		if *table != "" {
-			what += " and table " + *table
+		var tables []string
+		for _, tb := range []string{*table, *tokensTable} {
+			if tb != "" {
+				tables = append(tables, tb)
+			}
+		}
+		if len(tables) > 0 {
+			what += " and " + plural(len(tables), "table") + " " + strings.Join(tables, ", ")
 		}
 		q := fmt.Sprintf("Delete these %s? They cannot be recovered.", what)
 		if *recoveryDays > 0 {
-			q = fmt.Sprintf("Delete these %s? The secrets can be restored for %d days; the table cannot.", what, *recoveryDays)
+			q = fmt.Sprintf("Delete these %s? The secrets can be restored for %d days; a table cannot.", what, *recoveryDays)
+		}
+		if len(keys) > 0 {
+			n := fmt.Sprintf("%d KMS keys", len(keys))
+			if len(keys) == 1 {
+				n = "KMS key"
+			}
+			q += fmt.Sprintf(" The %s will be deleted in %d days (aws kms cancel-key-deletion until then); the tokens sealed under them are lost for good after.", n, keyPendingDays)
 		}
 		if err := c.confirm(cmd, q); err != nil {
 			return err
@@ -199,16 +286,79 @@ func runTeardown(ctx context.Context, c *cli, cmd *command, args []string) error
 		}
 	}
 	fmt.Fprintf(c.stdout, "deleted %s under %s\n", plural(deleted, "secret"), prefix)
-	if *table != "" {
-		_, err := clients.Tables.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(*table)})
+	for _, tb := range []string{*table, *tokensTable} {
+		if tb == "" {
+			continue
+		}
+		_, err := clients.Tables.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb)})
 		var nf *ddbtypes.ResourceNotFoundException
 		if err != nil && !errors.As(err, &nf) {
-			errs = append(errs, fmt.Errorf("delete table %s: %w", *table, err))
+			errs = append(errs, fmt.Errorf("delete table %s: %w", tb, err))
 		} else {
-			fmt.Fprintf(c.stdout, "deleted table %s\n", *table)
+			fmt.Fprintf(c.stdout, "deleted table %s\n", tb)
 		}
 	}
+	for _, k := range keys {
+		if k.pending {
+			continue
+		}
+		out, err := clients.Keys.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(k.id), PendingWindowInDays: aws.Int32(keyPendingDays)})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("schedule the deletion of KMS key %s: %w", k.arn, err))
+			continue
+		}
+		when := fmt.Sprintf("in %d days", keyPendingDays)
+		if out.DeletionDate != nil {
+			when += " (" + out.DeletionDate.UTC().Format("2006-01-02 15:04 MST") + ")"
+		}
+		fmt.Fprintf(c.stdout, "scheduled KMS key %s (%s) for deletion %s; aws kms cancel-key-deletion until then\n", k.arn, k.logical, when)
+	}
 	return errors.Join(errs...)
+}
+
+// inspectKey describes a key -keys named: its ARN, the template key it
+// is, whether it is already scheduled for deletion, and the stack that
+// made it ("" when untagged). A key CloudFormation made as anything but
+// a token key is refused.
+func inspectKey(ctx context.Context, keys teardownKeys, id string) (stageKey, string, error) {
+	out, err := keys.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+	var nf *kmstypes.NotFoundException
+	if errors.As(err, &nf) {
+		return stageKey{}, "", fmt.Errorf("KMS key %s does not exist in this account and region; nothing was deleted", id)
+	}
+	if err != nil {
+		return stageKey{}, "", fmt.Errorf("describe KMS key %s: %w", id, err)
+	}
+	m := out.KeyMetadata
+	k := stageKey{id: aws.ToString(m.KeyId), arn: aws.ToString(m.Arn), pending: m.KeyState == kmstypes.KeyStatePendingDeletion}
+	tags := map[string]string{}
+	in := &kms.ListResourceTagsInput{KeyId: m.KeyId}
+	for {
+		page, err := keys.ListResourceTags(ctx, in)
+		if err != nil {
+			return stageKey{}, "", fmt.Errorf("tags of KMS key %s: %w", id, err)
+		}
+		for _, t := range page.Tags {
+			tags[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
+		}
+		if !page.Truncated || page.NextMarker == nil {
+			break
+		}
+		in.Marker = page.NextMarker
+	}
+	switch l := tags[tagLogicalID]; l {
+	case accessKeyLogicalID, refreshKeyLogicalID:
+		k.logical = l
+	case "":
+		k.logical = "untagged"
+	default:
+		return stageKey{}, "", fmt.Errorf("KMS key %s is a stack's %s, not its %s or %s; nothing was deleted", id, l, accessKeyLogicalID, refreshKeyLogicalID)
+	}
+	owner := tags[tagStackID]
+	if owner == "" {
+		owner = tags[tagStackName]
+	}
+	return k, owner, nil
 }
 
 // listStageSecrets lists every secret under prefix before anything is
@@ -250,11 +400,11 @@ func secretStack(tags []smtypes.Tag) string {
 
 // inspectTable returns the stack that made the table ("" when untagged)
 // and its approximate item count. A table CloudFormation made as anything
-// but ConnectionsTable is refused.
+// but the template's logical table is refused.
 func inspectTable(ctx context.Context, db interface {
 	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	ListTagsOfResource(context.Context, *dynamodb.ListTagsOfResourceInput, ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
-}, table string) (string, int64, error) {
+}, table, logical string) (string, int64, error) {
 	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	var nf *ddbtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
@@ -278,8 +428,8 @@ func inspectTable(ctx context.Context, db interface {
 		}
 		in.NextToken = page.NextToken
 	}
-	if id := tags[tagLogicalID]; id != "" && id != "ConnectionsTable" {
-		return "", 0, fmt.Errorf("table %s is a stack's %s, not its ConnectionsTable; nothing was deleted", table, id)
+	if id := tags[tagLogicalID]; id != "" && id != logical {
+		return "", 0, fmt.Errorf("table %s is a stack's %s, not its %s; nothing was deleted", table, id, logical)
 	}
 	owner := tags[tagStackID]
 	if owner == "" {

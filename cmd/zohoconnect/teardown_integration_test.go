@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
@@ -119,4 +121,89 @@ func remaining(t *testing.T, sm *secretsmanager.Client, prefix string) []string 
 		}
 	}
 	return names
+}
+
+// TestTeardownSchedulesTheTokenKeysDeletion runs -keys against moto's
+// KMS: refused while the keys' stack lives, a key that is not a token key
+// refused, then both scheduled for deletion with the 7-day window.
+func TestTeardownSchedulesTheTokenKeysDeletion(t *testing.T) {
+	e := testenv.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	motoURL := os.Getenv(localstack.EnvSQS) // moto serves CloudFormation too
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", motoURL)
+	t.Setenv("AWS_ENDPOINT_URL_KMS", os.Getenv(localstack.EnvKMS))
+	cf := cloudformation.NewFromConfig(e.Config, func(o *cloudformation.Options) { o.BaseEndpoint = aws.String(motoURL) })
+
+	stage := "ik" + strings.TrimPrefix(e.ID, "t")
+	stack := "zohoconnect-" + stage
+	tpl, _ := json.Marshal(map[string]any{"Resources": map[string]any{
+		"Probe": map[string]any{"Type": "AWS::SQS::Queue", "Properties": map[string]string{"QueueName": stack}},
+	}})
+	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(stack), TemplateBody: aws.String(string(tpl))}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cf.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(stack)})
+	})
+	key := func(logical string) string {
+		t.Helper()
+		out, err := e.KMS.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(stack + " " + logical), Tags: []kmstypes.Tag{
+			{TagKey: aws.String(tagStackName), TagValue: aws.String(stack)},
+			{TagKey: aws.String(tagLogicalID), TagValue: aws.String(logical)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := aws.ToString(out.KeyMetadata.Arn)
+		t.Cleanup(func() {
+			e.KMS.ScheduleKeyDeletion(context.Background(), &kms.ScheduleKeyDeletionInput{KeyId: aws.String(arn), PendingWindowInDays: aws.Int32(7)})
+		})
+		return arn
+	}
+	access, refresh, other := key("AccessTokenKey"), key("RefreshTokenKey"), key("BackupKey")
+	state := func(arn string) (kmstypes.KeyState, *time.Time) {
+		t.Helper()
+		out, err := e.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.KeyMetadata.KeyState, out.KeyMetadata.DeletionDate
+	}
+	teardown := func(keys ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, []string{"teardown", "-stage", stage, "-keys", strings.Join(keys, ","), "-yes"}, &stdout, &stderr, os.Getenv)
+		return code, stdout.String(), stderr.String()
+	}
+
+	if code, stdout, stderr := teardown(access, refresh); code != exitFailed || !strings.Contains(stderr, "stack "+stack+" still exists") {
+		t.Fatalf("with the stack alive: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := teardown(access, other); code != exitFailed || !strings.Contains(stderr, "a stack's BackupKey") {
+		t.Fatalf("with a key that is no token key: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, arn := range []string{access, refresh, other} {
+		if st, _ := state(arn); st != kmstypes.KeyStateEnabled {
+			t.Fatalf("a refused teardown left key %s %s", arn, st)
+		}
+	}
+
+	code, stdout, stderr := teardown(access, refresh)
+	if code != exitOK || !strings.Contains(stderr, "KMS key "+access+" (AccessTokenKey): deletion scheduled in 7 days, KMS's minimum") ||
+		!strings.Contains(stdout, "scheduled KMS key "+refresh+" (RefreshTokenKey) for deletion in 7 days") {
+		t.Fatalf("after sam delete: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, arn := range []string{access, refresh} {
+		st, at := state(arn)
+		if st != kmstypes.KeyStatePendingDeletion || at == nil || at.Sub(time.Now()) < 6*24*time.Hour || at.Sub(time.Now()) > 8*24*time.Hour {
+			t.Errorf("key %s: %s, deletion at %v; want pending deletion in 7 days", arn, st, at)
+		}
+	}
+	// Again: the keys already pending are left as they are.
+	if code, stdout, stderr := teardown(access, refresh); code != exitOK || !strings.Contains(stderr, "already scheduled for deletion") || strings.Contains(stdout, "scheduled KMS key") {
+		t.Errorf("a second teardown: exit %d\n%s%s", code, stdout, stderr)
+	}
 }

@@ -14,6 +14,8 @@ import (
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
@@ -110,7 +112,10 @@ func (f *fakeStacks) DescribeStacks(_ context.Context, in *cloudformation.Descri
 	return &cloudformation.DescribeStacksOutput{Stacks: []cftypes.Stack{{StackName: aws.String(name), StackStatus: st}}}, nil
 }
 
-const stackID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/zohoconnect-staging/abc"
+const (
+	stackID     = "arn:aws:cloudformation:eu-west-1:123456789012:stack/zohoconnect-staging/abc"
+	liveStackID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/zohoconnect-prod/def"
+)
 
 func stackTags(logicalID string) []smtypes.Tag {
 	return []smtypes.Tag{
@@ -120,9 +125,44 @@ func stackTags(logicalID string) []smtypes.Tag {
 	}
 }
 
+// fakeKeys is KMS as teardown reads it: a key's metadata and its tags,
+// and the deletions it was asked to schedule.
+type fakeKeys struct {
+	keys      map[string]map[string]string // key id → tags
+	scheduled []*kms.ScheduleKeyDeletionInput
+}
+
+func (f *fakeKeys) DescribeKey(_ context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	id := strings.TrimPrefix(aws.ToString(in.KeyId), "arn:aws:kms:eu-west-1:123456789012:key/")
+	if _, ok := f.keys[id]; !ok {
+		return nil, &kmstypes.NotFoundException{Message: aws.String("no key")}
+	}
+	st := kmstypes.KeyStateEnabled
+	for _, in := range f.scheduled {
+		if aws.ToString(in.KeyId) == id {
+			st = kmstypes.KeyStatePendingDeletion
+		}
+	}
+	return &kms.DescribeKeyOutput{KeyMetadata: &kmstypes.KeyMetadata{KeyId: aws.String(id), Arn: aws.String("arn:aws:kms:eu-west-1:123456789012:key/" + id), KeyState: st}}, nil
+}
+
+func (f *fakeKeys) ListResourceTags(_ context.Context, in *kms.ListResourceTagsInput, _ ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error) {
+	out := &kms.ListResourceTagsOutput{}
+	for k, v := range f.keys[aws.ToString(in.KeyId)] {
+		out.Tags = append(out.Tags, kmstypes.Tag{TagKey: aws.String(k), TagValue: aws.String(v)})
+	}
+	return out, nil
+}
+
+func (f *fakeKeys) ScheduleKeyDeletion(_ context.Context, in *kms.ScheduleKeyDeletionInput, _ ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error) {
+	f.scheduled = append(f.scheduled, in)
+	return &kms.ScheduleKeyDeletionOutput{KeyId: in.KeyId, PendingWindowInDays: in.PendingWindowInDays}, nil
+}
+
 type teardownWorld struct {
 	secrets *fakeSecrets
 	tables  *fakeTables
+	keys    *fakeKeys
 	stacks  *fakeStacks
 }
 
@@ -143,15 +183,21 @@ func staging(t *testing.T) *teardownWorld {
 		tables: &fakeTables{tables: map[string]fakeTable{
 			"zohoconnect-staging-ConnectionsTable-X": {items: 2, tags: map[string]string{tagStackID: stackID, tagLogicalID: "ConnectionsTable"}},
 			"zohoconnect-staging-StatesTable-Y":      {tags: map[string]string{tagStackID: stackID, tagLogicalID: "StatesTable"}},
+			"zohoconnect-staging-TokensTable-Z":      {items: 2, tags: map[string]string{tagStackID: stackID, tagLogicalID: "TokensTable"}},
 		}},
-		stacks: &fakeStacks{status: map[string]cftypes.StackStatus{stackID: cftypes.StackStatusDeleteComplete}},
+		keys: &fakeKeys{keys: map[string]map[string]string{
+			"access-key":  {tagStackID: stackID, tagLogicalID: "AccessTokenKey"},
+			"refresh-key": {tagStackID: stackID, tagLogicalID: "RefreshTokenKey"},
+			"other-key":   {tagStackID: liveStackID, tagLogicalID: "AccessTokenKey"},
+		}},
+		stacks: &fakeStacks{status: map[string]cftypes.StackStatus{stackID: cftypes.StackStatusDeleteComplete, liveStackID: cftypes.StackStatusCreateComplete}},
 	}
 	old := newTeardownAWS
 	newTeardownAWS = func(cfg aws.Config) teardownAWS {
 		if cfg.Region != "eu-west-1" {
 			t.Errorf("clients for region %q", cfg.Region)
 		}
-		return teardownAWS{Secrets: w.secrets, Tables: w.tables, Stacks: w.stacks}
+		return teardownAWS{Secrets: w.secrets, Tables: w.tables, Keys: w.keys, Stacks: w.stacks}
 	}
 	t.Cleanup(func() { newTeardownAWS = old })
 	return w
@@ -232,6 +278,38 @@ func TestTeardownAsksFirst(t *testing.T) {
 	}
 }
 
+// -keys: listed, in the question, nothing scheduled on "no"; on "yes"
+// both scheduled with the 7-day window; a live stack's key refused.
+func TestTeardownAsksFirstAboutTheKeys(t *testing.T) {
+	const access, refresh = "arn:aws:kms:eu-west-1:123456789012:key/access-key", "arn:aws:kms:eu-west-1:123456789012:key/refresh-key"
+	w := staging(t)
+	code, _, stderr := w.run(t, "n\n", "teardown", "-stage", "staging", "-keys", access+","+refresh)
+	if code != exitFailed || len(w.keys.scheduled) != 0 || len(w.secrets.deleted) != 0 ||
+		!strings.Contains(stderr, "KMS key "+access+" (AccessTokenKey): deletion scheduled in 7 days, KMS's minimum") ||
+		!strings.Contains(stderr, "The 2 KMS keys will be deleted in 7 days (aws kms cancel-key-deletion until then)") {
+		t.Fatalf("no: exit %d, %d scheduled:\n%s", code, len(w.keys.scheduled), stderr)
+	}
+	code, stdout, stderr := w.run(t, "y\n", "teardown", "-stage", "staging", "-keys", access+","+refresh)
+	if code != exitOK || len(w.keys.scheduled) != 2 || !strings.Contains(stdout, "scheduled KMS key "+refresh+" (RefreshTokenKey) for deletion in 7 days") {
+		t.Fatalf("yes: exit %d, %d scheduled:\n%s%s", code, len(w.keys.scheduled), stdout, stderr)
+	}
+	for _, in := range w.keys.scheduled {
+		if aws.ToInt32(in.PendingWindowInDays) != 7 {
+			t.Errorf("%s scheduled in %d days, want 7", aws.ToString(in.KeyId), aws.ToInt32(in.PendingWindowInDays))
+		}
+	}
+
+	w = staging(t)
+	code, _, stderr = w.run(t, "", "teardown", "-stage", "staging", "-keys", access+",arn:aws:kms:eu-west-1:123456789012:key/other-key", "-yes")
+	if code != exitFailed || !strings.Contains(stderr, "stack "+liveStackID+" still exists") || len(w.keys.scheduled) != 0 || len(w.secrets.deleted) != 0 {
+		t.Errorf("a live stack's key: exit %d, %d scheduled:\n%s", code, len(w.keys.scheduled), stderr)
+	}
+	code, _, stderr = w.run(t, "", "teardown", "-stage", "staging", "-keys", "arn:aws:kms:eu-west-1:123456789012:key/nope", "-yes")
+	if code != exitFailed || !strings.Contains(stderr, "does not exist") {
+		t.Errorf("an unknown key: exit %d:\n%s", code, stderr)
+	}
+}
+
 func TestTeardownRefusesWhileTheStackLives(t *testing.T) {
 	for name, setup := range map[string]func(w *teardownWorld) []string{
 		"secrets' stack": func(w *teardownWorld) []string {
@@ -271,6 +349,34 @@ func TestTeardownRefusesTheWrongTable(t *testing.T) {
 		if code != exitFailed || !strings.Contains(stderr, msg) || len(w.secrets.deleted) != 0 || len(w.tables.deleted) != 0 {
 			t.Errorf("%s: exit %d:\n%s", table, code, stderr)
 		}
+	}
+}
+
+// The retained tokens table goes with -tokens-table, after the
+// connections table; as the connections table it is refused when it is
+// a stack's other table, or the same as -table.
+func TestTeardownDeletesTheTokensTable(t *testing.T) {
+	w := staging(t)
+	code, stdout, stderr := w.run(t, "", "teardown", "-stage", "staging", "-table", "zohoconnect-staging-ConnectionsTable-X",
+		"-tokens-table", "zohoconnect-staging-TokensTable-Z", "-yes")
+	if code != exitOK || fmt.Sprint(w.tables.deleted) != "[zohoconnect-staging-ConnectionsTable-X zohoconnect-staging-TokensTable-Z]" ||
+		!strings.Contains(stderr, "tokens table zohoconnect-staging-TokensTable-Z (about 2 items") ||
+		!strings.Contains(stdout, "deleted table zohoconnect-staging-TokensTable-Z\n") {
+		t.Errorf("exit %d, tables deleted %v\n%s%s", code, w.tables.deleted, stdout, stderr)
+	}
+	for args, msg := range map[[2]string]string{
+		{"-tokens-table", "zohoconnect-staging-ConnectionsTable-X"}: "is a stack's ConnectionsTable, not its TokensTable",
+		{"-table", "zohoconnect-staging-TokensTable-Z"}:             "is a stack's TokensTable, not its ConnectionsTable",
+	} {
+		w := staging(t)
+		code, _, stderr := w.run(t, "", "teardown", "-stage", "staging", args[0], args[1], "-yes")
+		if code != exitFailed || !strings.Contains(stderr, msg) || len(w.secrets.deleted) != 0 || len(w.tables.deleted) != 0 {
+			t.Errorf("%v: exit %d:\n%s", args, code, stderr)
+		}
+	}
+	w = staging(t)
+	if code, _, stderr := w.run(t, "", "teardown", "-stage", "staging", "-table", "t", "-tokens-table", "t", "-yes"); code == exitOK || !strings.Contains(stderr, "the same table") {
+		t.Errorf("the same table twice: exit %d:\n%s", code, stderr)
 	}
 }
 

@@ -154,6 +154,49 @@ var expectations = map[string]expectation{
 	"submission-form.json": {"SyncFunction", func(t *testing.T, s *Stage, _ map[string]any, inv *lambdarun.Invocation, _ int) {
 		created(t, s, inv, "maria.keller@example.eu", "Keller")
 	}},
+	"form-post.json": {"SyncFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		// A browser's post: on to the form's redirect URL; the lead in
+		// the org once, the repeat a duplicate of it.
+		resp := httpAnswer(t, inv, 303)
+		if resp.Headers["Location"] != FormRedirectURL {
+			t.Errorf("Location %q, want the form's redirect_url %s", resp.Headers["Location"], FormRedirectURL)
+		}
+		sentToForm(t, s, sent)
+		if got := leads(s, "ingrid.lindqvist@example.se"); len(got) != 1 || fmt.Sprint(got[0]["Description"]) != "Bitte um Rückruf" {
+			t.Errorf("the org holds %v, want the one lead the form posted", got)
+		}
+	}},
+	"form-fetch.json": {"SyncFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		// fetch from an allowed origin: the submission's JSON, with CORS.
+		created(t, s, inv, "chidi.okafor@example.ng", "Okafor")
+		resp := httpAnswer(t, inv, 201)
+		if resp.Headers["Access-Control-Allow-Origin"] != FormOrigin || resp.Headers["Vary"] != "Origin" {
+			t.Errorf("headers %v: want Access-Control-Allow-Origin %s and Vary: Origin", resp.Headers, FormOrigin)
+		}
+		sentToForm(t, s, sent)
+	}},
+	"form-preflight.json": {"SyncFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		resp := httpAnswer(t, inv, 204)
+		if resp.Headers["Access-Control-Allow-Origin"] != FormOrigin || !strings.Contains(resp.Headers["Access-Control-Allow-Methods"], "POST") ||
+			!strings.Contains(strings.ToLower(resp.Headers["Access-Control-Allow-Headers"]), "content-type") {
+			t.Errorf("preflight headers %v: want Access-Control-Allow-Origin %s, POST and Content-Type allowed", resp.Headers, FormOrigin)
+		}
+		sentToForm(t, s, sent)
+	}},
+	"form-post-other-origin.json": {"SyncFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, _ int) {
+		// A page the form was not made for: refused, no CORS, nothing sent.
+		resp := httpAnswer(t, inv, 403)
+		if !strings.Contains(resp.Body, "origin_not_allowed") {
+			t.Errorf("body lacks origin_not_allowed: %s", resp.Body)
+		}
+		if v, ok := resp.Headers["Access-Control-Allow-Origin"]; ok {
+			t.Errorf("Access-Control-Allow-Origin %q for a refused origin", v)
+		}
+		sentToForm(t, s, sent)
+		if got := leads(s, "offer@spam.example"); len(got) != 0 {
+			t.Errorf("the org holds %v from a refused origin", got)
+		}
+	}},
 	"sqs-retry.json": {"SyncFunction", func(t *testing.T, s *Stage, sent map[string]any, inv *lambdarun.Invocation, n int) {
 		var resp events.SQSEventResponse
 		if err := json.Unmarshal(inv.Payload, &resp); err != nil || inv.FunctionError != "" {
@@ -241,8 +284,7 @@ var expectations = map[string]expectation{
 // sync's on-demand refresh through the local Lambda API. The functions'
 // logs must hold no secret, and each function starts exactly once.
 func TestSampleEventsUnderTheEmulator(t *testing.T) {
-	s, logs := startStage(t)
-	ctx := context.Background()
+	s, logs := startStage(t, Options{})
 
 	names := sampleEvents(t)
 	var covered []string
@@ -263,66 +305,15 @@ func TestSampleEventsUnderTheEmulator(t *testing.T) {
 		}
 	}
 
+	// First, while sync holds no token: a token read before a later
+	// refresh is older than the stored one, and the simulator refuses
+	// every token it issued (refreshed_by_another, then refused again).
+	t.Run("on-demand refresh through the Lambda API", func(t *testing.T) { onDemandRefresh(t, s) })
 	for _, name := range names {
-		e, ok := expectations[name]
-		if !ok {
-			continue
+		if _, ok := expectations[name]; ok {
+			runSample(t, s, name)
 		}
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(s.opts.ModuleDir, "events", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if delivered, err := s.FunctionFor(raw); err != nil || (delivered != "" && delivered != e.function) {
-				t.Fatalf("the template delivers it to %q (%v), the expectation says %s", delivered, err, e.function)
-			}
-			checkNamedConnection(t, raw)
-			for n := 0; n < 2; n++ {
-				payload, err := s.Prepare(ctx, name, raw)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sent, _ := decodeObject(payload)
-				inv, err := s.Invoke(ctx, e.function, "events/"+name, payload)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e.check(t, s, sent, inv, n)
-			}
-		})
 	}
-
-	t.Run("on-demand refresh through the Lambda API", func(t *testing.T) {
-		refreshName := s.FunctionName("RefreshFunction")
-		env, err := s.Env("SyncFunction")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if env["REFRESH_FUNCTION_NAME"] != refreshName {
-			t.Fatalf("sync invokes %q, the stage serves RefreshFunction as %q", env["REFRESH_FUNCTION_NAME"], refreshName)
-		}
-		c, err := s.Connected(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := s.Lambda.Invocations(refreshName)
-		s.Sim.ExpireAccessTokens() // Zoho now refuses the token sync holds
-		body := []byte(`{"Last_Name":"Refresh","Email":"on.demand@example.com","Company":"Lambda API"}`)
-		req := HTTPRequest(http.MethodPost, "/connections/"+c.ID+"/submissions", "", map[string]string{
-			"content-type": "application/json", "authorization": "Bearer " + c.SubmissionKey}, body)
-		req.RouteKey, req.RequestContext.RouteKey = routeSubmissions, routeSubmissions
-		req.PathParameters = map[string]string{"connection_id": c.ID}
-		resp, err := s.invokeRoute(ctx, routeSubmissions, "submission with a token Zoho refuses", req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 201 || len(leads(s, "on.demand@example.com")) != 1 {
-			t.Errorf("answered %d %s; want 201 after the on-demand refresh", resp.StatusCode, resp.Body)
-		}
-		if got := s.Lambda.Invocations(refreshName) - before; got != 1 {
-			t.Errorf("RefreshFunction invoked %d times through the Lambda API, want 1", got)
-		}
-	})
 
 	// The two reconnects (callback.json's and callback-session.json's
 	// second) had the callback ask RefreshFunction, through the Lambda API
@@ -363,12 +354,96 @@ func TestSampleEventsUnderTheEmulator(t *testing.T) {
 	}
 }
 
-func startStage(t *testing.T) (*Stage, *testflow.LogBuffer) {
+// runSample sends events/name, made real, to the function its
+// expectation names, twice, and checks each answer.
+func runSample(t *testing.T, s *Stage, name string) {
+	t.Helper()
+	e := expectations[name]
+	ctx := context.Background()
+	t.Run(name, func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(s.opts.ModuleDir, "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if delivered, err := s.FunctionFor(raw); err != nil || (delivered != "" && delivered != e.function) {
+			t.Fatalf("the template delivers it to %q (%v), the expectation says %s", delivered, err, e.function)
+		}
+		checkNamedConnection(t, raw)
+		for n := 0; n < 2; n++ {
+			payload, err := s.Prepare(ctx, name, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent, _ := decodeObject(payload)
+			inv, err := s.Invoke(ctx, e.function, "events/"+name, payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.check(t, s, sent, inv, n)
+		}
+	})
+}
+
+// onDemandRefresh: a submission with an access token Zoho refuses has
+// sync invoke RefreshFunction through the Lambda API, and then succeeds.
+// Run it before sync has read a token (see the callers).
+func onDemandRefresh(t *testing.T, s *Stage) {
+	ctx := context.Background()
+	refreshName := s.FunctionName("RefreshFunction")
+	env, err := s.Env("SyncFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["REFRESH_FUNCTION_NAME"] != refreshName {
+		t.Fatalf("sync invokes %q, the stage serves RefreshFunction as %q", env["REFRESH_FUNCTION_NAME"], refreshName)
+	}
+	c, err := s.Connected(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Lambda.Invocations(refreshName)
+	s.Sim.ExpireAccessTokens() // Zoho now refuses the token sync holds
+	email := "on.demand." + randomHex(3) + "@example.com"
+	body := []byte(`{"Last_Name":"Refresh","Email":"` + email + `","Company":"Lambda API"}`)
+	req := HTTPRequest(http.MethodPost, "/connections/"+c.ID+"/submissions", "", map[string]string{
+		"content-type": "application/json", "authorization": "Bearer " + c.SubmissionKey}, body)
+	req.RouteKey, req.RequestContext.RouteKey = routeSubmissions, routeSubmissions
+	req.PathParameters = map[string]string{"connection_id": c.ID}
+	resp, err := s.invokeRoute(ctx, routeSubmissions, "submission with a token Zoho refuses", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 201 || len(leads(s, email)) != 1 {
+		t.Errorf("answered %d %s; want 201 after the on-demand refresh", resp.StatusCode, resp.Body)
+	}
+	if got := s.Lambda.Invocations(refreshName) - before; got != 1 {
+		t.Errorf("RefreshFunction invoked %d times through the Lambda API, want 1", got)
+	}
+}
+
+// buildDir is where the package's stages build their bootstraps: once
+// for every test (go's cache makes the second build a relink at most).
+var buildDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "localinvoke-build-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	buildDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func startStage(t *testing.T, opts Options) (*Stage, *testflow.LogBuffer) {
 	t.Helper()
 	logs := &testflow.LogBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Options{BuildDir: t.TempDir(), Output: logs})
+	opts.BuildDir, opts.Output = buildDir, logs
+	s, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +540,19 @@ func httpAnswer(t *testing.T, inv *lambdarun.Invocation, status int) events.APIG
 	return resp
 }
 
-var recordIDs sync.Map // email → the record id its first answer named
+// sentToForm checks that an event went to the stage's form.
+func sentToForm(t *testing.T, s *Stage, sent map[string]any) {
+	t.Helper()
+	f, err := s.Form(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := sent["pathParameters"].(map[string]any); p["form_id"] != f.ID || sent["rawPath"] != "/f/"+f.ID {
+		t.Errorf("sent to %v %v, not to the stage's form %s", sent["rawPath"], sent["pathParameters"], f.ID)
+	}
+}
+
+var recordIDs sync.Map // stage and email → the record id its first answer named
 
 func created(t *testing.T, s *Stage, inv *lambdarun.Invocation, email, lastName string) {
 	t.Helper()
@@ -481,7 +568,7 @@ func created(t *testing.T, s *Stage, inv *lambdarun.Invocation, email, lastName 
 	if a.Status != "created" || a.Module != "Leads" || a.RecordID == "" {
 		t.Errorf("answer %s", resp.Body)
 	}
-	if first, loaded := recordIDs.LoadOrStore(email, a.RecordID); loaded && first != a.RecordID {
+	if first, loaded := recordIDs.LoadOrStore(fmt.Sprintf("%p %s", s, email), a.RecordID); loaded && first != a.RecordID {
 		t.Errorf("the repeat names record %s, the first answer %s", a.RecordID, first)
 	}
 	got := leads(s, email)

@@ -35,7 +35,23 @@ const (
 	routeCallback    = "GET /oauth/callback"
 	routeSubmissions = "POST /connections/{connection_id}/submissions"
 	routeSessions    = "POST /connect/sessions"
+	routeForms       = "POST /connections/{connection_id}/forms"
+	routeFormPost    = "POST /f/{form_id}"
+	routeFormOptions = "OPTIONS /f/{form_id}"
 )
+
+// What the stage's form allows: the page it sits on, and where a
+// browser's post is sent after.
+const (
+	FormOrigin      = "https://www.example.com"
+	FormRedirectURL = "https://www.example.com/thanks"
+)
+
+// Form is the public form the stage made on the seed org's connection.
+type Form struct {
+	ID        string `json:"form_id"`
+	ActionURL string `json:"action_url"`
+}
 
 // Connection is the org the stage connected, as the callback answered.
 type Connection struct {
@@ -185,8 +201,68 @@ func (s *Stage) prepareHTTP(ctx context.Context, name string, ev map[string]any)
 			return err
 		}
 		return s.authorize(ev, c)
+	case routeFormPost, routeFormOptions:
+		f, err := s.Form(ctx)
+		if err != nil {
+			return err
+		}
+		setPath(ev, "/f/"+f.ID, map[string]any{"form_id": f.ID})
 	}
 	return nil
+}
+
+// setPath points an HTTP API request at path, with its path parameters.
+func setPath(ev map[string]any, path string, params map[string]any) {
+	ev["rawPath"] = path
+	ev["pathParameters"] = params
+	if rc, ok := ev["requestContext"].(map[string]any); ok {
+		if h, ok := rc["http"].(map[string]any); ok {
+			h["path"] = path
+		}
+	}
+}
+
+// Form makes, once per stage, a public form on the seed org's connection
+// (Connected) the way the product does: POST
+// /connections/{connection_id}/forms through the function the template
+// routes it to, with the stage's product API key: Leads, FormOrigin
+// allowed, FormRedirectURL, Last_Name required, a honeypot field
+// "website".
+func (s *Stage) Form(ctx context.Context) (*Form, error) {
+	s.mu.Lock()
+	f := s.form
+	s.mu.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	c, err := s.Connected(ctx)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := json.Marshal(map[string]any{
+		"module": "Leads", "allowed_origins": []string{FormOrigin}, "redirect_url": FormRedirectURL,
+		"required_fields": []string{"Last_Name"}, "honeypot_field": "website",
+	})
+	path := "/connections/" + c.ID + "/forms"
+	req := HTTPRequest(http.MethodPost, path, "", map[string]string{
+		"content-type": "application/json", "authorization": "Bearer " + s.ProductAPIKey}, body)
+	req.RouteKey, req.RequestContext.RouteKey = routeForms, routeForms
+	req.PathParameters = map[string]string{"connection_id": c.ID}
+	resp, err := s.invokeRoute(ctx, routeForms, "seed: POST /connections/{connection_id}/forms", req)
+	if err != nil {
+		return nil, err
+	}
+	f = &Form{}
+	if resp.StatusCode != 201 || json.Unmarshal([]byte(resp.Body), f) != nil || f.ID == "" {
+		return nil, fmt.Errorf("localinvoke: making a form: the product API answered %d %s", resp.StatusCode, resp.Body)
+	}
+	s.mu.Lock()
+	if s.form == nil {
+		s.form = f
+	}
+	f = s.form
+	s.mu.Unlock()
+	return f, nil
 }
 
 // setQuery sets rawQueryString and queryStringParameters (API Gateway

@@ -8,8 +8,10 @@
 // `make invoke-test` stand on.
 //
 // The stage runs with AllowAnonymousConnect=true, so that both kinds of
-// connect have sample events, and ReturnUrlOrigins=https://app.example.com
-// (ReturnURL's origin).
+// connect have sample events, ReturnUrlOrigins=https://app.example.com
+// (ReturnURL's origin), and the TokenStore Options name (SecretsManager
+// by default; DynamoDB makes the tokens table and the template's KMS
+// keys in moto's KMS).
 //
 // The sample events in events/ are made real before they are sent
 // (Prepare): what an event refers to is first made to exist, through the
@@ -42,6 +44,12 @@
 //   - {"connection_id": ...} (sync's on-demand refresh): the connected
 //     org, and its stored token's expiry as the rejected token's.
 //   - A scheduled event: a connected org whose token is due.
+//   - POST /f/{form_id} and its OPTIONS preflight: a public form on the
+//     connected org "Acme Europe QA Sandbox" (POST
+//     /connections/{connection_id}/forms through ProductApiFunction) that
+//     allows FormOrigin and sends a browser on to FormRedirectURL; the
+//     event's Origin is sent as written, so an event from another origin
+//     is refused.
 //
 // The simulator issues 20-minute access tokens, inside the template's
 // 30-minute refresh window, so a token just issued is due for the
@@ -76,6 +84,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -104,6 +113,10 @@ type Options struct {
 	// Output gets every line the emulators and functions print, each
 	// after its function's logical id; default discarded.
 	Output io.Writer
+	// TokenStore is the template's TokenStore parameter: SecretsManager
+	// (the default) or DynamoDB, whose tokens table and KMS keys (moto's
+	// KMS) the stage then makes too.
+	TokenStore string
 }
 
 // Stage is a running local stage.
@@ -141,6 +154,7 @@ type Stage struct {
 	calls     []Call
 	conn      *Connection
 	tenant    *Connection // SessionTenant's connection (SessionConnected)
+	form      *Form       // the seed connection's public form (Form)
 	stream    []byte      // the stream event of its INSERT
 	queued    []*QueuedSubmission
 	secrets   []string
@@ -185,6 +199,11 @@ func Start(ctx context.Context, opts Options) (_ *Stage, err error) {
 	}
 	if opts.Output == nil {
 		opts.Output = io.Discard
+	}
+	switch opts.TokenStore {
+	case "", TokenStoreSecretsManager, TokenStoreDynamoDB:
+	default:
+		return nil, fmt.Errorf("localinvoke: TokenStore %q: want %s or %s", opts.TokenStore, TokenStoreSecretsManager, TokenStoreDynamoDB)
 	}
 	s := &Stage{opts: opts, functions: map[string]*lambdarun.Function{}, Lambda: &lambdarun.LambdaAPI{}}
 	if s.emulator = opts.Emulator; s.emulator == "" {
@@ -323,6 +342,7 @@ func (s *Stage) deploy(ctx context.Context) error {
 		SecretsManager: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(s.endpoints.SecretsManager) }),
 		SQS:            q,
 		EventBridge:    eb,
+		KMS:            kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(s.endpoints.KMS) }),
 	}
 	id := "inv" + randomHex(4)
 	clientSecret, _ := json.Marshal(map[string]string{"client_id": s.ClientID, "client_secret": s.ClientSecret, "redirect_uri": redirectURI})
@@ -333,6 +353,7 @@ func (s *Stage) deploy(ctx context.Context) error {
 			"ZohoEndpointOverride":  s.SimURL,
 			"AllowAnonymousConnect": "true",
 			"ReturnUrlOrigins":      returnOrigin,
+			"TokenStore":            s.TokenStore(),
 		},
 		SecretStrings: map[string]string{localstack.ClientSecretLogicalID: string(clientSecret)},
 		Queues:        true,
@@ -355,6 +376,21 @@ func (s *Stage) deploy(ctx context.Context) error {
 	}
 	return nil
 }
+
+// TokenStore is the stage's TokenStore parameter (Options.TokenStore,
+// SecretsManager when unset).
+func (s *Stage) TokenStore() string {
+	if s.opts.TokenStore == "" {
+		return TokenStoreSecretsManager
+	}
+	return s.opts.TokenStore
+}
+
+// The template's TokenStore values.
+const (
+	TokenStoreSecretsManager = "SecretsManager"
+	TokenStoreDynamoDB       = "DynamoDB"
+)
 
 func (s *Stage) startLambdaAPI() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -399,6 +435,7 @@ func (s *Stage) Env(logicalID string) (map[string]string, error) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": s.endpoints.SecretsManager,
 		"AWS_ENDPOINT_URL_SQS":             s.endpoints.SQS,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE":     s.endpoints.EventBridge,
+		"AWS_ENDPOINT_URL_KMS":             s.endpoints.KMS,
 		"AWS_ENDPOINT_URL_LAMBDA":          s.LambdaURL,
 	} {
 		env[k] = v
