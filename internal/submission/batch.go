@@ -156,8 +156,56 @@ func (s *Service) redeliverConnection(ctx context.Context, id string, msgs []Mes
 		groups[k] = append(groups[k], p)
 	}
 	for _, k := range keys {
-		stop = s.insertGroup(ctx, c, groups[k], errs, stop)
+		for _, round := range rounds(groups[k], writeOptions(c, groups[k][0].d.Record).DuplicateCheckFields) {
+			stop = s.insertGroup(ctx, c, round, errs, stop)
+		}
 	}
+}
+
+// rounds splits one insert group so that no two of a round's records
+// share a value of the duplicate-check fields (compared as Zoho compares
+// Email: trimmed, case-insensitively), each value's n-th record in the
+// n-th round, in the order they came. The rounds go to Zoho one after
+// another, so a person who submitted twice meets their first record as
+// an existing one, and gets what on_duplicate says (a Note), whether or
+// not Zoho checks the records of one call against each other (not
+// documented). Without a duplicate check (create) the group is one round.
+func rounds(ps []*pending, check []string) [][]*pending {
+	if len(check) == 0 {
+		return [][]*pending{ps}
+	}
+	var out [][]*pending
+	next := map[string]int{} // a value's first round with none of it yet
+	for _, p := range ps {
+		var vals []string
+		n := 0
+		for _, f := range check {
+			if v := dupValue(p.d.Record[f]); v != "" {
+				vals = append(vals, f+"="+v)
+				n = max(n, next[f+"="+v])
+			}
+		}
+		for _, v := range vals {
+			next[v] = n + 1
+		}
+		if n == len(out) {
+			out = append(out, nil)
+		}
+		out[n] = append(out[n], p)
+	}
+	return out
+}
+
+// dupValue is a duplicate-check field's value as Zoho compares it ("":
+// none, not checked).
+func dupValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.ToLower(strings.TrimSpace(x))
+	}
+	return fmt.Sprint(v)
 }
 
 // takeQueued reads a message's entry and takes it for a delivery, or
