@@ -79,7 +79,9 @@ func TestSameEmailInOneBatchWithCreateIsOneCall(t *testing.T) {
 }
 
 func TestRounds(t *testing.T) {
-	rec := func(email any) *pending { return &pending{d: delivery{Record: zoho.Record{"Email": email, "Last_Name": "x"}}} }
+	rec := func(email any) *pending {
+		return &pending{d: delivery{Record: zoho.Record{"Email": email, "Last_Name": "x"}}}
+	}
 	ps := []*pending{rec("a@x"), rec("A@X "), rec(nil), rec(""), rec("b@x"), rec("a@x"), rec("b@x")}
 	var got []string
 	for _, r := range rounds(ps, []string{"Email"}) {
