@@ -98,3 +98,25 @@ func TestRounds(t *testing.T) {
 		t.Fatalf("no check: %d rounds", n)
 	}
 }
+
+// BenchmarkRounds: splitting a full batch (100 records) by Email, all
+// distinct or half of them twice.
+func BenchmarkRounds(b *testing.B) {
+	for _, twice := range []bool{false, true} {
+		ps := make([]*pending, MaxBatchRecords)
+		for i := range ps {
+			n := i
+			if twice {
+				n = i / 2
+			}
+			ps[i] = &pending{d: delivery{Record: zoho.Record{"Email": fmt.Sprintf("Person.%d@Example.com ", n)}}}
+		}
+		b.Run(map[bool]string{false: "distinct", true: "pairs"}[twice], func(b *testing.B) {
+			for b.Loop() {
+				if r := rounds(ps, []string{"Email"}); len(r) != map[bool]int{false: 1, true: 2}[twice] {
+					b.Fatalf("%d rounds", len(r))
+				}
+			}
+		})
+	}
+}
