@@ -48,6 +48,7 @@ import (
 	"github.com/zohoconnect/zohoconnect/internal/clock"
 	"github.com/zohoconnect/zohoconnect/internal/forms"
 	"github.com/zohoconnect/zohoconnect/internal/httpapi"
+	"github.com/zohoconnect/zohoconnect/internal/metrics"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/captcha"
 )
@@ -73,6 +74,9 @@ type Handler struct {
 	MaxBodyBytes int
 	Log          *slog.Logger
 	Now          clock.Func
+	// Metrics receives a post's Submissions and SubmissionLatency line,
+	// as a keyed submission's, split by Source "form" (nil: none).
+	Metrics *metrics.Emitter
 }
 
 var _ submission.RouteHandler = (*Handler)(nil)
@@ -115,9 +119,28 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	case "OPTIONS":
 		return p.preflight(ctx)
 	case "POST", "":
-		return p.serve(ctx)
+		resp := p.serve(ctx)
+		p.emit()
+		return resp
 	}
-	return p.fail(ErrMethod)
+	resp := p.fail(ErrMethod)
+	p.emit()
+	return resp
+}
+
+// emit writes the post's metric line: the keyed submissions' Outcome
+// (created, matched, queued, rejected, refused, failed) or the form's
+// refusal (origin_not_allowed, captcha_failed, rate_limited, honeypot),
+// counted with the keyed ones and apart, by Source "form". Never a
+// submitted value, nor the form's id.
+func (p *post) emit() {
+	outcome := p.outcome
+	if outcome == "" {
+		outcome = "failed"
+	}
+	p.h.Metrics.EmitSplit("form post outcome", [][2]string{{"Outcome", outcome}}, [2]string{"Source", "form"},
+		metrics.Value{Name: metrics.Submissions, Unit: metrics.Count, Value: 1},
+		metrics.Value{Name: metrics.SubmissionLatency, Unit: metrics.Milliseconds, Value: float64(time.Since(p.start).Microseconds()) / 1000})
 }
 
 // post is one request's way through the checks.
@@ -129,6 +152,8 @@ type post struct {
 	form   *forms.Form
 	origin string // the allowed origin, once checked
 	start  time.Time
+	// outcome is the post's, for its metric line (set by answer or fail).
+	outcome string
 }
 
 func (p *post) log() *slog.Logger {
@@ -206,7 +231,9 @@ func (p *post) serve(ctx context.Context) events.APIGatewayV2HTTPResponse {
 	}
 	if hp := f.HoneypotField; hp != "" && filled(fields[hp]) {
 		p.log().Info("form post dropped: its honeypot field was filled")
-		return p.answer(submission.Answer{Status: 202, Body: mustJSON(map[string]string{"status": "queued", "submission_id": "sub_" + randomHex(12)})})
+		resp := p.answer(submission.Answer{Status: 202, Body: mustJSON(map[string]string{"status": "queued", "submission_id": "sub_" + randomHex(12)})})
+		p.outcome = "honeypot"
+		return resp
 	}
 	delete(fields, f.HoneypotField)
 	var token string
@@ -351,6 +378,7 @@ func filled(v any) bool {
 // answer is a taken post's answer: fetch gets the submission's JSON with
 // CORS headers; a browser's post a 303 to the redirect URL, or a page.
 func (p *post) answer(ans submission.Answer) events.APIGatewayV2HTTPResponse {
+	p.outcome = submission.Outcome(ans.Status)
 	if p.json {
 		resp := httpapi.JSON(ans.Status, json.RawMessage(ans.Body))
 		resp.Headers = p.cors(resp.Headers)
@@ -376,6 +404,12 @@ func (p *post) fail(err error) events.APIGatewayV2HTTPResponse {
 	if e == nil {
 		p.log().Error("form post failed", "err", err.Error())
 		e = &httpapi.Error{Status: 500, Code: "internal", Message: "The form could not be sent now. Please send it again in a minute."}
+	}
+	switch p.outcome = submission.Outcome(e.Status); {
+	case errors.Is(err, ErrOriginNotAllowed), errors.Is(err, ErrCaptchaFailed):
+		p.outcome = e.Code
+	case e.Status == 429:
+		p.outcome = "rate_limited" // the form's, per address, or the connection's
 	}
 	var resp events.APIGatewayV2HTTPResponse
 	if p.json {

@@ -303,6 +303,17 @@ func TestHoneypot(t *testing.T) {
 	if l := h.leads(t); len(l) != 1 || l[0]["Website"] != nil {
 		t.Fatalf("leads %v", l)
 	}
+	// SyncFunction's form handler writes each post's metric line.
+	var outcomes []string
+	for line := range strings.SplitSeq(h.Logs.String(), "\n") {
+		var l struct{ Msg, Outcome, Source, Stage string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "form post outcome" && l.Source == "form" && l.Stage != "" {
+			outcomes = append(outcomes, l.Outcome)
+		}
+	}
+	if fmt.Sprint(outcomes) != "[honeypot honeypot created]" {
+		t.Fatalf("metric lines' outcomes %v", outcomes)
+	}
 }
 
 func TestCaptchaEachProvider(t *testing.T) {

@@ -8,6 +8,7 @@ package metrics
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -25,7 +26,9 @@ const (
 	// Submissions counts submissions by Outcome: created, matched,
 	// queued, rejected (Zoho or the rules refused it), refused (the
 	// request itself: 4xx other than 422), failed (5xx); and, from the
-	// retry queue, delivered, retried and dead_lettered.
+	// retry queue, delivered, waiting (its org busy) and held
+	// (re-authorization) in a fresh message, already_done, unreadable,
+	// retried and dead_lettered.
 	Submissions = "Submissions"
 	// SubmissionLatency is a submission's own time by Outcome, in
 	// milliseconds.
@@ -67,6 +70,21 @@ func (e *Emitter) Emit(msg string, dims [][2]string, values ...Value) {
 // values' members. A caller that writes its own line (another level, more
 // attributes) adds them to it.
 func (e *Emitter) Attrs(dims [][2]string, values ...Value) []any {
+	return e.attrs(dims, nil, values)
+}
+
+// EmitSplit writes one line as Emit does, whose values count both under
+// dims (with every other line of those dimensions: the total a search or
+// an alarm on them finds) and under dims and split (a second dimension
+// set: their part by split's value).
+func (e *Emitter) EmitSplit(msg string, dims [][2]string, split [2]string, values ...Value) {
+	if e == nil || e.Log == nil {
+		return
+	}
+	e.Log.Info(msg, e.attrs(dims, &split, values)...)
+}
+
+func (e *Emitter) attrs(dims [][2]string, split *[2]string, values []Value) []any {
 	now := time.Now
 	if e.Now != nil {
 		now = e.Now
@@ -81,6 +99,11 @@ func (e *Emitter) Attrs(dims [][2]string, values ...Value) []any {
 		names = append(names, d[0])
 		attrs = append(attrs, slog.String(d[0], d[1]))
 	}
+	sets := [][]string{names}
+	if split != nil {
+		sets = append(sets, append(slices.Clone(names), split[0]))
+		attrs = append(attrs, slog.String(split[0], split[1]))
+	}
 	decl := make([]map[string]string, 0, len(values))
 	for _, v := range values {
 		decl = append(decl, map[string]string{"Name": v.Name, "Unit": v.Unit})
@@ -90,7 +113,7 @@ func (e *Emitter) Attrs(dims [][2]string, values ...Value) []any {
 		"Timestamp": now().UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  Namespace,
-			"Dimensions": [][]string{names},
+			"Dimensions": sets,
 			"Metrics":    decl,
 		}},
 	})

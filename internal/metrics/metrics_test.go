@@ -33,3 +33,21 @@ func TestEmitWritesOneEMFLine(t *testing.T) {
 	var nilEmitter *Emitter
 	nilEmitter.Emit("nothing", nil) // no emitter configured: no line, no panic
 }
+
+// EmitSplit's values count under dims and under dims and split.
+func TestEmitSplitDeclaresBothSets(t *testing.T) {
+	var buf bytes.Buffer
+	e := &Emitter{Log: slog.New(slog.NewJSONHandler(&buf, nil)), Stage: "dev"}
+	e.EmitSplit("form post", [][2]string{{"Outcome", "captcha_failed"}}, [2]string{"Source", "form"}, Value{Submissions, Count, 1})
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, buf.Bytes())
+	}
+	m := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	dims, _ := json.Marshal(m["Dimensions"])
+	if string(dims) != `[["Stage","Outcome"],["Stage","Outcome","Source"]]` || line["Source"] != "form" || line["Outcome"] != "captcha_failed" || line[Submissions] != 1.0 {
+		t.Fatalf("line %s", buf.Bytes())
+	}
+	var nilEmitter *Emitter
+	nilEmitter.EmitSplit("nothing", nil, [2]string{"Source", "form"})
+}

@@ -37,6 +37,54 @@ func (s *Service) Redeliver(ctx context.Context, m Message) error {
 	return s.RedeliverBatch(ctx, []Message{m})[0]
 }
 
+// The outcomes of a message finished with (RedeliverOutcomes), besides
+// an error's retried or dead_lettered.
+const (
+	// OutcomeDelivered: Zoho took it (created, or on_duplicate's action).
+	OutcomeDelivered = "delivered"
+	// OutcomeWaiting: its org busy (no free concurrency slot, held after
+	// a 429, its invocation's time spent): sent again as a fresh, delayed
+	// message, Zoho not called for it.
+	OutcomeWaiting = "waiting"
+	// OutcomeHeld: its connection awaits re-authorization (or Zoho
+	// answered DOMAIN_TOKEN_MISMATCH): sent again as a fresh, delayed
+	// message.
+	OutcomeHeld = "held"
+	// OutcomeAlreadyDone: its entry was delivered already (a message
+	// received twice) or is gone (expired): nothing to do.
+	OutcomeAlreadyDone = "already_done"
+)
+
+// finished is a message finished with (no error for its receive) that was
+// not delivered: why, as an outcome. RedeliverBatch answers nil for it.
+type finished struct{ outcome string }
+
+func (f *finished) Error() string { return "not delivered: " + f.outcome }
+
+var (
+	errWaiting     = &finished{OutcomeWaiting}
+	errHeldAgain   = &finished{OutcomeHeld}
+	errAlreadyDone = &finished{OutcomeAlreadyDone}
+)
+
+// RedeliverOutcomes is RedeliverBatch with, for each message finished
+// with (a nil error), its outcome: delivered, waiting, held or
+// already_done ("" beside an error).
+func (s *Service) RedeliverOutcomes(ctx context.Context, msgs []Message) ([]error, []string) {
+	errs := s.redeliverBatch(ctx, msgs)
+	outcomes := make([]string, len(errs))
+	for i, err := range errs {
+		var f *finished
+		switch {
+		case err == nil:
+			outcomes[i] = OutcomeDelivered
+		case errors.As(err, &f):
+			outcomes[i], errs[i] = f.outcome, nil
+		}
+	}
+	return errs, outcomes
+}
+
 // RedeliverBatch delivers a batch from the retry queue. For each message
 // the error says what became of it: nil, finished with (delivered,
 // waiting again in a fresh message, or nothing left to do); an
@@ -52,6 +100,13 @@ func (s *Service) Redeliver(ctx context.Context, m Message) error {
 // the same slot. No slot free: every message waits again, and no entry
 // is read.
 func (s *Service) RedeliverBatch(ctx context.Context, msgs []Message) []error {
+	errs, _ := s.RedeliverOutcomes(ctx, msgs)
+	return errs
+}
+
+// redeliverBatch is RedeliverBatch, a message finished with but not
+// delivered a *finished error.
+func (s *Service) redeliverBatch(ctx context.Context, msgs []Message) []error {
 	errs := make([]error, len(msgs))
 	byConn := map[string][]int{}
 	var order []string
@@ -156,8 +211,56 @@ func (s *Service) redeliverConnection(ctx context.Context, id string, msgs []Mes
 		groups[k] = append(groups[k], p)
 	}
 	for _, k := range keys {
-		stop = s.insertGroup(ctx, c, groups[k], errs, stop)
+		for _, round := range rounds(groups[k], writeOptions(c, groups[k][0].d.Record).DuplicateCheckFields) {
+			stop = s.insertGroup(ctx, c, round, errs, stop)
+		}
 	}
+}
+
+// rounds splits one insert group so that no two of a round's records
+// share a value of the duplicate-check fields (compared as Zoho compares
+// Email: trimmed, case-insensitively), each value's n-th record in the
+// n-th round, in the order they came. The rounds go to Zoho one after
+// another, so a person who submitted twice meets their first record as
+// an existing one, and gets what on_duplicate says (a Note), whether or
+// not Zoho checks the records of one call against each other (not
+// documented). Without a duplicate check (create) the group is one round.
+func rounds(ps []*pending, check []string) [][]*pending {
+	if len(check) == 0 {
+		return [][]*pending{ps}
+	}
+	var out [][]*pending
+	next := map[string]int{} // a value's first round with none of it yet
+	for _, p := range ps {
+		var vals []string
+		n := 0
+		for _, f := range check {
+			if v := dupValue(p.d.Record[f]); v != "" {
+				vals = append(vals, f+"="+v)
+				n = max(n, next[f+"="+v])
+			}
+		}
+		for _, v := range vals {
+			next[v] = n + 1
+		}
+		if n == len(out) {
+			out = append(out, nil)
+		}
+		out[n] = append(out[n], p)
+	}
+	return out
+}
+
+// dupValue is a duplicate-check field's value as Zoho compares it ("":
+// none, not checked).
+func dupValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.ToLower(strings.TrimSpace(x))
+	}
+	return fmt.Sprint(v)
 }
 
 // takeQueued reads a message's entry and takes it for a delivery, or
@@ -173,9 +276,9 @@ func (s *Service) takeQueued(ctx context.Context, m Message, c *connection.Conne
 	switch {
 	case e == nil:
 		log.Warn("queued submission has no entry (expired?): dropped")
-		return nil, nil
+		return nil, errAlreadyDone
 	case e.State == Done:
-		return nil, nil
+		return nil, errAlreadyDone
 	case e.State == Rejected:
 		return nil, permanent(e.LastError)
 	case e.State == Claimed && now.Before(e.ClaimExpiresAt):
@@ -411,7 +514,7 @@ func (s *Service) wait(ctx context.Context, log *slog.Logger, m Message, e *Entr
 		case err != nil:
 			return retry("idempotency_read_failed", err)
 		case ent == nil || ent.State == Done:
-			return nil
+			return errAlreadyDone
 		case ent.State == Queued:
 			return s.reject(ctx, log, ent, ent.ClaimToken, "held_too_long")
 		}
@@ -424,5 +527,5 @@ func (s *Service) wait(ctx context.Context, log *slog.Logger, m Message, e *Entr
 		return retry("queue_send_failed", err)
 	}
 	log.Info("submission waits: the org takes no call now", "reason", reason(cause), "looks", next.Looks, "delay_seconds", int(delay/time.Second))
-	return nil
+	return errWaiting
 }

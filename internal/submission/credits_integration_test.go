@@ -74,6 +74,11 @@ func TestDailyCreditsRunOutAndEverythingIsDeliveredAfterTheWindow(t *testing.T) 
 		for range 4 { // every message seen once or more (10 a receive)
 			got, failed := h.drain(t)
 			if len(failed) != 0 {
+				for _, l := range strings.Split(h.Logs.String(), "\n") {
+					if strings.Contains(l, "will retry") || strings.Contains(l, "queue message to retry") || strings.Contains(l, "\"level\":\"ERROR\"") {
+						t.Log(l)
+					}
+				}
 				t.Fatalf("%s: %d messages failed (counted toward the dead-letter queue)", what, len(failed))
 			}
 			if got == 0 {

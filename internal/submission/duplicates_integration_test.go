@@ -464,3 +464,40 @@ func TestConnectionWithoutTheFieldsScope(t *testing.T) {
 		t.Errorf("lead %v", lead)
 	}
 }
+
+// A person who submitted twice while Zoho was down gets one record and a
+// Note, from a Zoho that does not check one insert's records against
+// each other (the simulator's BatchBlindDuplicates: Zoho's behaviour
+// here is not documented): the queue's batch sends the second in a call
+// of its own, after the first.
+func TestTwiceDuringAnOutageOneRecordAndANote(t *testing.T) {
+	h := newHarnessWith(t, zohosim.Options{BatchBlindDuplicates: true})
+	c := h.connect(t, "eu", zoho.Production)
+	h.Sim.Inject(zohosim.Fault{Path: "/crm/v8/Leads", Status: 503, Times: 3})
+	for _, body := range []string{
+		`{"email":"ada@example.com","last_name":"Lovelace","message":"first"}`,
+		`{"email":"bob@example.com","last_name":"Babbage"}`,
+		`{"email":" Ada@Example.com","last_name":"Lovelace","message":"again"}`,
+	} {
+		if status, b, _ := h.send(t, post{conn: c.ID, auth: "bearer:" + c.Key, contentType: "application/json", body: body}); status != 202 {
+			t.Fatalf("%d %v", status, b)
+		}
+	}
+	// One batch of the three (moto answers every visible message).
+	if n, failed := h.drain(t); n != 3 || len(failed) != 0 {
+		t.Fatalf("%d handled, %d failed", n, len(failed))
+	}
+	recs := h.records(c, "Leads")
+	if len(recs) != 2 {
+		t.Fatalf("%d records: %v", len(recs), recs)
+	}
+	notes := h.Sim.Notes(c.OrgID)
+	if len(notes) != 1 || !strings.Contains(notes[0].Content, "again") {
+		t.Fatalf("notes %+v", notes)
+	}
+	for _, r := range recs {
+		if r["Email"] == "ada@example.com" && r["id"] != notes[0].ParentID {
+			t.Errorf("the note is on %s, not on ada's record %v", notes[0].ParentID, r["id"])
+		}
+	}
+}

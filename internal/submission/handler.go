@@ -89,6 +89,10 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // MaxReceives-th receive goes to the dead-letter queue.
 const MaxReceives = 8
 
+// Outcome names a submission's answer, by its status, for the metrics
+// (internal/formpost's too).
+func Outcome(status int) string { return submissionOutcome(status) }
+
 // submissionOutcome names an answer for the metrics.
 func submissionOutcome(status int) string {
 	switch {
@@ -217,6 +221,7 @@ func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSE
 	// concurrency slot of its org, up to 100 records a Zoho call);
 	// connections apart from each other, at once.
 	errs := make([]error, len(ev.Records))
+	outcomes := make([]string, len(ev.Records))
 	var msgs []Message
 	var at []int
 	for i, rec := range ev.Records {
@@ -227,8 +232,9 @@ func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSE
 		}
 		msgs, at = append(msgs, m), append(at, i)
 	}
-	for k, err := range h.Service.RedeliverBatch(ctx, msgs) {
-		errs[at[k]] = err
+	merrs, mout := h.Service.RedeliverOutcomes(ctx, msgs)
+	for k, err := range merrs {
+		errs[at[k]], outcomes[at[k]] = err, mout[k]
 	}
 	var resp events.SQSEventResponse
 	counts := map[string]int{}
@@ -241,8 +247,14 @@ func (h *Handler) HandleSQS(ctx context.Context, ev events.SQSEvent) events.SQSE
 		err := errs[i]
 		n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 		switch {
+		case err == nil && outcomes[i] == "":
+			counts["unreadable"]++ // dropped
+			continue
 		case err == nil:
-			counts["delivered"]++
+			// delivered, or finished with otherwise: waiting (its org
+			// busy) or held (re-authorization) in a fresh message,
+			// already_done.
+			counts[outcomes[i]]++
 			continue
 		case n >= MaxReceives: // SQS moves it to the dead-letter queue now
 			counts["dead_lettered"]++

@@ -50,8 +50,14 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...testenv.Option) *harness {
 	t.Helper()
+	return newHarnessWith(t, zohosim.Options{}, opts...)
+}
+
+// newHarnessWith is newHarness with a simulator made with simOpts.
+func newHarnessWith(t *testing.T, simOpts zohosim.Options, opts ...testenv.Option) *harness {
+	t.Helper()
 	cs := localstack.ClientSecret{ClientID: "1000.SYNCCLIENT", ClientSecret: "sync-client-secret-value", RedirectURI: "https://api.example.test/oauth/callback"}
-	h := &harness{Flow: testflow.New(t, zohosim.Options{}, append([]testenv.Option{testenv.WithClientSecret(cs), testenv.WithQueues()}, opts...)...)}
+	h := &harness{Flow: testflow.New(t, simOpts, append([]testenv.Option{testenv.WithClientSecret(cs), testenv.WithQueues()}, opts...)...)}
 	env := h.Env
 	env.Setenv(t, "RefreshFunction")
 	rcfg, err := refreshfn.LoadConfig()

@@ -590,7 +590,7 @@ func (s *Service) holdAgain(ctx context.Context, log *slog.Logger, e *Entry, own
 		return retry("queue_send_failed", err)
 	}
 	log.Info("submission held: the connection needs re-authorization")
-	return nil
+	return errHeldAgain
 }
 
 // RetryAfter is how long a failed message stays hidden before its next

@@ -85,6 +85,7 @@ func newForms(cfg Config, db *dynamodb.Client, svc *submission.Service, log *slo
 		Counter:      &submissionstore.RateCounter{DB: db, Table: cfg.IdempotencyTable},
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Log:          log.With("route", "form"),
+		Metrics:      &metrics.Emitter{Log: log, Stage: cfg.Stage},
 	}, nil
 }
 

@@ -292,6 +292,9 @@ func (s *Server) write(w http.ResponseWriter, org *orgRec, m module, body []byte
 	}
 	out := make([]any, 0, len(b.Data))
 	ok, updates := 0, 0
+	// before is the module's records as the call found them: with
+	// BatchBlindDuplicates, an insert's duplicate check sees only those.
+	before := len(org.records[m.name])
 	for i, raw := range b.Data {
 		var res map[string]any
 		if upsert {
@@ -299,9 +302,13 @@ func (s *Server) write(w http.ResponseWriter, org *orgRec, m module, body []byte
 			if len(dup) == 0 {
 				dup = m.dupCheck
 			}
-			res = s.writeOne(org, m, i, raw, dup, nil)
+			res = s.writeOne(org, m, i, raw, dup, nil, len(org.records[m.name]))
 		} else {
-			res = s.writeOne(org, m, i, raw, nil, b.DuplicateCheckFields)
+			seen := len(org.records[m.name])
+			if s.opts.BatchBlindDuplicates {
+				seen = before
+			}
+			res = s.writeOne(org, m, i, raw, nil, b.DuplicateCheckFields, seen)
 		}
 		if res["status"] == "success" {
 			ok++
@@ -343,8 +350,9 @@ func batchStatus(ok, n int, allUpdates bool) int {
 
 // writeOne writes one record. An upsert (upsertOn set) updates the first
 // record matching on one of those fields; an insert refuses a duplicate
-// on insertCheck (the call's duplicate_check_fields) or on a unique field.
-func (s *Server) writeOne(org *orgRec, m module, i int, raw json.RawMessage, upsertOn, insertCheck []string) map[string]any {
+// on insertCheck (the call's duplicate_check_fields) or on a unique field,
+// among the module's first seen records.
+func (s *Server) writeOne(org *orgRec, m module, i int, raw json.RawMessage, upsertOn, insertCheck []string, seen int) map[string]any {
 	jp := func(f string) string { return "$.data[" + strconv.Itoa(i) + "]." + f }
 	var rec map[string]any
 	if err := json.Unmarshal(raw, &rec); err != nil || rec == nil {
@@ -403,7 +411,7 @@ func (s *Server) writeOne(org *orgRec, m module, i int, raw json.RawMessage, ups
 			if !present || v == nil || v == "" {
 				continue
 			}
-			if existing := findRecord(org.records[m.name], f, v); existing != nil {
+			if existing := findRecord(org.records[m.name][:seen], f, v); existing != nil {
 				return crmError("DUPLICATE_DATA", "duplicate data", s.duplicateDetails(org, m, f, jp(f), existing))
 			}
 		}

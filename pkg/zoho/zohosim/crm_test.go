@@ -492,3 +492,29 @@ func TestInvalidTokenCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestInsertDuplicatesWithinOneCall: two records of one insert with the
+// same duplicate-check value: by default the second meets the first
+// (DUPLICATE_DATA naming it); with BatchBlindDuplicates both are created,
+// and a later call's record meets them all the same.
+func TestInsertDuplicatesWithinOneCall(t *testing.T) {
+	body := `{"data":[{"Last_Name":"Ada","Phone":"+44 7"},{"Last_Name":"Ada again","Phone":" +44 7 "}],"duplicate_check_fields":["Phone"]}`
+	for _, blind := range []bool{false, true} {
+		t.Run(map[bool]string{false: "checked", true: "blind"}[blind], func(t *testing.T) {
+			f := newFixture(t, func(o *Options) { o.BatchBlindDuplicates = blind })
+			at, _ := f.connect("accounts.zoho.eu", eva, evaProd)
+			code, res := f.crm("POST", "www.zohoapis.eu", "/crm/v8/Leads", at, body)
+			first := dig(res, "data", 0, "details", "id")
+			switch {
+			case blind && (code != 201 || dig(res, "data", 1, "code") != "SUCCESS"):
+				t.Fatalf("blind: %d %v", code, res)
+			case !blind && (code != 207 || dig(res, "data", 1, "code") != "DUPLICATE_DATA" || dig(res, "data", 1, "details", "duplicate_record", "id") != first):
+				t.Fatalf("checked: %d %v", code, res)
+			}
+			code, res = f.crm("POST", "www.zohoapis.eu", "/crm/v8/Leads", at, `{"data":[{"Last_Name":"Later","Phone":"+44 7"}],"duplicate_check_fields":["Phone"]}`)
+			if code != 400 || dig(res, "data", 0, "details", "duplicate_record", "id") != first {
+				t.Errorf("a later call: %d %v", code, res)
+			}
+		})
+	}
+}

@@ -133,6 +133,14 @@ type Options struct {
 	// module and Owner, as newer API versions do) or DuplicateIDDetails
 	// (details.id, as older ones do).
 	DuplicateDetails string
+	// BatchBlindDuplicates makes an insert's duplicate check see only the
+	// records that existed before the call: two records of one call with
+	// the same duplicate-check value are both created. Whether Zoho
+	// checks the records of one call against each other is not
+	// documented; by default the simulator does (each record of a call is
+	// checked against the ones before it in the call, as if inserted one
+	// by one), and tests of a caller should try both.
+	BatchBlindDuplicates bool
 }
 
 // The shapes of DUPLICATE_DATA's details (Options.DuplicateDetails).
