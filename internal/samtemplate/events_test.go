@@ -22,7 +22,8 @@ func TestSampleEvents(t *testing.T) {
 		routes[r.Method+" "+r.Path] = true
 	}
 	httpEvents := []string{"connect.json", "connect-session.json", "callback.json", "callback-denied.json", "callback-session.json",
-		"submission-json.json", "submission-form.json", "product-create-session.json"}
+		"submission-json.json", "submission-form.json", "product-create-session.json",
+		"form-post.json", "form-fetch.json", "form-preflight.json", "form-post-other-origin.json"}
 	for _, name := range httpEvents {
 		var ev events.APIGatewayV2HTTPRequest
 		decodeStrict(t, name, &ev)
