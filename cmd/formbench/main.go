@@ -24,15 +24,12 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
 	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
@@ -59,52 +56,6 @@ func main() {
 	}
 }
 
-// meter counts AWS operations (SDK middleware: one per call, retries
-// not counted twice) and times every outbound HTTP round trip, AWS and
-// Zoho apart.
-type meter struct {
-	mu      sync.Mutex
-	ops     map[string]int
-	awsTime time.Duration
-	zoho    time.Duration
-	zohoN   int
-}
-
-func (m *meter) reset() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.ops, m.awsTime, m.zoho, m.zohoN = map[string]int{}, 0, 0, 0
-}
-
-func (m *meter) countOps(st *middleware.Stack) error {
-	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("syncbenchCount",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			m.mu.Lock()
-			m.ops[awsmiddleware.GetServiceID(ctx)+" "+awsmiddleware.GetOperationName(ctx)]++
-			m.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
-type timed struct {
-	base http.RoundTripper
-	add  func(time.Duration)
-}
-
-func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
-	resp, err := t.base.RoundTrip(r)
-	if err == nil {
-		// Count the body read too: the caller reads it right after.
-		b, rerr := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		resp.Body = io.NopCloser(strings.NewReader(string(b)))
-		err = rerr
-	}
-	t.add(time.Since(start))
-	return resp, err
-}
-
 func bench(n, warm int) error {
 	ctx := context.Background()
 	stack, err := benchstack.Open(ctx)
@@ -112,13 +63,9 @@ func bench(n, warm int) error {
 		return err
 	}
 	cfg := stack.Config
-	m := &meter{ops: map[string]int{}}
-	cfg.APIOptions = append(cfg.APIOptions, m.countOps)
-	cfg.HTTPClient = &http.Client{Transport: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
-		m.mu.Lock()
-		m.awsTime += d
-		m.mu.Unlock()
-	}}}
+	m := benchstack.NewMeter()
+	cfg.APIOptions = append(cfg.APIOptions, m.CountOps)
+	cfg.HTTPClient = &http.Client{Transport: m.Transport(benchstack.AWS)}
 	db := dynamodb.NewFromConfig(cfg)
 	sm := secretsmanager.NewFromConfig(cfg)
 	sq := sqs.NewFromConfig(cfg)
@@ -182,12 +129,7 @@ func bench(n, warm int) error {
 	if err != nil {
 		return err
 	}
-	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, Base: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
-		m.mu.Lock()
-		m.zoho += d
-		m.zohoN++
-		m.mu.Unlock()
-	}}})
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, Base: m.Transport(benchstack.Zoho)})
 	if err != nil {
 		return err
 	}
@@ -196,12 +138,7 @@ func bench(n, warm int) error {
 	if !ok {
 		return fmt.Errorf("SyncFunction serves no forms (FORMS_TABLE)")
 	}
-	var captchaTime time.Duration
-	chc, err := captcha.NewHTTPClient(captcha.HTTPOptions{EndpointOverride: csrv.URL, Base: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
-		m.mu.Lock()
-		captchaTime += d
-		m.mu.Unlock()
-	}}})
+	chc, err := captcha.NewHTTPClient(captcha.HTTPOptions{EndpointOverride: csrv.URL, Base: m.Transport(benchstack.Captcha)})
 	if err != nil {
 		return err
 	}
@@ -272,10 +209,7 @@ func bench(n, warm int) error {
 
 	ownTimes := map[string]time.Duration{}
 	phase := func(name string, run func(i int) error) error {
-		m.reset()
-		m.mu.Lock()
-		captchaTime = 0
-		m.mu.Unlock()
+		m.Reset()
 		zohoBefore, captchaBefore := crmCalls(sim), len(csim.Calls())
 		times := make([]time.Duration, 0, n)
 		for i := range n {
@@ -285,30 +219,21 @@ func bench(n, warm int) error {
 			}
 			times = append(times, time.Since(t0))
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
+		c := m.Counts()
 		var total time.Duration
 		for _, t := range times {
 			total += t
 		}
 		sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
-		own := (total - m.awsTime - m.zoho - captchaTime) / time.Duration(n)
+		own := (total - c.WaitAll()) / time.Duration(n)
 		ownTimes[name] = own
 		fmt.Printf("\n%s: %d warm posts\n", name, n)
 		fmt.Printf("  wall per post: mean %v, p50 %v, p95 %v\n", (total / time.Duration(n)).Round(time.Microsecond),
 			times[len(times)/2].Round(time.Microsecond), times[len(times)*95/100].Round(time.Microsecond))
 		fmt.Printf("  of which waiting on AWS (local stack) %v, on Zoho (simulator) %v, on CAPTCHA (simulator) %v\n",
-			(m.awsTime / time.Duration(n)).Round(time.Microsecond), (m.zoho / time.Duration(n)).Round(time.Microsecond), (captchaTime / time.Duration(n)).Round(time.Microsecond))
+			(c.Wait[benchstack.AWS] / time.Duration(n)).Round(time.Microsecond), (c.Wait[benchstack.Zoho] / time.Duration(n)).Round(time.Microsecond), (c.Wait[benchstack.Captcha] / time.Duration(n)).Round(time.Microsecond))
 		fmt.Printf("  function's own time per post: %v\n", own.Round(time.Microsecond))
-		keys := make([]string, 0, len(m.ops))
-		for k := range m.ops {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		fmt.Printf("  AWS calls per post:")
-		for _, k := range keys {
-			fmt.Printf(" %s %.2f;", k, float64(m.ops[k])/float64(n))
-		}
+		fmt.Printf("  AWS calls per post:%s", c.OpsPer(n))
 		fmt.Printf("\n  Zoho calls per post: %.2f; CAPTCHA calls per post: %.2f\n",
 			float64(crmCalls(sim)-zohoBefore)/float64(n), float64(len(csim.Calls())-captchaBefore)/float64(n))
 		return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/zohoconnect/zohoconnect/internal/benchstack"
 	"github.com/zohoconnect/zohoconnect/internal/submission"
 	"github.com/zohoconnect/zohoconnect/pkg/zoho/zohosim"
 )
@@ -36,7 +37,7 @@ type burstOptions struct {
 type burstEnv struct {
 	sim                *zohosim.Server
 	orgID, connID, key string
-	meter              *meter
+	meter              *benchstack.Meter
 	queues             map[string]string
 	sqs                *sqs.Client
 	newHandler         func() (*submission.Handler, error)
@@ -84,7 +85,7 @@ func runBurst(ctx context.Context, bo burstOptions, env burstEnv) error {
 	if stats0.Concurrency != 5 {
 		return fmt.Errorf("the org's concurrency limit is %d, want Free's 5", stats0.Concurrency)
 	}
-	env.meter.reset()
+	env.meter.Reset()
 
 	// The burst.
 	var mu sync.Mutex
@@ -206,7 +207,7 @@ func runBurst(ctx context.Context, bo burstOptions, env burstEnv) error {
 	fmt.Printf("  Zoho calls made: %d (%d during the burst, %d draining); writes %d: %s\n",
 		st.Calls-stats0.Calls, afterBurst.Calls-stats0.Calls, st.Calls-afterBurst.Calls, len(writes), writeLine(writes))
 	fmt.Printf("  draining's writes: %d, %s\n", len(drainWrites), writeLine(drainWrites))
-	env.meter.report(bo.N)
+	report(env.meter.Counts(), bo.N)
 	fmt.Printf("  dead-lettered: %d\n", dead)
 
 	var problems []string
@@ -352,19 +353,9 @@ func queued(ctx context.Context, api *sqs.Client, url string) (int, error) {
 	return n, nil
 }
 
-// report prints the AWS calls (by operation) and the time spent, per
-// submission, since the last reset.
-func (m *meter) report(n int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	keys := make([]string, 0, len(m.ops))
-	for k := range m.ops {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	fmt.Printf("  AWS calls per submission, burst and drain:")
-	for _, k := range keys {
-		fmt.Printf(" %s %.2f;", k, float64(m.ops[k])/float64(n))
-	}
-	fmt.Printf("\n  Zoho HTTP round trips per submission: %.3f\n", float64(m.zohoN)/float64(n))
+// report prints the AWS calls (by operation) and the Zoho round trips,
+// per submission, counted since the last reset.
+func report(c benchstack.Counts, n int) {
+	fmt.Printf("  AWS calls per submission, burst and drain:%s\n", c.OpsPer(n))
+	fmt.Printf("  Zoho HTTP round trips per submission: %.3f\n", float64(c.Trips[benchstack.Zoho])/float64(n))
 }

@@ -38,15 +38,12 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/zohoconnect/zohoconnect/functions/callback/callbackfn"
 	"github.com/zohoconnect/zohoconnect/functions/sync/syncfn"
@@ -74,52 +71,6 @@ func main() {
 	}
 }
 
-// meter counts AWS operations (SDK middleware: one per call, retries
-// not counted twice) and times every outbound HTTP round trip, AWS and
-// Zoho apart.
-type meter struct {
-	mu      sync.Mutex
-	ops     map[string]int
-	awsTime time.Duration
-	zoho    time.Duration
-	zohoN   int
-}
-
-func (m *meter) reset() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.ops, m.awsTime, m.zoho, m.zohoN = map[string]int{}, 0, 0, 0
-}
-
-func (m *meter) countOps(st *middleware.Stack) error {
-	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("syncbenchCount",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			m.mu.Lock()
-			m.ops[awsmiddleware.GetServiceID(ctx)+" "+awsmiddleware.GetOperationName(ctx)]++
-			m.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
-type timed struct {
-	base http.RoundTripper
-	add  func(time.Duration)
-}
-
-func (t timed) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
-	resp, err := t.base.RoundTrip(r)
-	if err == nil {
-		// Count the body read too: the caller reads it right after.
-		b, rerr := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		resp.Body = io.NopCloser(strings.NewReader(string(b)))
-		err = rerr
-	}
-	t.add(time.Since(start))
-	return resp, err
-}
-
 func bench(n, warm int, bo burstOptions) error {
 	ctx := context.Background()
 	stack, err := benchstack.Open(ctx)
@@ -127,13 +78,9 @@ func bench(n, warm int, bo burstOptions) error {
 		return err
 	}
 	cfg := stack.Config
-	m := &meter{ops: map[string]int{}}
-	cfg.APIOptions = append(cfg.APIOptions, m.countOps)
-	cfg.HTTPClient = &http.Client{Transport: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
-		m.mu.Lock()
-		m.awsTime += d
-		m.mu.Unlock()
-	}}}
+	m := benchstack.NewMeter()
+	cfg.APIOptions = append(cfg.APIOptions, m.CountOps)
+	cfg.HTTPClient = &http.Client{Transport: m.Transport(benchstack.AWS)}
 	db := dynamodb.NewFromConfig(cfg)
 	sm := secretsmanager.NewFromConfig(cfg)
 	sq := sqs.NewFromConfig(cfg)
@@ -209,12 +156,7 @@ func bench(n, warm int, bo burstOptions) error {
 	if err != nil {
 		return err
 	}
-	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, Base: timed{base: http.DefaultTransport.(*http.Transport).Clone(), add: func(d time.Duration) {
-		m.mu.Lock()
-		m.zoho += d
-		m.zohoN++
-		m.mu.Unlock()
-	}}})
+	hc, err := zoho.NewHTTPClient(zoho.HTTPOptions{EndpointOverride: srv.URL, Base: m.Transport(benchstack.Zoho)})
 	if err != nil {
 		return err
 	}
@@ -259,31 +201,21 @@ func bench(n, warm int, bo burstOptions) error {
 		run   func(i int) error
 		times []time.Duration
 	}
-	report := func(name string, count int, times []time.Duration, zohoCalls int) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
+	report := func(name string, count int, times []time.Duration, zohoCalls int, c benchstack.Counts) {
 		var total time.Duration
 		for _, t := range times {
 			total += t
 		}
 		sort.Slice(times, func(a, b int) bool { return times[a] < times[b] })
-		own := total - m.awsTime - m.zoho
+		own := total - c.WaitAll()
 		fmt.Printf("\n%s: %d warm submissions\n", name, count)
 		fmt.Printf("  wall per submission: mean %v, p50 %v, p95 %v\n", (total / time.Duration(count)).Round(time.Microsecond),
 			times[len(times)/2].Round(time.Microsecond), times[len(times)*95/100].Round(time.Microsecond))
 		fmt.Printf("  of which waiting on AWS (local stack) %v, on Zoho (simulator) %v\n",
-			(m.awsTime / time.Duration(count)).Round(time.Microsecond), (m.zoho / time.Duration(count)).Round(time.Microsecond))
+			(c.Wait[benchstack.AWS] / time.Duration(count)).Round(time.Microsecond), (c.Wait[benchstack.Zoho] / time.Duration(count)).Round(time.Microsecond))
 		fmt.Printf("  function's own time per submission: %v\n", (own / time.Duration(count)).Round(time.Microsecond))
-		keys := make([]string, 0, len(m.ops))
-		for k := range m.ops {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		fmt.Printf("  AWS calls per submission:")
-		for _, k := range keys {
-			fmt.Printf(" %s %.2f;", k, float64(m.ops[k])/float64(count))
-		}
-		fmt.Printf("\n  Zoho calls per submission: %.2f\n", float64(zohoCalls)/float64(count))
+		fmt.Printf("  AWS calls per submission:%s\n", c.OpsPer(count))
+		fmt.Printf("  Zoho calls per submission: %.2f\n", float64(zohoCalls)/float64(count))
 	}
 
 	// New submissions (each a new lead), alternately without the limiter
@@ -298,7 +230,7 @@ func bench(n, warm int, bo burstOptions) error {
 		if i%2 == 1 {
 			h.Service.Limiter = limiter
 		}
-		m.reset()
+		m.Reset()
 		crm0 := crmCalls(sim)
 		t0 := time.Now()
 		if _, err := submit(i, "new"); err != nil {
@@ -308,11 +240,10 @@ func bench(n, warm int, bo burstOptions) error {
 	}
 	h.Service.Limiter = limiter
 	for k, name := range []string{"new submissions, no concurrency limiter (before)", "new submissions, with the concurrency limiter (after)"} {
-		m.load(sides[k])
-		report(name, n, sides[k].times, sides[k].crm)
+		report(name, n, sides[k].times, sides[k].crm, sides[k].counts)
 	}
 	times := make([]time.Duration, 0, n)
-	m.reset()
+	m.Reset()
 	before := crmCalls(sim)
 
 	// The same submissions again: answered from the idempotency table.
@@ -323,38 +254,26 @@ func bench(n, warm int, bo burstOptions) error {
 		}
 		times = append(times, time.Since(t0))
 	}
-	report("repeated submissions", n, times, crmCalls(sim)-before)
+	report("repeated submissions", n, times, crmCalls(sim)-before, m.Counts())
 	return nil
 }
 
 // tally is one side's sum of submissions.
 type tally struct {
-	ops       map[string]int
-	aws, zoho time.Duration
-	zohoN     int
-	times     []time.Duration
-	crm       int
+	counts benchstack.Counts
+	times  []time.Duration
+	crm    int
 }
 
-func newTally() *tally { return &tally{ops: map[string]int{}} }
+func newTally() *tally {
+	return &tally{counts: benchstack.Counts{Ops: map[string]int{}, Wait: map[string]time.Duration{}, Trips: map[string]int{}}}
+}
 
 // add tallies what m counted for one submission.
-func (t *tally) add(m *meter, d time.Duration, crm int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, v := range m.ops {
-		t.ops[k] += v
-	}
-	t.aws, t.zoho, t.zohoN = t.aws+m.awsTime, t.zoho+m.zoho, t.zohoN+m.zohoN
+func (t *tally) add(m *benchstack.Meter, d time.Duration, crm int) {
+	t.counts.Add(m.Counts())
 	t.times = append(t.times, d)
 	t.crm += crm
-}
-
-// load makes m's counts t's, for report.
-func (m *meter) load(t *tally) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.ops, m.awsTime, m.zoho, m.zohoN = t.ops, t.aws, t.zoho, t.zohoN
 }
 
 func crmCalls(sim *zohosim.Server) int {

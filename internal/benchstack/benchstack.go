@@ -1,7 +1,9 @@
 // Package benchstack gives a benchmark command (cmd/refreshbench,
-// cmd/syncbench) its own resources in the local stack: template.yaml's
-// tables and secrets (and queues) under a fresh stage, deleted again at the
-// end. Tests use testenv, which does the same per test.
+// cmd/syncbench, cmd/formbench) its own resources in the local stack:
+// template.yaml's tables and secrets (and queues) under a fresh stage,
+// deleted again at the end; and its Meter, which counts the AWS calls and
+// times the round trips to AWS, Zoho and the CAPTCHA providers apart.
+// Tests use testenv, which does the same per test.
 package benchstack
 
 import (
