@@ -67,25 +67,7 @@ func (s *ConnectionStore) AcquireLease(ctx context.Context, id, owner string, no
 // someone else holds the lease or the connection does not exist.
 func (s *ConnectionStore) TakeLease(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
 	cond := expression.AttributeExists(expression.Name(attrID)).And(leaseFree(now))
-	expr, err := expression.NewBuilder().WithUpdate(setLease(expression.UpdateBuilder{}, owner, until)).WithCondition(cond).Build()
-	if err != nil {
-		return false, fmt.Errorf("build the lease's update: %w", err)
-	}
-	_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.Table,
-		Key:                       connectionKey(id),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if conditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("take lease: %w", err)
-	}
-	return true, nil
+	return s.conditionalUpdate(ctx, id, setLease(expression.UpdateBuilder{}, owner, until), cond, "take lease")
 }
 
 // Lease reports who holds a connection's refresh lease and until when;
